@@ -1,0 +1,25 @@
+// Helpers shared by the ONNX op handlers (onnx_ops_*.cc) and the table that registers them.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "compiler/onnx_import_context.h"
+#include "runtime/shape.h"
+
+namespace q46 {
+
+using OpTable = std::map<std::string, OpHandler>;
+void RegisterConvOps(OpTable& t);
+void RegisterPoolOps(OpTable& t);
+void RegisterElementwiseOps(OpTable& t);
+void RegisterShapeOps(OpTable& t);
+
+// Applies ONNX auto_pad (NOTSET, VALID, SAME_UPPER, SAME_LOWER) to a window over an h x w input.
+absl::Status ResolveAutoPad(const ImportContext& ctx, const std::string& auto_pad, int64_t h, int64_t w,
+                            ir::Window2d* win);
+
+// Adds a constant value to the graph.
+ir::ValueId AddConstant(ir::Graph& g, std::string name, FloatTensor t);
+
+}  // namespace q46

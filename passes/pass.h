@@ -1,0 +1,65 @@
+// The pass interface: a pass rewrites the IR in place and reports what it did in one line.
+// Passes are listed, in pipeline order, in passes.def; pipeline.cc runs them. Options every pass may read are
+// in CompileOptions; a pass reads only its own part.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "compiler/ir.h"
+#include "compiler/tensor.h"
+#include "runtime/arith.h"
+
+namespace q46 {
+
+struct CompileOptions {
+  // relu6: replace ReLU by ReLU6 (the article's first step).
+  bool relu6 = false;
+  // assign-precision
+  bool all_float = false;                    // --float: every layer stays float
+  arith::Precision precision{23, 23};        // --nx / --nw
+  std::map<std::string, std::optional<arith::Precision>> precision_map;  // node -> pair, nullopt = float
+  // calibrate-ranges
+  std::string range_method = "minmax";       // minmax | percentile
+  double percentile = 99.99;
+  const FloatTensor* calibration = nullptr;  // [N, C, H, W] sample inputs
+  // quantize-weights
+  bool per_tensor_weights = false;
+};
+
+struct PassContext {
+  const CompileOptions& options;
+  std::string summary;  // set by the pass: what it did, one line
+};
+
+using PassFn = absl::Status (*)(ir::Graph& graph, PassContext& ctx);
+
+struct PassInfo {
+  const char* name;
+  PassFn run;
+  const char* description;
+};
+
+#define Q46_PASS(NAME, FN, DESCRIPTION) absl::Status FN(ir::Graph& graph, PassContext& ctx);
+#include "passes/passes.def"
+#undef Q46_PASS
+
+// The passes in pipeline order.
+const std::vector<PassInfo>& AllPasses();
+
+struct PassResult {
+  std::string name;
+  std::string summary;
+  double seconds = 0;
+};
+
+// Runs every pass in order; stops at the first error, prefixed with the pass name.
+absl::Status RunPipeline(ir::Graph& graph, const CompileOptions& options, std::vector<PassResult>* results);
+
+// Layers that run quantized unless told otherwise: convolutions that are not transposed.
+bool IsQuantizableLayer(const ir::Node& n);
+
+}  // namespace q46

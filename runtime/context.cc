@@ -1,0 +1,46 @@
+// Execution context: arena set-up once, then runs that touch only preallocated memory.
+#include "runtime/context.h"
+
+#include <cstring>
+
+#include "runtime/kernels/onednn/conv_f32_onednn.h"
+
+namespace q46::rt {
+
+Context::Context(const Model& model)
+    : model_(model), arena_(model.arena_bytes() + 64), stream_(kernels::CpuEngine()) {
+  const auto& placements = model.placements();
+  const auto base = reinterpret_cast<uintptr_t>(arena_.data());
+  unsigned char* aligned = arena_.data() + ((64 - base % 64) % 64);
+  buffers_.resize(placements.size());
+  for (size_t i = 0; i < placements.size(); ++i)
+    buffers_[i] = placements[i].constant ? const_cast<void*>(placements[i].constant) : aligned + placements[i].offset;
+}
+
+Status Context::SetInput(size_t index, const float* data, size_t count) {
+  const plan::Plan& plan = model_.plan();
+  if (index >= static_cast<size_t>(plan.inputs_size()))
+    return Status::Error("input index " + std::to_string(index) + " out of range (the model has " +
+                         std::to_string(plan.inputs_size()) + ")");
+  const int t = plan.inputs(static_cast<int>(index));
+  const size_t expected = model_.placements()[t].bytes / sizeof(float);
+  if (count != expected)
+    return Status::Error("input '" + plan.tensors(t).name() + "' takes " + std::to_string(expected) +
+                         " values, got " + std::to_string(count));
+  std::memcpy(buffers_[t], data, count * sizeof(float));
+  return Status();
+}
+
+void Context::Run() {
+  const RunState state{buffers_.data(), &stream_};
+  for (const auto& op : model_.ops()) op->Run(state);
+  stream_.wait();
+}
+
+const float* Context::Output(size_t index, size_t* count) const {
+  const int t = model_.plan().outputs(static_cast<int>(index));
+  *count = model_.placements()[t].bytes / sizeof(float);
+  return static_cast<const float*>(buffers_[t]);
+}
+
+}  // namespace q46::rt

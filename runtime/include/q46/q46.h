@@ -1,0 +1,66 @@
+/* q46 runtime C API: load a compiled plan, create an execution context, run, read outputs.
+ *
+ * Thread safety: a q46_model is immutable after loading and may be shared by any number of threads;
+ * a q46_context belongs to one thread at a time (create one per concurrent caller). Every call
+ * that can fail returns a q46_status; q46_last_error() on the same context or model object gives a
+ * one-line message naming what was wrong. No function aborts or throws on bad input.
+ * This header is the whole public surface; it must stay C (no C++ types) and stable. */
+#ifndef Q46_Q46_H_
+#define Q46_Q46_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum q46_status {
+  Q46_OK = 0,
+  Q46_ERROR_INVALID_ARGUMENT = 1, /* a null pointer, an index out of range, a wrong input size */
+  Q46_ERROR_INVALID_PLAN = 2,     /* the plan is corrupt, truncated, of another version, or inconsistent */
+  Q46_ERROR_IO = 3,               /* the plan file could not be read */
+  Q46_ERROR_INTERNAL = 4
+} q46_status;
+
+typedef struct q46_model q46_model;
+typedef struct q46_context q46_context;
+
+/* Version of this runtime, e.g. "0.1.0", and the plan format version it reads. */
+const char* q46_version(void);
+uint32_t q46_plan_format_version(void);
+
+/* Loads and validates a plan from a file or from memory (the bytes are copied). On failure *model is NULL and
+ * *error (if error is not NULL) receives a message valid until the next failing load on this thread. */
+q46_status q46_model_load_file(const char* path, q46_model** model, const char** error);
+q46_status q46_model_load_memory(const void* data, size_t size, q46_model** model, const char** error);
+void q46_model_free(q46_model* model);
+
+/* Graph inputs and outputs: count, name, and dims (NCHW for images). Pointers stay valid while the model
+ * lives. Every input and output is float32 at the API, whatever precision the layers inside run at. */
+size_t q46_model_num_inputs(const q46_model* model);
+size_t q46_model_num_outputs(const q46_model* model);
+const char* q46_model_input_name(const q46_model* model, size_t index);
+const char* q46_model_output_name(const q46_model* model, size_t index);
+/* Writes up to max_rank dims into dims and returns the rank (0 if index is out of range). */
+size_t q46_model_input_dims(const q46_model* model, size_t index, int64_t* dims, size_t max_rank);
+size_t q46_model_output_dims(const q46_model* model, size_t index, int64_t* dims, size_t max_rank);
+
+/* A context holds every buffer a run needs; running allocates nothing. The model must outlive it. */
+q46_status q46_context_create(const q46_model* model, q46_context** context);
+void q46_context_free(q46_context* context);
+
+/* Copies `count` floats into input `index`; count must equal the product of the input's dims. */
+q46_status q46_context_set_input(q46_context* context, size_t index, const float* data, size_t count);
+/* Runs the network on the inputs set so far. */
+q46_status q46_context_run(q46_context* context);
+/* Pointer to output `index` (count = product of its dims), valid until the next run or free. */
+q46_status q46_context_output(const q46_context* context, size_t index, const float** data, size_t* count);
+/* The message of the last failed call on this context. */
+const char* q46_context_last_error(const q46_context* context);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* Q46_Q46_H_ */

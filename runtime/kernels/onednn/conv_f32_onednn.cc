@@ -1,0 +1,168 @@
+// oneDNN float convolution / deconvolution wrapper: builds the primitive (with the fused activation as an eltwise
+// post-op), reorders the weights once, and runs on caller-owned NCHW buffers. No kernel math of its own.
+#include "runtime/kernels/onednn/conv_f32_onednn.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <unordered_map>
+
+namespace q46::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+memory::desc PlainActivation(Dims4 s) { return memory::desc({s.n, s.c, s.h, s.w}, memory::data_type::f32, tag::nchw); }
+
+// The fused activation as oneDNN post-ops. eltwise_clip and eltwise_clip_v2 compute the same forward value
+// min(max(x, lo), hi) (they differ only in the backward pass at the bounds); oneDNN needs finite bounds.
+// Plain ReLU (clip to [0, inf)) goes to eltwise_relu instead: same values (a negative input may give -0.0), and
+// oneDNN 2.6's gemm convolution applies it vectorised while it runs clip several times slower.
+dnnl::post_ops ActivationPostOps(const FloatActivation& act) {
+  dnnl::post_ops ops;
+  switch (act.kind) {
+    case FloatActivation::kNone: break;
+    case FloatActivation::kClip:
+      if (act.lo == 0.0f && act.hi == INFINITY)
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      else
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, std::fmax(act.lo, -FLT_MAX),
+                           std::fmin(act.hi, FLT_MAX));
+      break;
+    case FloatActivation::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
+    case FloatActivation::kSigmoid: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
+  }
+  return ops;
+}
+
+// Shape checks oneDNN would otherwise report less clearly (or not at all, for a zero group count).
+bool CheckShapes(Dims4 xs, const Window2d& win, int64_t groups, Dims4 ys, std::string* why) {
+  auto fail = [&](const char* msg) {
+    if (why) *why = msg;
+    return false;
+  };
+  if (xs.n <= 0 || xs.c <= 0 || xs.h <= 0 || xs.w <= 0 || ys.n != xs.n || ys.c <= 0 || ys.h <= 0 || ys.w <= 0)
+    return fail("empty or mismatched activation shape");
+  if (groups <= 0 || xs.c % groups != 0 || ys.c % groups != 0) return fail("channels not divisible by groups");
+  if (win.kh <= 0 || win.kw <= 0 || win.sh <= 0 || win.sw <= 0 || win.dh <= 0 || win.dw <= 0)
+    return fail("non-positive kernel, stride or dilation");
+  return true;
+}
+
+// This thread's scratchpad, grown to at least `bytes` (64-byte aligned) and kept for the thread's lifetime.
+// oneDNN's default (library-mode) scratchpad is thread-local to the thread that *created* the primitive, so a
+// primitive run from any other thread crashes or races; with user mode each running thread brings this one.
+void* ThreadScratchpad(size_t bytes) {
+  struct Buffer {
+    void* data = nullptr;
+    size_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.size) {
+    const size_t size = (bytes + 63) / 64 * 64;
+    void* data = std::aligned_alloc(64, size);
+    if (!data) throw std::bad_alloc();
+    std::free(buffer.data);
+    buffer.data = data;
+    buffer.size = size;
+  }
+  return buffer.data;
+}
+
+}  // namespace
+
+dnnl::engine& CpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, const float* bias, const Window2d& win,
+                                                     int64_t groups, bool transposed, FloatActivation act, Dims4 ys,
+                                                     std::string* why) {
+  if (!CheckShapes(xs, win, groups, ys, why)) return nullptr;
+  try {
+    dnnl::engine& engine = CpuEngine();
+    std::unique_ptr<OnednnConvF32> conv(new OnednnConvF32());
+    conv->x_md_ = PlainActivation(xs);
+    conv->y_md_ = PlainActivation(ys);
+
+    // Logical weight dims are [OC, IC, kh, kw] (grouped: [G, OC/G, IC/G, kh, kw]) for both primitives. The
+    // user layout is ONNX's: OIHW for Conv, IOHW for ConvTranspose ([C_in, C_out/G, kh, kw] = giohw).
+    const int64_t oc = ys.c, ic = xs.c;
+    const bool grouped = groups > 1;
+    const memory::dims w_dims =
+        grouped ? memory::dims{groups, oc / groups, ic / groups, win.kh, win.kw} : memory::dims{oc, ic, win.kh, win.kw};
+    const tag user_tag = transposed ? (grouped ? tag::giohw : tag::iohw) : (grouped ? tag::goihw : tag::oihw);
+    const memory::desc w_any(w_dims, memory::data_type::f32, tag::any);
+    const memory::desc b_md = bias ? memory::desc({oc}, memory::data_type::f32, tag::x) : memory::desc();
+
+    // oneDNN counts dilation from 0 (= dense). For a deconvolution it checks
+    // (y - kernel_extent + pad_l + pad_r) / stride + 1 == x in integer arithmetic, which output_padding < stride
+    // satisfies with the model's pads; a larger output_padding (allowed by ONNX when below the dilation) is
+    // expressed exactly by reducing the end padding.
+    const memory::dims strides{win.sh, win.sw}, dilates{win.dh - 1, win.dw - 1};
+    const memory::dims pad_l{win.pad_t, win.pad_l};
+    memory::dims pad_r{win.pad_b, win.pad_r};
+    if (transposed && (win.out_pad_h >= win.sh || win.out_pad_w >= win.sw))
+      pad_r = {win.pad_b - win.out_pad_h, win.pad_r - win.out_pad_w};
+
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ActivationPostOps(act));
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    memory::desc w_md;
+    if (transposed) {
+      const dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                   dnnl::algorithm::deconvolution_direct, conv->x_md_, w_any, b_md,
+                                                   conv->y_md_, strides, dilates, pad_l, pad_r);
+      const dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
+      w_md = pd.weights_desc();
+      conv->scratchpad_md_ = pd.scratchpad_desc();
+      conv->impl_ = pd.impl_info_str();
+      conv->primitive_ = dnnl::deconvolution_forward(pd);
+    } else {
+      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                 dnnl::algorithm::convolution_direct, conv->x_md_, w_any, b_md,
+                                                 conv->y_md_, strides, dilates, pad_l, pad_r);
+      const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+      w_md = pd.weights_desc();
+      conv->scratchpad_md_ = pd.scratchpad_desc();
+      conv->impl_ = pd.impl_info_str();
+      conv->primitive_ = dnnl::convolution_forward(pd);
+    }
+
+    memory user_w({w_dims, memory::data_type::f32, user_tag}, engine, const_cast<float*>(w));
+    conv->weights_ = memory(w_md, engine);
+    dnnl::stream stream(engine);
+    dnnl::reorder(user_w, conv->weights_).execute(stream, user_w, conv->weights_);
+    stream.wait();
+    if (bias) {
+      conv->bias_ = memory(b_md, engine);
+      std::memcpy(conv->bias_.get_data_handle(), bias, static_cast<size_t>(oc) * sizeof(float));
+    }
+    return conv;
+  } catch (const dnnl::error& e) {
+    if (why) *why = std::string("oneDNN: ") + e.what();
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+  }
+  return nullptr;
+}
+
+void OnednnConvF32::Run(const float* x, float* y, dnnl::stream& stream) const {
+  // Memory objects around the caller's buffers (and this thread's scratchpad) are cheap handles; making them per
+  // call keeps Run reentrant.
+  const memory x_mem(x_md_, CpuEngine(), const_cast<float*>(x));
+  const memory y_mem(y_md_, CpuEngine(), y);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y_mem}};
+  if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
+  if (const size_t bytes = scratchpad_md_.get_size())
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_md_, CpuEngine(), ThreadScratchpad(bytes)));
+  primitive_.execute(stream, args);
+  stream.wait();
+}
+
+}  // namespace q46::kernels

@@ -1,0 +1,130 @@
+// Scalar reference kernels for every op the runtime executes: the oracle that every optimised kernel
+// (oneDNN float primitives, SIMD integer microkernels) is tested against. Written for clarity, not speed.
+// Kernels never allocate and never fail: the loader has validated shapes and parameters before any call.
+// Layout: dense row-major; 4-D activations NCHW; conv weights OIHW (transposed conv: IOHW, as ONNX).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/arith.h"
+
+namespace q46::kernels {
+
+using Dims = std::vector<int64_t>;
+
+// A 4-D NCHW shape; rank-2 [N, K] tensors are passed as [N, K, 1, 1].
+struct Dims4 {
+  int64_t n, c, h, w;
+  int64_t size() const { return n * c * h * w; }
+};
+
+// Sliding-window geometry of a 2-D convolution or pool.
+struct Window2d {
+  int64_t kh = 1, kw = 1;
+  int64_t sh = 1, sw = 1;
+  int64_t dh = 1, dw = 1;
+  int64_t pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
+  int64_t out_pad_h = 0, out_pad_w = 0;  // transposed convolution only
+};
+
+// An elementwise function applied to a float result.
+struct FloatActivation {
+  enum Kind { kNone, kClip, kTanh, kSigmoid };
+  Kind kind = kNone;
+  float lo = -INFINITY;
+  float hi = INFINITY;
+};
+
+inline float Activate(float v, const FloatActivation& a) {
+  switch (a.kind) {
+    case FloatActivation::kNone: return v;
+    case FloatActivation::kClip: return std::fmin(std::fmax(v, a.lo), a.hi);
+    case FloatActivation::kTanh: return std::tanh(v);
+    case FloatActivation::kSigmoid: return 1.0f / (1.0f + std::exp(-v));
+  }
+  return v;
+}
+
+// y = act(conv(x, w) + bias); w is [C_out, C_in / groups, kh, kw]; bias may be null.
+void ConvF32Ref(const float* x, Dims4 xs, const float* w, const float* bias, const Window2d& win, int64_t groups,
+                FloatActivation act, float* y, Dims4 ys);
+
+// y = act(conv_transpose(x, w) + bias); w is [C_in, C_out / groups, kh, kw] (ONNX ConvTranspose); bias may be null.
+void ConvTransposeF32Ref(const float* x, Dims4 xs, const float* w, const float* bias, const Window2d& win,
+                         int64_t groups, FloatActivation act, float* y, Dims4 ys);
+
+// Max pool; padded positions are ignored. T is float or uint8_t (codes: max commutes with quantization).
+template <typename T>
+void MaxPoolRef(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys);
+
+// Average pool; with count_include_pad the divisor counts padded positions (never positions past the padding
+// that ceil_mode adds), otherwise only real ones.
+void AvgPoolF32Ref(const float* x, Dims4 xs, const Window2d& win, bool count_include_pad, float* y, Dims4 ys);
+
+enum class BinaryKind { kAdd, kSub, kMul, kDiv };
+
+// y = act(a op b) with numpy broadcasting; ad and bd are right-aligned against yd.
+void BinaryF32Ref(BinaryKind kind, const float* a, const Dims& ad, const float* b, const Dims& bd,
+                  FloatActivation act, float* y, const Dims& yd);
+
+// y = act(x), n elements.
+void UnaryF32Ref(const float* x, int64_t n, FloatActivation act, float* y);
+
+// Concatenation along an axis, on raw bytes: `outer` is the product of dims before the axis; input i
+// contributes chunk_bytes[i] bytes per outer index (its axis size times the inner size times element size).
+void ConcatRef(const void* const* inputs, const int64_t* chunk_bytes, int n_inputs, int64_t outer, void* y);
+
+// Constant padding, any rank: pads = [begin_0 .. begin_{r-1}, end_0 .. end_{r-1}], all >= 0.
+template <typename T>
+void PadRef(const T* x, const Dims& xd, const std::vector<int64_t>& pads, T value, T* y, const Dims& yd);
+
+struct ResizeParams {
+  enum Mode { kNearest, kLinear };
+  enum Coordinates { kHalfPixel, kAsymmetric, kAlignCorners, kPytorchHalfPixel };
+  enum Rounding { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil };
+  Mode mode = kNearest;
+  Coordinates coordinates = kHalfPixel;
+  Rounding rounding = kRoundPreferFloor;
+  std::vector<float> scales;  // one per axis (output / input as the model states it)
+};
+
+// ONNX Resize (opset 13 semantics) for nearest and (multi-)linear modes, any rank.
+void ResizeF32Ref(const float* x, const Dims& xd, const ResizeParams& p, float* y, const Dims& yd);
+
+// Softmax over one axis: x viewed as [outer, axis, inner].
+void SoftmaxF32Ref(const float* x, int64_t outer, int64_t axis, int64_t inner, float* y);
+
+// numpy matmul: a [..., M, K] x b [..., K, N] with broadcast batch dims (rank-1 operands as numpy does).
+void MatMulF32Ref(const float* a, const Dims& ad, const float* b, const Dims& bd, float* y, const Dims& yd);
+
+// Quantized convolution, int32 accumulation: codes x in [0, N_x), weight codes w (OIHW, int8), padding with
+// `pad_code` (the input zero point). acc[c] = bias[c] + sum(x * w) is handed to `out_stage` per output element.
+// OutStage: void(int64_t out_index, int64_t channel, int32_t acc).
+template <typename OutStage>
+void ConvQuantRef(const uint8_t* x, Dims4 xs, const int8_t* w, const int32_t* bias, const Window2d& win,
+                  int64_t groups, uint8_t pad_code, Dims4 ys, OutStage&& out_stage) {
+  const int64_t cin_g = xs.c / groups, cout_g = ys.c / groups;
+  for (int64_t n = 0; n < ys.n; ++n)
+    for (int64_t oc = 0; oc < ys.c; ++oc) {
+      const int64_t g = oc / cout_g;
+      for (int64_t oy = 0; oy < ys.h; ++oy)
+        for (int64_t ox = 0; ox < ys.w; ++ox) {
+          int32_t acc = bias[oc];
+          for (int64_t ic = 0; ic < cin_g; ++ic)
+            for (int64_t ky = 0; ky < win.kh; ++ky)
+              for (int64_t kx = 0; kx < win.kw; ++kx) {
+                const int64_t iy = oy * win.sh - win.pad_t + ky * win.dh;
+                const int64_t ix = ox * win.sw - win.pad_l + kx * win.dw;
+                const bool inside = iy >= 0 && iy < xs.h && ix >= 0 && ix < xs.w;
+                const int32_t code =
+                    inside ? x[((n * xs.c + g * cin_g + ic) * xs.h + iy) * xs.w + ix] : int32_t{pad_code};
+                acc += code * int32_t{w[((oc * cin_g + ic) * win.kh + ky) * win.kw + kx]};
+              }
+          out_stage(((n * ys.c + oc) * ys.h + oy) * ys.w + ox, oc, acc);
+        }
+    }
+}
+
+}  // namespace q46::kernels

@@ -1,0 +1,46 @@
+// Model loading: parse, validate structure, build every op (which validates it), plan memory.
+#include "runtime/model.h"
+
+#include <cstring>
+
+#include "runtime/plan_file.h"
+
+namespace q46::rt {
+
+Status Model::Load(const void* data, size_t size, std::unique_ptr<Model>* model) {
+  plan::Plan plan;
+  Q46_RETURN_IF_ERROR(ParsePlanBytes(data, size, &plan));
+  return FromPlan(std::move(plan), model);
+}
+
+Status Model::LoadFile(const std::string& path, std::unique_ptr<Model>* model) {
+  std::string bytes;
+  Q46_RETURN_IF_ERROR(ReadFileBytes(path, &bytes));
+  Status st = Load(bytes.data(), bytes.size(), model);
+  if (!st.ok()) return Status::Error(path + ": " + st.message());
+  return st;
+}
+
+Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model) {
+  Q46_RETURN_IF_ERROR(ValidatePlanStructure(plan));
+  std::unique_ptr<Model> m(new Model());
+  m->plan_ = std::move(plan);
+  for (const plan::Node& node : m->plan_.nodes()) {
+    std::unique_ptr<Op> op;
+    Q46_RETURN_IF_ERROR(CreateOp(m->plan_, node, &op));
+    m->ops_.push_back(std::move(op));
+  }
+  m->placements_ = PlanMemory(m->plan_, &m->arena_bytes_);
+  for (int i = 0; i < m->plan_.tensors_size(); ++i) {
+    const std::string& data = m->plan_.tensors(i).data();
+    if (data.empty()) continue;
+    std::vector<float> values(data.size() / sizeof(float));
+    std::memcpy(values.data(), data.data(), data.size());
+    m->constants_.push_back(std::move(values));
+    m->placements_[i].constant = m->constants_.back().data();
+  }
+  *model = std::move(m);
+  return Status();
+}
+
+}  // namespace q46::rt

@@ -1,0 +1,242 @@
+// Convolution ops: FloatConv (oneDNN, falling back to the reference kernel) and QuantConv (integer codes,
+// int32 accumulation, requantized or dequantized output). Validation and weight packing happen here, once.
+#include <cstring>
+#include <limits>
+
+#include "runtime/arith.h"
+#include "runtime/dispatch_log.h"
+#include "runtime/kernels/onednn/conv_f32_onednn.h"
+#include "runtime/ops/op_factories.h"
+#include "runtime/ops/op_builder.h"
+
+namespace q46::rt {
+namespace {
+
+using kernels::Dims4;
+using kernels::FloatActivation;
+using kernels::Window2d;
+
+// Shapes shared by both convolutions, checked against the node's tensors.
+struct ConvShape {
+  Dims4 xs, ys;
+  Window2d win;
+  int64_t groups;
+  int64_t weight_count;
+};
+
+Status CheckConvShape(const OpBuilder& b, const plan::Window& window, int64_t groups, bool transposed,
+                      ConvShape* s) {
+  Q46_RETURN_IF_ERROR(b.ToDims4(b.input(0), &s->xs));
+  Q46_RETURN_IF_ERROR(b.ToDims4(b.output(0), &s->ys));
+  Q46_RETURN_IF_ERROR(b.ToWindow(window, transposed, &s->win));
+  const Window2d& w = s->win;
+  if (b.input(0).dims_size() != b.output(0).dims_size()) return b.Fail("input and output ranks differ");
+  if (b.input(0).dims_size() == 2 && (w.kh != 1 || w.kw != 1)) return b.Fail("a rank-2 input needs a 1x1 kernel");
+  s->groups = groups;
+  if (groups < 1 || s->xs.c % groups || s->ys.c % groups)
+    return b.Fail("groups " + std::to_string(groups) + " do not divide the channels " + std::to_string(s->xs.c) +
+                  " -> " + std::to_string(s->ys.c));
+  int64_t oh, ow;
+  if (transposed) {
+    oh = (s->xs.h - 1) * w.sh - w.pad_t - w.pad_b + w.dh * (w.kh - 1) + w.out_pad_h + 1;
+    ow = (s->xs.w - 1) * w.sw - w.pad_l - w.pad_r + w.dw * (w.kw - 1) + w.out_pad_w + 1;
+  } else {
+    oh = WindowOutputSize(s->xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b);
+    ow = WindowOutputSize(s->xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r);
+  }
+  if (s->ys.n != s->xs.n || s->ys.h != oh || s->ys.w != ow)
+    return b.Fail("output dims " + DimsToString(DimsOf(b.output(0))) + " do not follow from input " +
+                  DimsToString(DimsOf(b.input(0))) + " and the window (expected N=" + std::to_string(s->xs.n) +
+                  ", H=" + std::to_string(oh) + ", W=" + std::to_string(ow) + ")");
+  s->weight_count = (transposed ? s->xs.c * (s->ys.c / groups) : s->ys.c * (s->xs.c / groups)) * w.kh * w.kw;
+  return Status();
+}
+
+class RefFloatConv final : public Op {
+ public:
+  RefFloatConv(const OpBuilder& b, ConvShape s, bool transposed, std::vector<float> w, std::vector<float> bias,
+               FloatActivation act)
+      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), transposed_(transposed), w_(std::move(w)),
+        bias_(std::move(bias)), act_(act) {}
+  void Run(const RunState& st) const override {
+    const auto* x = static_cast<const float*>(st.buffers[x_]);
+    auto* y = static_cast<float*>(st.buffers[y_]);
+    const float* bias = bias_.empty() ? nullptr : bias_.data();
+    if (transposed_)
+      kernels::ConvTransposeF32Ref(x, s_.xs, w_.data(), bias, s_.win, s_.groups, act_, y, s_.ys);
+    else
+      kernels::ConvF32Ref(x, s_.xs, w_.data(), bias, s_.win, s_.groups, act_, y, s_.ys);
+  }
+
+ private:
+  int x_, y_;
+  ConvShape s_;
+  bool transposed_;
+  std::vector<float> w_, bias_;
+  FloatActivation act_;
+};
+
+class OnednnFloatConv final : public Op {
+ public:
+  OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv)
+      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)) {}
+  void Run(const RunState& st) const override {
+    conv_->Run(static_cast<const float*>(st.buffers[x_]), static_cast<float*>(st.buffers[y_]), *st.stream);
+  }
+
+ private:
+  int x_, y_;
+  std::unique_ptr<kernels::OnednnConvF32> conv_;
+};
+
+std::vector<float> FloatsFromBytes(const std::string& bytes) {
+  std::vector<float> v(bytes.size() / sizeof(float));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+
+// Integer convolution through the reference kernel; the output stage requantizes or dequantizes.
+class RefQuantConv final : public Op {
+ public:
+  RefQuantConv(const OpBuilder& b, ConvShape s, std::vector<int8_t> w, std::vector<int32_t> folded_bias,
+               uint8_t pad_code, std::vector<float> out_scale, bool codes_out, int32_t out_zp,
+               arith::CodeRange out_range, FloatActivation act)
+      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), w_(std::move(w)), bias_(std::move(folded_bias)),
+        pad_code_(pad_code), out_scale_(std::move(out_scale)), codes_out_(codes_out), out_zp_(out_zp),
+        out_range_(out_range), act_(act) {}
+
+  void Run(const RunState& st) const override {
+    const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
+    const auto run = [&](auto&& stage) {
+      kernels::ConvQuantRef(x, s_.xs, w_.data(), bias_.data(), s_.win, s_.groups, pad_code_, s_.ys, stage);
+    };
+    if (codes_out_) {
+      auto* y = static_cast<uint8_t*>(st.buffers[y_]);
+      run([&](int64_t i, int64_t c, int32_t acc) {
+        y[i] = static_cast<uint8_t>(arith::Requantize(acc, out_scale_[c], out_zp_, out_range_));
+      });
+    } else {
+      auto* y = static_cast<float*>(st.buffers[y_]);
+      run([&](int64_t i, int64_t c, int32_t acc) {
+        y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, out_scale_[c]), act_);
+      });
+    }
+  }
+
+ private:
+  int x_, y_;
+  ConvShape s_;
+  std::vector<int8_t> w_;
+  std::vector<int32_t> bias_;
+  uint8_t pad_code_;
+  std::vector<float> out_scale_;  // requantization multiplier (codes out) or accumulator scale (float out)
+  bool codes_out_;
+  int32_t out_zp_;
+  arith::CodeRange out_range_;
+  FloatActivation act_;
+};
+
+}  // namespace
+
+Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  const plan::FloatConv& p = b.node().float_conv();
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
+  ConvShape s;
+  Q46_RETURN_IF_ERROR(CheckConvShape(b, p.window(), p.groups(), p.transposed(), &s));
+  if (p.weights().size() != static_cast<size_t>(s.weight_count) * sizeof(float))
+    return b.Fail("weights hold " + std::to_string(p.weights().size()) + " bytes, expected " +
+                  std::to_string(s.weight_count * sizeof(float)));
+  if (!p.bias().empty() && p.bias().size() != static_cast<size_t>(s.ys.c) * sizeof(float))
+    return b.Fail("bias holds " + std::to_string(p.bias().size()) + " bytes, expected " +
+                  std::to_string(s.ys.c * sizeof(float)));
+  FloatActivation act;
+  Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &act));
+  std::vector<float> w = FloatsFromBytes(p.weights()), bias = FloatsFromBytes(p.bias());
+
+  // Implementations in order of preference; the first that accepts wins, `ref` always does.
+  std::string why;
+  auto onednn = kernels::OnednnConvF32::Create(s.xs, w.data(), bias.empty() ? nullptr : bias.data(), s.win,
+                                               s.groups, p.transposed(), act, s.ys, &why);
+  if (onednn) {
+    LogDispatch(b.node().name(), "float_conv", "onednn", "");
+    *op = std::make_unique<OnednnFloatConv>(b, std::move(onednn));
+    return Status();
+  }
+  LogDispatch(b.node().name(), "float_conv", "ref", "onednn declined: " + why);
+  *op = std::make_unique<RefFloatConv>(b, s, p.transposed(), std::move(w), std::move(bias), act);
+  return Status();
+}
+
+Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  const plan::QuantConv& p = b.node().quant_conv();
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::UINT8_CODES));
+  ConvShape s;
+  Q46_RETURN_IF_ERROR(CheckConvShape(b, p.window(), p.groups(), /*transposed=*/false, &s));
+  const plan::ActivationQuant& xq = b.input(0).quant();
+  std::string why;
+  if (!arith::CheckPrecision({xq.levels(), p.weight_levels()}, &why)) return b.Fail(why);
+  if (p.weight_codes().size() != static_cast<size_t>(s.weight_count))
+    return b.Fail("weight codes hold " + std::to_string(p.weight_codes().size()) + " bytes, expected " +
+                  std::to_string(s.weight_count));
+  const int64_t oc = s.ys.c, per_channel = s.weight_count / oc;
+  if (p.weight_scales_size() != 1 && p.weight_scales_size() != oc)
+    return b.Fail("has " + std::to_string(p.weight_scales_size()) + " weight scales, expected 1 or " +
+                  std::to_string(oc));
+  for (float sw : p.weight_scales())
+    if (!(sw > 0 && std::isfinite(sw))) return b.Fail("weight scale " + std::to_string(sw) + " is not positive");
+  if (p.bias_size() != oc) return b.Fail("has " + std::to_string(p.bias_size()) + " biases, expected " +
+                                          std::to_string(oc));
+
+  // Pack: copy codes (checking their range) and fold the zero-point term into the bias.
+  const arith::CodeRange wr = arith::WeightCodes(p.weight_levels());
+  std::vector<int8_t> w(p.weight_codes().begin(), p.weight_codes().end());
+  std::vector<int32_t> bias(oc);
+  const int64_t max_code = xq.levels() - 1;
+  for (int64_t c = 0; c < oc; ++c) {
+    int64_t sum = 0, abs_sum = 0;
+    for (int64_t k = 0; k < per_channel; ++k) {
+      const int8_t v = w[c * per_channel + k];
+      if (v < wr.lo || v > wr.hi)
+        return b.Fail("weight code " + std::to_string(v) + " in output channel " + std::to_string(c) +
+                      " is outside [" + std::to_string(wr.lo) + ", " + std::to_string(wr.hi) + "]");
+      sum += v;
+      abs_sum += std::abs(v);
+    }
+    const int64_t folded = int64_t{p.bias(c)} - int64_t{xq.zero_point()} * sum;
+    // Every partial sum must fit int32: |bias| + |acc| bounded by the worst case of the codes.
+    if (std::abs(folded) + max_code * abs_sum > std::numeric_limits<int32_t>::max())
+      return b.Fail("output channel " + std::to_string(c) + " can overflow the int32 accumulator");
+    bias[c] = static_cast<int32_t>(folded);
+  }
+
+  const auto scale_of = [&](int64_t c) { return p.weight_scales(p.weight_scales_size() == 1 ? 0 : c); };
+  std::vector<float> out_scale(oc);
+  const plan::Tensor& y = b.output(0);
+  FloatActivation act;
+  Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &act));
+  if (y.dtype() == plan::UINT8_CODES) {
+    const plan::ActivationQuant& yq = y.quant();
+    const arith::CodeRange full = arith::ActivationCodes(yq.levels());
+    if (p.out_lo() < full.lo || p.out_hi() > full.hi || p.out_lo() > p.out_hi())
+      return b.Fail("output clamp [" + std::to_string(p.out_lo()) + ", " + std::to_string(p.out_hi()) +
+                    "] is outside the output's codes");
+    if (p.activation().kind() != plan::Activation::NONE)
+      return b.Fail("a float activation on a code output (clamps on codes are out_lo / out_hi)");
+    for (int64_t c = 0; c < oc; ++c) out_scale[c] = arith::RequantMultiplier(xq.scale(), scale_of(c), yq.scale());
+    LogDispatch(b.node().name(), "quant_conv", "ref", "");
+    *op = std::make_unique<RefQuantConv>(b, s, std::move(w), std::move(bias), xq.zero_point(), std::move(out_scale),
+                                         true, yq.zero_point(), arith::CodeRange{p.out_lo(), p.out_hi()}, act);
+    return Status();
+  }
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(y, plan::FLOAT32));
+  for (int64_t c = 0; c < oc; ++c) out_scale[c] = arith::AccumulatorScale(xq.scale(), scale_of(c));
+  LogDispatch(b.node().name(), "quant_conv", "ref", "");
+  *op = std::make_unique<RefQuantConv>(b, s, std::move(w), std::move(bias), xq.zero_point(), std::move(out_scale),
+                                       false, 0, arith::CodeRange{0, 0}, act);
+  return Status();
+}
+
+}  // namespace q46::rt

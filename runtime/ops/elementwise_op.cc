@@ -1,0 +1,129 @@
+// Elementwise ops: broadcasting binary arithmetic, unary activations, and the float <-> code conversions.
+#include "runtime/arith.h"
+#include "runtime/ops/op_factories.h"
+
+namespace q46::rt {
+namespace {
+
+using kernels::Dims;
+using kernels::FloatActivation;
+
+class BinaryOp final : public Op {
+ public:
+  BinaryOp(const OpBuilder& b, kernels::BinaryKind kind, FloatActivation act)
+      : a_(b.input_index(0)), b_(b.input_index(1)), y_(b.output_index(0)), kind_(kind),
+        ad_(DimsOf(b.input(0))), bd_(DimsOf(b.input(1))), yd_(DimsOf(b.output(0))), act_(act) {}
+  void Run(const RunState& st) const override {
+    kernels::BinaryF32Ref(kind_, static_cast<const float*>(st.buffers[a_]), ad_,
+                          static_cast<const float*>(st.buffers[b_]), bd_, act_, static_cast<float*>(st.buffers[y_]),
+                          yd_);
+  }
+
+ private:
+  int a_, b_, y_;
+  kernels::BinaryKind kind_;
+  Dims ad_, bd_, yd_;
+  FloatActivation act_;
+};
+
+class UnaryOp final : public Op {
+ public:
+  UnaryOp(const OpBuilder& b, FloatActivation act)
+      : x_(b.input_index(0)), y_(b.output_index(0)), n_(NumElements(b.input(0))), act_(act) {}
+  void Run(const RunState& st) const override {
+    kernels::UnaryF32Ref(static_cast<const float*>(st.buffers[x_]), n_, act_, static_cast<float*>(st.buffers[y_]));
+  }
+
+ private:
+  int x_, y_;
+  int64_t n_;
+  FloatActivation act_;
+};
+
+class QuantizeOp final : public Op {
+ public:
+  explicit QuantizeOp(const OpBuilder& b)
+      : x_(b.input_index(0)), y_(b.output_index(0)), n_(NumElements(b.input(0))), q_(b.output(0).quant()) {}
+  void Run(const RunState& st) const override {
+    const auto* x = static_cast<const float*>(st.buffers[x_]);
+    auto* y = static_cast<uint8_t*>(st.buffers[y_]);
+    const arith::CodeRange range = arith::ActivationCodes(q_.levels());
+    for (int64_t i = 0; i < n_; ++i) y[i] = static_cast<uint8_t>(arith::Quantize(x[i], q_.scale(), q_.zero_point(), range));
+  }
+
+ private:
+  int x_, y_;
+  int64_t n_;
+  plan::ActivationQuant q_;
+};
+
+class DequantizeOp final : public Op {
+ public:
+  explicit DequantizeOp(const OpBuilder& b)
+      : x_(b.input_index(0)), y_(b.output_index(0)), n_(NumElements(b.input(0))), q_(b.input(0).quant()) {}
+  void Run(const RunState& st) const override {
+    const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
+    auto* y = static_cast<float*>(st.buffers[y_]);
+    for (int64_t i = 0; i < n_; ++i) y[i] = arith::Dequantize(x[i], q_.scale(), q_.zero_point());
+  }
+
+ private:
+  int x_, y_;
+  int64_t n_;
+  plan::ActivationQuant q_;
+};
+
+Status ExpectSameDims(const OpBuilder& b) {
+  return b.ExpectDims(b.output(0), DimsOf(b.input(0)));
+}
+
+}  // namespace
+
+Status CreateBinaryOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  const plan::Binary& p = b.node().binary();
+  Q46_RETURN_IF_ERROR(b.ExpectArity(2, 2, 1));
+  for (int i = 0; i < 2; ++i) Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(i), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
+  Dims yd;
+  if (!BroadcastDims(DimsOf(b.input(0)), DimsOf(b.input(1)), &yd))
+    return b.Fail("dims " + DimsToString(DimsOf(b.input(0))) + " and " + DimsToString(DimsOf(b.input(1))) +
+                  " do not broadcast");
+  Q46_RETURN_IF_ERROR(b.ExpectDims(b.output(0), yd));
+  if (p.kind() < plan::Binary::ADD || p.kind() > plan::Binary::DIV)
+    return b.Fail("unknown binary kind " + std::to_string(p.kind()));
+  FloatActivation act;
+  Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &act));
+  *op = std::make_unique<BinaryOp>(b, static_cast<kernels::BinaryKind>(p.kind()), act);
+  return Status();
+}
+
+Status CreateUnaryOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(ExpectSameDims(b));
+  FloatActivation act;
+  Q46_RETURN_IF_ERROR(b.ToActivation(b.node().unary().activation(), &act));
+  *op = std::make_unique<UnaryOp>(b, act);
+  return Status();
+}
+
+Status CreateQuantizeOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::UINT8_CODES));
+  Q46_RETURN_IF_ERROR(ExpectSameDims(b));
+  *op = std::make_unique<QuantizeOp>(b);
+  return Status();
+}
+
+Status CreateDequantizeOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::UINT8_CODES));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(ExpectSameDims(b));
+  *op = std::make_unique<DequantizeOp>(b);
+  return Status();
+}
+
+}  // namespace q46::rt

@@ -1,0 +1,78 @@
+// Pool op: max pool on floats or on codes (max commutes with quantization), average pool on floats.
+#include "runtime/ops/op_factories.h"
+
+namespace q46::rt {
+namespace {
+
+using kernels::Dims4;
+using kernels::Window2d;
+
+template <typename T>
+class MaxPool final : public Op {
+ public:
+  MaxPool(const OpBuilder& b, Dims4 xs, Dims4 ys, Window2d win)
+      : x_(b.input_index(0)), y_(b.output_index(0)), xs_(xs), ys_(ys), win_(win) {}
+  void Run(const RunState& st) const override {
+    kernels::MaxPoolRef(static_cast<const T*>(st.buffers[x_]), xs_, win_, static_cast<T*>(st.buffers[y_]), ys_);
+  }
+
+ private:
+  int x_, y_;
+  Dims4 xs_, ys_;
+  Window2d win_;
+};
+
+class AvgPool final : public Op {
+ public:
+  AvgPool(const OpBuilder& b, Dims4 xs, Dims4 ys, Window2d win, bool count_include_pad)
+      : x_(b.input_index(0)), y_(b.output_index(0)), xs_(xs), ys_(ys), win_(win), include_pad_(count_include_pad) {}
+  void Run(const RunState& st) const override {
+    kernels::AvgPoolF32Ref(static_cast<const float*>(st.buffers[x_]), xs_, win_, include_pad_,
+                           static_cast<float*>(st.buffers[y_]), ys_);
+  }
+
+ private:
+  int x_, y_;
+  Dims4 xs_, ys_;
+  Window2d win_;
+  bool include_pad_;
+};
+
+}  // namespace
+
+Status CreatePoolOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  const plan::Pool& p = b.node().pool();
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Dims4 xs, ys;
+  Window2d win;
+  if (b.input(0).dims_size() != 4) return b.Fail("pools take NCHW tensors");
+  Q46_RETURN_IF_ERROR(b.ToDims4(b.input(0), &xs));
+  Q46_RETURN_IF_ERROR(b.ToDims4(b.output(0), &ys));
+  Q46_RETURN_IF_ERROR(b.ToWindow(p.window(), false, &win));
+  if (win.pad_t >= win.kh || win.pad_b >= win.kh || win.pad_l >= win.kw || win.pad_r >= win.kw)
+    return b.Fail("pads must be smaller than the kernel");
+  // Floor or ceil mode: accept either output length, as long as every window starts inside the padded input.
+  const auto fits = [](int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
+    const int64_t floor_out = WindowOutputSize(in, k, s, d, pb, pe);
+    return floor_out > 0 && (out == floor_out || (out == floor_out + 1 && (out - 1) * s < in + pb + pe));
+  };
+  if (ys.n != xs.n || ys.c != xs.c || !fits(xs.h, ys.h, win.kh, win.sh, win.dh, win.pad_t, win.pad_b) ||
+      !fits(xs.w, ys.w, win.kw, win.sw, win.dw, win.pad_l, win.pad_r))
+    return b.Fail("output dims " + DimsToString(DimsOf(b.output(0))) + " do not follow from input " +
+                  DimsToString(DimsOf(b.input(0))) + " and the window");
+  if (p.kind() == plan::Pool::MAX) {
+    Q46_RETURN_IF_ERROR(b.ExpectSameQuant(b.input(0), b.output(0)));
+    if (b.input(0).dtype() == plan::UINT8_CODES)
+      *op = std::make_unique<MaxPool<uint8_t>>(b, xs, ys, win);
+    else
+      *op = std::make_unique<MaxPool<float>>(b, xs, ys, win);
+    return Status();
+  }
+  if (p.kind() != plan::Pool::AVERAGE) return b.Fail("unknown pool kind " + std::to_string(p.kind()));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
+  *op = std::make_unique<AvgPool>(b, xs, ys, win, p.count_include_pad());
+  return Status();
+}
+
+}  // namespace q46::rt

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs q46's build and test dependencies from Debian 12 packages (as root). Safe to rerun: does nothing
+# when everything is already installed.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config clang
+  libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev llvm-dev libdnnl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjpeg-dev libpng-dev zlib1g-dev
+  libonnx-testdata
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,203 @@
+// q46c: the compiler driver. ONNX model in, plan out: import, run the pass pipeline, lower, write atomically,
+// print what was done. Flag parsing and reporting only; the work is in compiler/ and passes/.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "compiler/data/sample_source.h"
+#include "compiler/onnx_importer.h"
+#include "compiler/plan_writer.h"
+#include "compiler/simulate.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/JSON.h"
+#include "passes/pass.h"
+#include "runtime/context.h"
+#include "runtime/model.h"
+#include "runtime/plan_file.h"
+#include "tools/tool_common.h"
+
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory kModel("Model and output");
+cl::OptionCategory kPrecision("Precision");
+cl::OptionCategory kCalibration("Calibration data");
+
+cl::opt<std::string> input_path(cl::Positional, cl::desc("<model.onnx>"), cl::Required, cl::cat(kModel));
+cl::opt<std::string> output_path("o", cl::desc("Write the plan here (written atomically)"), cl::value_desc("file"),
+                                 cl::Required, cl::cat(kModel));
+cl::opt<int64_t> batch("batch", cl::desc("Batch size for a model whose first input dimension is symbolic"),
+                       cl::init(0), cl::cat(kModel));
+cl::opt<bool> relu6("relu6", cl::desc("Replace ReLU by ReLU6 before quantizing (the article's method)"),
+                    cl::cat(kModel));
+cl::opt<unsigned> verify("verify",
+                         cl::desc("Check on N calibration samples that the integer runtime matches the compiler's "
+                                  "simulation bit for bit (0 = skip)"),
+                         cl::init(0), cl::cat(kModel));
+
+cl::opt<int> nx("nx", cl::desc("Activation levels N_x: odd with h_x*h_w <= 127, or 16 / 256 (4-bit / 8-bit)"),
+                cl::init(23), cl::cat(kPrecision));
+cl::opt<int> nw("nw", cl::desc("Weight levels N_w: odd with h_x*h_w <= 127, or 16 / 256 (4-bit / 8-bit)"),
+                cl::init(23), cl::cat(kPrecision));
+cl::opt<bool> all_float("float", cl::desc("Keep every layer float (no calibration data needed)"),
+                        cl::cat(kPrecision));
+cl::opt<std::string> precision_map("precision-map",
+                                   cl::desc("JSON object: ONNX node name -> [N_x, N_w] or \"float\"; overrides the "
+                                            "global pair, first and last layers included"),
+                                   cl::value_desc("file"), cl::cat(kPrecision));
+cl::opt<bool> per_tensor("per-tensor", cl::desc("One weight scale per layer instead of per output channel"),
+                         cl::cat(kPrecision));
+
+cl::opt<std::string> calib("calib",
+                           cl::desc("Sample data: a CIFAR-10 .bin batch (or its folder), an .npy [N,C,H,W], an image "
+                                    "or a folder of images"),
+                           cl::value_desc("path"), cl::cat(kCalibration));
+cl::opt<int64_t> calib_count("calib-count", cl::desc("How many samples to take from --calib (default 512, or all "
+                                                     "when fewer exist)"),
+                             cl::init(-1), cl::cat(kCalibration));
+cl::opt<uint64_t> calib_seed("seed", cl::desc("Seed choosing the calibration samples"), cl::init(0),
+                             cl::cat(kCalibration));
+cl::opt<std::string> range_method("range-method", cl::desc("Activation range: minmax or percentile"),
+                                  cl::init("minmax"), cl::cat(kCalibration));
+cl::opt<double> percentile("percentile", cl::desc("Percentile for --range-method percentile"), cl::init(99.99),
+                           cl::cat(kCalibration));
+q46::tools::PreprocessFlags preprocess_flags(kCalibration);
+
+absl::Status ReadPrecisionMap(const std::string& path, q46::CompileOptions* o) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open precision map '", path, "'"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  llvm::Expected<llvm::json::Value> json = llvm::json::parse(ss.str());
+  if (!json) return absl::InvalidArgumentError(absl::StrCat(path, ": ", llvm::toString(json.takeError())));
+  const llvm::json::Object* obj = json->getAsObject();
+  if (!obj) return absl::InvalidArgumentError(absl::StrCat(path, ": expected a JSON object"));
+  for (const auto& [key, value] : *obj) {
+    const std::string name = key.str();
+    if (auto s = value.getAsString(); s && *s == "float") {
+      o->precision_map[name] = std::nullopt;
+      continue;
+    }
+    const llvm::json::Array* pair = value.getAsArray();
+    llvm::Optional<int64_t> a, b;
+    if (pair && pair->size() == 2) a = (*pair)[0].getAsInteger(), b = (*pair)[1].getAsInteger();
+    if (!a || !b || *a > 1024 || *b > 1024)
+      return absl::InvalidArgumentError(absl::StrCat(path, ": layer '", name, "' needs [N_x, N_w] or \"float\""));
+    q46::arith::Precision p{static_cast<int32_t>(*a), static_cast<int32_t>(*b)};
+    std::string why;
+    if (!q46::arith::CheckPrecision(p, &why))
+      return absl::InvalidArgumentError(absl::StrCat(path, ": layer '", name, "': ", why));
+    o->precision_map[name] = p;
+  }
+  return absl::OkStatus();
+}
+
+// The calibration samples, or an empty tensor without --calib (the calibration pass says if it needed them).
+absl::StatusOr<q46::FloatTensor> LoadCalibration() {
+  if (calib.empty()) return q46::FloatTensor{};
+  q46::SampleOptions so;
+  so.seed = calib_seed;
+  absl::StatusOr<q46::ImagePreprocess> pre = preprocess_flags.Get();
+  if (!pre.ok()) return pre.status();
+  so.preprocess = *pre;
+  absl::StatusOr<q46::LabeledImages> all = q46::LoadSamples(calib, so);
+  if (!all.ok()) return all.status();
+  const int64_t available = all->images.dims.empty() ? 0 : all->images.dims[0];
+  int64_t count = calib_count;
+  if (count < 0) count = std::min<int64_t>(512, available);
+  if (count > available)
+    return absl::InvalidArgumentError(absl::StrCat("--calib-count ", count, " but '", calib.getValue(), "' has only ",
+                                                   available, " samples"));
+  if (count == available) return std::move(all->images);
+  so.count = count;
+  absl::StatusOr<q46::LabeledImages> picked = q46::LoadSamples(calib, so);
+  if (!picked.ok()) return picked.status();
+  return std::move(picked->images);
+}
+
+// Runs the plan through the runtime and through the compiler's simulation on `n` samples; errors on any difference.
+absl::Status Verify(const q46::plan::Plan& plan, const q46::FloatTensor& samples, unsigned n) {
+  std::unique_ptr<q46::rt::Model> model;
+  if (q46::rt::Status st = q46::rt::Model::FromPlan(plan, &model); !st.ok()) return absl::InternalError(st.message());
+  q46::rt::Context ctx(*model);
+  const std::vector<int64_t> in_dims(plan.tensors(plan.inputs(0)).dims().begin(), plan.tensors(plan.inputs(0)).dims().end());
+  const int64_t batch = in_dims[0];
+  for (int64_t start = 0; start + batch <= std::min<int64_t>(n, samples.dims[0]); start += batch) {
+    q46::FloatTensor in = q46::Batch(samples, start, batch);
+    in.dims = in_dims;
+    std::vector<q46::FloatTensor> sim = *q46::SimulatePlan(plan, {in});
+    if (q46::rt::Status st = ctx.SetInput(0, in.data.data(), in.data.size()); !st.ok()) return absl::InternalError(st.message());
+    ctx.Run();
+    for (size_t o = 0; o < sim.size(); ++o) {
+      size_t count;
+      const float* got = ctx.Output(o, &count);
+      for (size_t i = 0; i < count; ++i)
+        if (std::memcmp(&got[i], &sim[o].data[i], sizeof(float)) != 0)
+          return absl::InternalError(absl::StrFormat("verify: output %d element %d: runtime %.9g, simulation %.9g",
+                                                     o, i, got[i], sim[o].data[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Main() {
+  q46::CompileOptions options;
+  options.relu6 = relu6;
+  options.all_float = all_float;
+  options.precision = {nx, nw};
+  options.per_tensor_weights = per_tensor;
+  options.range_method = range_method;
+  options.percentile = percentile;
+  std::string why;
+  if (!all_float && !q46::arith::CheckPrecision(options.precision, &why))
+    return absl::InvalidArgumentError(absl::StrCat("--nx ", nx.getValue(), " --nw ", nw.getValue(), ": ", why));
+  if (!precision_map.empty())
+    if (absl::Status st = ReadPrecisionMap(precision_map, &options); !st.ok()) return st;
+
+  q46::ImportOptions import_options;
+  if (batch > 0) import_options.batch = batch;
+  absl::StatusOr<q46::ir::Graph> graph = q46::ImportOnnxFile(input_path, import_options);
+  if (!graph.ok()) return graph.status();
+  absl::StatusOr<q46::FloatTensor> samples = LoadCalibration();
+  if (!samples.ok()) return samples.status();
+  if (!samples->data.empty()) options.calibration = &*samples;
+
+  std::vector<q46::PassResult> passes;
+  if (absl::Status st = q46::RunPipeline(*graph, options, &passes); !st.ok()) return st;
+  q46::LowerOptions lower;
+  lower.producer = std::string("q46c ") + q46::tools::kVersion;
+  absl::StatusOr<q46::plan::Plan> plan = q46::LowerToPlan(*graph, lower);
+  if (!plan.ok()) return plan.status();
+  // Load the plan as the runtime will, so a plan the runtime would refuse is never written.
+  std::unique_ptr<q46::rt::Model> check;
+  if (q46::rt::Status st = q46::rt::Model::FromPlan(*plan, &check); !st.ok())
+    return absl::InternalError("the runtime refuses the plan: " + st.message());
+  if (verify > 0 && options.calibration)
+    if (absl::Status st = Verify(*plan, *options.calibration, verify); !st.ok()) return st;
+  std::string bytes;
+  if (q46::rt::Status st = q46::rt::SerializePlan(*plan, &bytes); !st.ok()) return absl::InternalError(st.message());
+  if (q46::rt::Status st = q46::rt::WriteFileAtomically(output_path, bytes); !st.ok())
+    return absl::InternalError(st.message());
+
+  for (const q46::PassResult& p : passes) std::printf("  %-18s %s (%.2f s)\n", p.name.c_str(), p.summary.c_str(), p.seconds);
+  q46::tools::PrintPlanSummary(*plan, bytes.size());
+  if (verify > 0 && options.calibration)
+    std::printf("verified: the integer runtime matches the compiler's simulation bit for bit\n");
+  std::printf("wrote %s\n", output_path.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  q46::tools::InitTool(argc, argv, {&kModel, &kPrecision, &kCalibration},
+                       "q46c: compile a float ONNX CNN into a q46 plan (4.6-bit and other integer precisions)\n\n"
+                       "  q46c model.onnx --nx 23 --nw 23 --calib data_batch_1.bin -o model.q46\n"
+                       "  q46c model.onnx --float -o model.q46\n");
+  return q46::tools::ExitWith("q46c", Main());
+}

@@ -1,0 +1,104 @@
+// q46run: run a compiled plan on inputs through the runtime's C API and print / save the outputs.
+// Inputs: an .npy tensor, an image (or folder of images), or CIFAR-10 records; run a model batch at a time.
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "compiler/data/npy.h"
+#include "compiler/data/sample_source.h"
+#include "q46/q46.h"
+#include "tools/tool_common.h"
+
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory kRun("Running");
+cl::OptionCategory kInput("Input");
+
+cl::opt<std::string> plan_path(cl::Positional, cl::desc("<model.q46>"), cl::Required, cl::cat(kRun));
+cl::opt<std::string> input_path("input",
+                                cl::desc("Input: .npy [N,C,H,W] (or the model's input shape), an image, a folder of "
+                                         "images, or a CIFAR-10 .bin file"),
+                                cl::value_desc("path"), cl::Required, cl::cat(kInput));
+cl::opt<int64_t> count("count", cl::desc("Use only the first N samples of the input (default: all)"), cl::init(-1),
+                       cl::cat(kInput));
+cl::opt<std::string> output_path("output", cl::desc("Write the network's first output for every sample as .npy"),
+                                 cl::value_desc("file"), cl::cat(kRun));
+cl::opt<unsigned> top_k("top-k", cl::desc("Print the k highest scores per sample for a [N, classes] output (0 = off)"),
+                        cl::init(5), cl::cat(kRun));
+q46::tools::PreprocessFlags preprocess_flags(kInput);
+
+struct ModelDeleter {
+  void operator()(q46_model* m) const { q46_model_free(m); }
+};
+struct ContextDeleter {
+  void operator()(q46_context* c) const { q46_context_free(c); }
+};
+
+absl::Status Main() {
+  q46_model* raw_model = nullptr;
+  const char* error = nullptr;
+  if (q46_model_load_file(plan_path.c_str(), &raw_model, &error) != Q46_OK) return absl::InvalidArgumentError(error);
+  std::unique_ptr<q46_model, ModelDeleter> model(raw_model);
+  if (q46_model_num_inputs(model.get()) != 1) return absl::UnimplementedError("q46run runs models with one input");
+  int64_t in_dims[8], out_dims[8];
+  const size_t in_rank = q46_model_input_dims(model.get(), 0, in_dims, 8);
+  const size_t out_rank = q46_model_output_dims(model.get(), 0, out_dims, 8);
+  const int64_t batch = in_dims[0];
+  const int64_t per_in = std::accumulate(in_dims + 1, in_dims + in_rank, int64_t{1}, std::multiplies<int64_t>());
+  const int64_t per_out = std::accumulate(out_dims + 1, out_dims + out_rank, int64_t{1}, std::multiplies<int64_t>());
+
+  q46::SampleOptions so;
+  absl::StatusOr<q46::ImagePreprocess> pre = preprocess_flags.Get();
+  if (!pre.ok()) return pre.status();
+  so.preprocess = *pre;
+  absl::StatusOr<q46::LabeledImages> data = q46::LoadSamples(input_path, so);
+  if (!data.ok()) return data.status();
+  q46::FloatTensor& x = data->images;
+  if (x.dims.empty() || x.size() % per_in != 0 || std::vector<int64_t>(x.dims.begin() + 1, x.dims.end()) !=
+                                                      std::vector<int64_t>(in_dims + 1, in_dims + in_rank))
+    return absl::InvalidArgumentError(absl::StrCat("input '", input_path.getValue(), "' has shape ",
+                                                   q46::tools::DimsString(x.dims), " but the model takes ",
+                                                   q46::tools::DimsString({in_dims, in_dims + in_rank}),
+                                                   " (any N)"));
+  int64_t n = x.dims[0];
+  if (count >= 0) n = std::min<int64_t>(n, count);
+
+  q46_context* raw_ctx = nullptr;
+  if (q46_context_create(model.get(), &raw_ctx) != Q46_OK) return absl::InternalError("cannot create a context");
+  std::unique_ptr<q46_context, ContextDeleter> ctx(raw_ctx);
+  q46::FloatTensor y{{n}, std::vector<float>(static_cast<size_t>(n * per_out))};
+  y.dims.insert(y.dims.end(), out_dims + 1, out_dims + out_rank);
+  std::vector<float> in(static_cast<size_t>(batch * per_in));
+  for (int64_t start = 0; start < n; start += batch) {
+    const int64_t real = std::min(batch, n - start);
+    for (int64_t b = 0; b < batch; ++b)  // a short last batch repeats its first sample
+      std::copy_n(x.data.begin() + (start + (b < real ? b : 0)) * per_in, per_in, in.begin() + b * per_in);
+    if (q46_context_set_input(ctx.get(), 0, in.data(), in.size()) != Q46_OK ||
+        q46_context_run(ctx.get()) != Q46_OK)
+      return absl::InternalError(q46_context_last_error(ctx.get()));
+    const float* out;
+    size_t out_count;
+    q46_context_output(ctx.get(), 0, &out, &out_count);
+    std::copy_n(out, real * per_out, y.data.begin() + start * per_out);
+  }
+  if (top_k > 0 && out_rank == 2) q46::tools::PrintTopK(y, data->labels, top_k);
+  if (!output_path.empty()) {
+    if (absl::Status st = q46::WriteNpy(output_path, y); !st.ok()) return st;
+    std::printf("wrote %s %s\n", output_path.c_str(), q46::tools::DimsString(y.dims).c_str());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  q46::tools::InitTool(argc, argv, {&kRun, &kInput},
+                       "q46run: run a q46 plan on inputs\n\n"
+                       "  q46run model.q46 --input images.npy --output logits.npy\n"
+                       "  q46run model.q46 --input cat.jpg --resize 256 --crop 224 --mean 0.485,0.456,0.406 "
+                       "--std 0.229,0.224,0.225\n");
+  return q46::tools::ExitWith("q46run", Main());
+}

@@ -1,0 +1,123 @@
+// Shared tool start-up, error exit, preprocessing flags and plan summary.
+#include "tools/tool_common.h"
+
+#include <cstdio>
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "llvm/Support/raw_ostream.h"
+#include "runtime/plan_file.h"
+
+namespace q46::tools {
+
+namespace cl = llvm::cl;
+
+void InitTool(int argc, char** argv, std::initializer_list<const cl::OptionCategory*> categories,
+              const char* overview) {
+  cl::HideUnrelatedOptions(llvm::ArrayRef<const cl::OptionCategory*>(categories.begin(), categories.size()));
+  cl::SetVersionPrinter([](llvm::raw_ostream& os) {
+    os << "q46 " << kVersion << " (plan format " << rt::kPlanFormatVersion << ")\n";
+  });
+  cl::ParseCommandLineOptions(argc, argv, overview);
+}
+
+int ExitWith(const char* tool, const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::string msg(status.message());
+  for (char& c : msg)
+    if (c == '\n') c = ' ';
+  std::fprintf(stderr, "%s: error: %s\n", tool, msg.c_str());
+  return 1;
+}
+
+PreprocessFlags::PreprocessFlags(cl::OptionCategory& category)
+    : resize_("resize", cl::desc("Images: resize the shorter side to N pixels (bilinear)"), cl::init(0),
+              cl::cat(category)),
+      crop_("crop", cl::desc("Images: center crop to N x N"), cl::init(0), cl::cat(category)),
+      mean_("mean", cl::desc("Normalize: per-channel mean, e.g. 0.485,0.456,0.406 (default: none)"),
+            cl::cat(category)),
+      std_("std", cl::desc("Normalize: per-channel std, e.g. 0.229,0.224,0.225"), cl::cat(category)) {}
+
+static absl::Status ParseFloats(const std::string& flag, const std::string& text, std::vector<float>* out) {
+  out->clear();
+  if (text.empty()) return absl::OkStatus();
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    float v;
+    if (!absl::SimpleAtof(part, &v)) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", part, "' is not a number"));
+    out->push_back(v);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ImagePreprocess> PreprocessFlags::Get() const {
+  ImagePreprocess p;
+  p.resize = resize_;
+  p.crop = crop_;
+  if (absl::Status st = ParseFloats("mean", mean_, &p.mean); !st.ok()) return st;
+  if (absl::Status st = ParseFloats("std", std_, &p.std); !st.ok()) return st;
+  if (absl::Status st = ValidatePreprocess(p); !st.ok()) return st;
+  return p;
+}
+
+std::string DimsString(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += absl::StrCat(i ? ", " : "", dims[i]);
+  return s + "]";
+}
+
+void PrintTopK(const FloatTensor& scores, const std::vector<int>& labels, unsigned k) {
+  const int64_t n = scores.dims[0], classes = scores.dims[1];
+  k = std::min<unsigned>(k, static_cast<unsigned>(classes));
+  std::vector<int64_t> order(static_cast<size_t>(classes));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = scores.data.data() + i * classes;
+    std::iota(order.begin(), order.end(), 0);
+    std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                      [&](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    std::string line = absl::StrCat("sample ", i, ":");
+    for (unsigned j = 0; j < k; ++j) line += absl::StrFormat(" %d (%.4g)", order[j], row[order[j]]);
+    if (static_cast<size_t>(i) < labels.size() && labels[i] >= 0) line += absl::StrCat("  label ", labels[i]);
+    std::printf("%s\n", line.c_str());
+  }
+}
+
+void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes) {
+  std::printf("%-32s %-10s %-12s %s\n", "layer", "op", "precision", "weights");
+  size_t float_bytes = 0, quant_layers = 0, layers = 0;
+  std::map<std::string, int> others;
+  for (const plan::Node& n : plan.nodes()) {
+    if (n.has_quant_conv()) {
+      const plan::QuantConv& q = n.quant_conv();
+      const int nx = plan.tensors(n.inputs(0)).quant().levels();
+      std::printf("%-32s %-10s %-12s %zu codes\n", n.name().c_str(), "conv", absl::StrCat("(", nx, ", ", q.weight_levels(), ")").c_str(),
+                  q.weight_codes().size());
+      float_bytes += q.weight_codes().size() * sizeof(float);
+      ++quant_layers;
+      ++layers;
+    } else if (n.has_float_conv()) {
+      const plan::FloatConv& f = n.float_conv();
+      std::printf("%-32s %-10s %-12s %zu floats\n", n.name().c_str(), f.transposed() ? "convT" : "conv", "float",
+                  f.weights().size() / sizeof(float));
+      float_bytes += f.weights().size();
+      ++layers;
+    } else {
+      ++others[n.has_pool() ? "pool" : n.has_quantize() ? "quantize" : n.has_dequantize() ? "dequantize"
+               : n.has_binary() ? "binary" : n.has_unary() ? "activation" : n.has_reshape() ? "reshape"
+               : n.has_concat() ? "concat" : n.has_pad() ? "pad" : n.has_resize() ? "resize"
+               : n.has_softmax() ? "softmax" : "matmul"];
+    }
+  }
+  std::string rest;
+  for (const auto& [name, count] : others) rest += absl::StrCat(rest.empty() ? "" : ", ", count, " ", name);
+  std::printf("%zu layers (%zu quantized)%s%s\n", layers, quant_layers, rest.empty() ? "" : "; other nodes: ",
+              rest.c_str());
+  std::printf("plan: %zu bytes (float32 weights would take %zu bytes)\n", plan_bytes, float_bytes);
+}
+
+}  // namespace q46::tools

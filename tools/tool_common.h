@@ -1,0 +1,48 @@
+// What every q46 command-line tool shares: start-up (--help, --version, option categories), the one-line
+// error exit, image preprocessing flags, and the plan summary printout.
+#pragma once
+
+#include <initializer_list>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "compiler/data/image_preprocess.h"
+#include "compiler/tensor.h"
+#include "llvm/Support/CommandLine.h"
+#include "plan.pb.h"
+
+namespace q46::tools {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+// Parses argv; only the given categories show in --help; --version prints the tool and plan format versions.
+void InitTool(int argc, char** argv, std::initializer_list<const llvm::cl::OptionCategory*> categories,
+              const char* overview);
+
+// 0 when ok; otherwise prints "tool: error: message" on one line to stderr and returns 1.
+int ExitWith(const char* tool, const absl::Status& status);
+
+// --resize, --crop, --mean, --std, for image inputs (torchvision order: resize, center crop, normalize).
+class PreprocessFlags {
+ public:
+  explicit PreprocessFlags(llvm::cl::OptionCategory& category);
+  absl::StatusOr<ImagePreprocess> Get() const;
+
+ private:
+  llvm::cl::opt<int> resize_;
+  llvm::cl::opt<int> crop_;
+  llvm::cl::opt<std::string> mean_;
+  llvm::cl::opt<std::string> std_;
+};
+
+// "[1, 3, 32, 32]"
+std::string DimsString(const std::vector<int64_t>& dims);
+
+// For each row of a [N, classes] tensor: the k best classes and scores (and the label when known, >= 0).
+void PrintTopK(const FloatTensor& scores, const std::vector<int>& labels, unsigned k);
+
+// Prints the layers of a plan with their precisions, and the plan's size.
+void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes);
+
+}  // namespace q46::tools
