@@ -94,8 +94,12 @@ struct SoftmaxAttrs {
 
 struct MatMulAttrs {};
 
+struct TransposeAttrs {
+  std::vector<int64_t> perm;
+};
+
 using Attrs = std::variant<ConvAttrs, BatchNormAttrs, PoolAttrs, BinaryAttrs, UnaryAttrs, ConcatAttrs, ReshapeAttrs,
-                           PadAttrs, ResizeAttrs, SoftmaxAttrs, MatMulAttrs>;
+                           PadAttrs, ResizeAttrs, SoftmaxAttrs, MatMulAttrs, TransposeAttrs>;
 
 struct Node {
   std::string name;     // the ONNX node's name (or a generated one)

@@ -149,6 +149,7 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
   try {
     onnx::checker::check_model(model);
     if (opset < kNativeMinOpset) {
+      onnx::shape_inference::InferShapes(model);  // some adapters (Softmax 12 -> 13) need shapes
       model = onnx::version_conversion::ConvertVersion(model, kNativeMinOpset);
       opset = kNativeMinOpset;
     }

@@ -1,5 +1,6 @@
 // ONNX handlers for ops that move or reshape data: Concat, Flatten, Reshape, Pad, Resize, Transpose, and the
-// shape arithmetic exporters emit around them (Constant, Shape, Gather, Unsqueeze, Squeeze, Cast), which is
+// shape arithmetic exporters emit around them (Constant, ConstantOfShape, Shape, Gather, Slice, Unsqueeze,
+// Squeeze, Cast), which is
 // folded to constants since every shape here is static.
 #include <cmath>
 
@@ -133,6 +134,66 @@ absl::Status Cast(ImportContext& ctx) {
   return absl::OkStatus();
 }
 
+absl::Status ConstantOfShape(ImportContext& ctx) {
+  const FloatTensor* shape;
+  if (absl::Status st = ctx.RequireConstInput(0, "the shape", &shape); !st.ok()) return st;
+  FloatTensor value{{}, {0.0f}};
+  if (const onnx::TensorProto* v = ctx.AttrTensor("value"))
+    if (absl::Status st = TensorFromProto(*v, &value); !st.ok() || value.data.size() != 1)
+      return ctx.Error("value must be a one-element tensor");
+  FloatTensor out;
+  for (float d : shape->data) {
+    if (d < 0 || d > (1 << 24)) return ctx.Error("shape value out of range");
+    out.dims.push_back(static_cast<int64_t>(d));
+  }
+  const int64_t n = FloatTensor::NumElements(out.dims);
+  if (n > (int64_t{1} << 28)) return ctx.Error("the constant would be too large");
+  out.data.assign(static_cast<size_t>(n), value.data[0]);
+  ctx.EmitConstant(0, std::move(out));
+  return absl::OkStatus();
+}
+
+// Slice (opset 10+: starts, ends, axes, steps as inputs), folded on constants.
+absl::Status Slice(ImportContext& ctx) {
+  const FloatTensor *data, *starts, *ends, *axes_t = nullptr, *steps_t = nullptr;
+  if (absl::Status st = ctx.RequireConstInput(0, "data (Slice is folded on constants only)", &data); !st.ok()) return st;
+  if (absl::Status st = ctx.RequireConstInput(1, "starts", &starts); !st.ok()) return st;
+  if (absl::Status st = ctx.RequireConstInput(2, "ends", &ends); !st.ok()) return st;
+  if (ctx.HasInput(3)) if (absl::Status st = ctx.RequireConstInput(3, "axes", &axes_t); !st.ok()) return st;
+  if (ctx.HasInput(4)) if (absl::Status st = ctx.RequireConstInput(4, "steps", &steps_t); !st.ok()) return st;
+  const int64_t rank = static_cast<int64_t>(data->dims.size());
+  std::vector<int64_t> begin(rank, 0), step(rank, 1), count = data->dims;
+  for (size_t i = 0; i < starts->data.size(); ++i) {
+    const int64_t axis = NormalizeAxis(axes_t ? static_cast<int64_t>(axes_t->data[i]) : static_cast<int64_t>(i), rank);
+    if (axis < 0 || axis >= rank || i >= ends->data.size()) return ctx.Error("axes out of range");
+    const int64_t n = data->dims[axis];
+    const int64_t s = steps_t ? static_cast<int64_t>(steps_t->data[i]) : 1;
+    if (s == 0) return ctx.Error("a step of 0");
+    // Starts and ends are clamped as ONNX specifies; large values (INT64_MAX as float) saturate.
+    auto clampd = [](double v, double lo, double hi) { return static_cast<int64_t>(std::min(std::max(v, lo), hi)); };
+    double b = starts->data[i], e = ends->data[i];
+    if (b < 0) b += n;
+    if (e < 0) e += n;
+    const int64_t first = s > 0 ? clampd(b, 0, n) : clampd(b, -1, n - 1);
+    const int64_t last = s > 0 ? clampd(e, 0, n) : clampd(e, -1, n - 1);
+    begin[axis] = first;
+    step[axis] = s;
+    count[axis] = s > 0 ? std::max<int64_t>(0, (last - first + s - 1) / s) : std::max<int64_t>(0, (first - last - s - 1) / -s);
+  }
+  FloatTensor out{count, {}};
+  std::vector<int64_t> strides(rank, 1), idx(rank, 0);
+  for (int64_t i = rank - 2; i >= 0; --i) strides[i] = strides[i + 1] * data->dims[i + 1];
+  const int64_t total = FloatTensor::NumElements(count);
+  for (int64_t o = 0; o < total; ++o) {
+    int64_t src = 0;
+    for (int64_t k = 0; k < rank; ++k) src += (begin[k] + idx[k] * step[k]) * strides[k];
+    out.data.push_back(data->data[src]);
+    for (int64_t k = rank - 1; k >= 0 && ++idx[k] == count[k]; --k) idx[k] = 0;
+  }
+  ctx.EmitConstant(0, std::move(out));
+  return absl::OkStatus();
+}
+
 absl::Status Concat(ImportContext& ctx) {
   const int64_t rank = static_cast<int64_t>(ctx.InputDims(0).size());
   const int64_t axis = NormalizeAxis(ctx.AttrInt("axis", 0), rank);
@@ -214,27 +275,25 @@ absl::Status Reshape(ImportContext& ctx) {
 }
 
 absl::Status Transpose(ImportContext& ctx) {
-  const FloatTensor* c = ctx.ConstInput(0);
-  if (!c) return ctx.Error("Transpose is supported on constants only (it is folded)");
-  const int64_t rank = static_cast<int64_t>(c->dims.size());
+  const std::vector<int64_t>& in = ctx.InputDims(0);
+  const int64_t rank = static_cast<int64_t>(in.size());
   std::vector<int64_t> perm = ctx.AttrInts("perm");
   if (perm.empty()) for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
   if (static_cast<int64_t>(perm.size()) != rank) return ctx.Error("perm does not match the rank");
-  FloatTensor out;
+  std::vector<int64_t> dims;
+  std::vector<bool> used(static_cast<size_t>(rank), false);
   for (int64_t p : perm) {
-    if (p < 0 || p >= rank) return ctx.Error("perm out of range");
-    out.dims.push_back(c->dims[p]);
+    if (p < 0 || p >= rank || used[p]) return ctx.Error("perm is not a permutation");
+    used[p] = true;
+    dims.push_back(in[p]);
   }
-  out.data.resize(c->data.size());
-  std::vector<int64_t> in_strides(rank, 1), idx(rank, 0);
-  for (int64_t i = rank - 2; i >= 0; --i) in_strides[i] = in_strides[i + 1] * c->dims[i + 1];
-  for (size_t o = 0; o < out.data.size(); ++o) {
-    int64_t src = 0;
-    for (int64_t k = 0; k < rank; ++k) src += idx[k] * in_strides[perm[k]];
-    out.data[o] = c->data[src];
-    for (int64_t k = rank - 1; k >= 0 && ++idx[k] == out.dims[k]; --k) idx[k] = 0;
+  if (const FloatTensor* c = ctx.ConstInput(0)) {
+    FloatTensor out{dims, std::vector<float>(c->data.size())};
+    kernels::TransposeF32Ref(c->data.data(), c->dims, perm, out.data.data());
+    ctx.EmitConstant(0, std::move(out));
+    return absl::OkStatus();
   }
-  ctx.EmitConstant(0, std::move(out));
+  ctx.Emit(ir::TransposeAttrs{perm}, {ctx.Input(0)}, {dims});
   return absl::OkStatus();
 }
 
@@ -311,6 +370,8 @@ absl::Status Resize(ImportContext& ctx) {
 void RegisterShapeOps(OpTable& t) {
   t["Constant"] = Constant;
   t["Shape"] = Shape;
+  t["ConstantOfShape"] = ConstantOfShape;
+  t["Slice"] = Slice;
   t["Gather"] = Gather;
   t["Unsqueeze"] = Unsqueeze;
   t["Squeeze"] = Squeeze;

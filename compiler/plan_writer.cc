@@ -205,6 +205,8 @@ class Lowering {
       p->mutable_softmax()->set_axis(a->axis);
     } else if (ir::AttrsIf<ir::MatMulAttrs>(n)) {
       p->mutable_matmul();
+    } else if (const auto* a = ir::AttrsIf<ir::TransposeAttrs>(n)) {
+      for (int64_t v : a->perm) p->mutable_transpose()->add_perm(v);
     } else {
       return absl::InternalError(absl::StrCat("node '", n.name, "' (", n.op_type, ") was not lowered by the passes"));
     }

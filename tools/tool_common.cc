@@ -110,7 +110,7 @@ void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes) {
       ++others[n.has_pool() ? "pool" : n.has_quantize() ? "quantize" : n.has_dequantize() ? "dequantize"
                : n.has_binary() ? "binary" : n.has_unary() ? "activation" : n.has_reshape() ? "reshape"
                : n.has_concat() ? "concat" : n.has_pad() ? "pad" : n.has_resize() ? "resize"
-               : n.has_softmax() ? "softmax" : "matmul"];
+               : n.has_softmax() ? "softmax" : n.has_transpose() ? "transpose" : "matmul"];
     }
   }
   std::string rest;

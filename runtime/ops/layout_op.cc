@@ -1,4 +1,4 @@
-// Layout ops that move elements without arithmetic, on floats or on codes: Concat, Reshape, Pad.
+// Layout ops that move elements without arithmetic: Concat, Reshape, Pad (floats or codes), Transpose (floats).
 #include <array>
 #include <cstring>
 
@@ -58,6 +58,20 @@ class PadOp final : public Op {
   T value_;
 };
 
+class TransposeOp final : public Op {
+ public:
+  TransposeOp(const OpBuilder& b, std::vector<int64_t> perm)
+      : x_(b.input_index(0)), y_(b.output_index(0)), xd_(DimsOf(b.input(0))), perm_(std::move(perm)) {}
+  void Run(const RunState& st) const override {
+    kernels::TransposeF32Ref(static_cast<const float*>(st.buffers[x_]), xd_, perm_, static_cast<float*>(st.buffers[y_]));
+  }
+
+ private:
+  int x_, y_;
+  kernels::Dims xd_;
+  std::vector<int64_t> perm_;
+};
+
 }  // namespace
 
 Status CreateConcatOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
@@ -115,6 +129,25 @@ Status CreatePadOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   } else {
     *op = std::make_unique<PadOp<float>>(b, std::move(pads), p.value());
   }
+  return Status();
+}
+
+Status CreateTransposeOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::FLOAT32));
+  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
+  const plan::Tensor& x = b.input(0);
+  std::vector<int64_t> perm(b.node().transpose().perm().begin(), b.node().transpose().perm().end());
+  std::vector<int64_t> yd;
+  std::vector<bool> used(x.dims_size(), false);
+  if (static_cast<int>(perm.size()) != x.dims_size()) return b.Fail("perm does not match the rank");
+  for (int64_t p : perm) {
+    if (p < 0 || p >= x.dims_size() || used[p]) return b.Fail("perm is not a permutation");
+    used[p] = true;
+    yd.push_back(x.dims(static_cast<int>(p)));
+  }
+  Q46_RETURN_IF_ERROR(b.ExpectDims(b.output(0), yd));
+  *op = std::make_unique<TransposeOp>(b, std::move(perm));
   return Status();
 }
 

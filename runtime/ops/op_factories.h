@@ -20,5 +20,6 @@ Status CreatePadOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 Status CreateResizeOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 Status CreateSoftmaxOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 Status CreateMatMulOp(const OpBuilder& b, std::unique_ptr<Op>* op);
+Status CreateTransposeOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 
 }  // namespace q46::rt

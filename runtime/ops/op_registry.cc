@@ -20,6 +20,7 @@ Status CreateOp(const plan::Plan& plan, const plan::Node& node, std::unique_ptr<
     case N::kResize: return CreateResizeOp(OpBuilder(plan, node, "Resize"), op);
     case N::kSoftmax: return CreateSoftmaxOp(OpBuilder(plan, node, "Softmax"), op);
     case N::kMatmul: return CreateMatMulOp(OpBuilder(plan, node, "MatMul"), op);
+    case N::kTranspose: return CreateTransposeOp(OpBuilder(plan, node, "Transpose"), op);
     case N::OP_NOT_SET: break;
   }
   return Status::Error("node '" + node.name() + "' has no op this runtime knows (a newer plan?)");

@@ -99,6 +99,9 @@ void SoftmaxF32Ref(const float* x, int64_t outer, int64_t axis, int64_t inner, f
 // numpy matmul: a [..., M, K] x b [..., K, N] with broadcast batch dims (rank-1 operands as numpy does).
 void MatMulF32Ref(const float* a, const Dims& ad, const float* b, const Dims& bd, float* y, const Dims& yd);
 
+// Permutes the axes of x: output axis i is input axis perm[i].
+void TransposeF32Ref(const float* x, const Dims& xd, const std::vector<int64_t>& perm, float* y);
+
 // Quantized convolution, int32 accumulation: codes x in [0, N_x), weight codes w (OIHW, int8), padding with
 // `pad_code` (the input zero point). acc[c] = bias[c] + sum(x * w) is handed to `out_stage` per output element.
 // OutStage: void(int64_t out_index, int64_t channel, int32_t acc).

@@ -1,0 +1,33 @@
+// Helpers for tests that compile ONNX models in-process and run plans: one place that wires importer, pass
+// pipeline, plan writer and runtime together the way q46c and q46run do.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "compiler/tensor.h"
+#include "passes/pass.h"
+#include "plan.pb.h"
+
+namespace q46::test {
+
+// The directory the suite's model export fixture wrote (env Q46_TEST_MODELS), or "" when unset.
+std::string ModelsDir();
+
+// Import + passes + lowering, as q46c does.
+absl::StatusOr<plan::Plan> CompileOnnx(const std::string& path, const CompileOptions& options);
+
+// Runs the plan through the runtime, one model batch at a time, over every sample of `input` (dim 0).
+absl::StatusOr<FloatTensor> RunPlan(const plan::Plan& plan, const FloatTensor& input);
+
+// Runs the plan through the compiler's simulation, as RunPlan does through the runtime.
+absl::StatusOr<FloatTensor> SimulatePlanBatched(const plan::Plan& plan, const FloatTensor& input);
+
+// Largest |a - b| / (atol + rtol * |b|) over the elements: <= 1 means "within tolerance". Sizes must match.
+double ToleranceRatio(const FloatTensor& a, const FloatTensor& b, double atol, double rtol);
+
+// Number of elements whose bits differ.
+int64_t BitDifferences(const FloatTensor& a, const FloatTensor& b);
+
+}  // namespace q46::test
