@@ -1,14 +1,9 @@
 // Plan container reading and writing (see plan_file.h for the layout).
 #include "runtime/plan_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 namespace q46::rt {
@@ -64,18 +59,6 @@ Status ParsePlanBytes(const void* data, size_t size, plan::Plan* plan) {
   return Status();
 }
 
-Status ReadFileBytes(const std::string& path, std::string* bytes) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::Error("cannot open '" + path + "': " + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  if (size < 0) return Status::Error("cannot read '" + path + "' (is it a directory?)");
-  in.seekg(0, std::ios::beg);
-  bytes->resize(static_cast<size_t>(size));
-  if (size > 0 && !in.read(bytes->data(), size)) return Status::Error("cannot read '" + path + "'");
-  return Status();
-}
-
 Status SerializePlan(const plan::Plan& plan, std::string* bytes) {
   std::string payload;
   if (!plan.SerializeToString(&payload)) return Status::Error("plan does not serialize (over 2 GiB?)");
@@ -85,36 +68,6 @@ Status SerializePlan(const plan::Plan& plan, std::string* bytes) {
   StoreLittleEndian<uint32_t>(Crc32(payload.data(), payload.size()), bytes->data() + 12);
   StoreLittleEndian<uint64_t>(payload.size(), bytes->data() + 16);
   bytes->append(payload);
-  return Status();
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Error("cannot write '" + path + "': " + std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      std::remove(tmp.c_str());
-      return Status::Error("cannot write '" + path + "': " + why);
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  const bool closed = ::close(fd) == 0;
-  if (!synced || !closed) {
-    std::remove(tmp.c_str());
-    return Status::Error("cannot write '" + path + "': " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return Status::Error("cannot write '" + path + "': " + why);
-  }
   return Status();
 }
 

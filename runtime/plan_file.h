@@ -3,7 +3,7 @@
 //   bytes 8-11  format version (little-endian uint32)
 //   bytes 12-15 CRC-32 (zlib) of the payload
 //   bytes 16-23 payload size (little-endian uint64)
-// Reading checks all four before parsing; writing is atomic (temporary file, then rename).
+// Reading checks all four before parsing; files are read and written with runtime/file_io.h.
 // This file knows nothing about what a plan means: validation lives in plan_validate.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "plan.pb.h"
+#include "runtime/file_io.h"
 #include "runtime/status.h"
 
 namespace q46::rt {
@@ -21,13 +22,7 @@ inline constexpr size_t kPlanHeaderSize = 24;
 // Parses plan bytes (header + payload) into *plan.
 Status ParsePlanBytes(const void* data, size_t size, plan::Plan* plan);
 
-// Reads a whole file into *bytes.
-Status ReadFileBytes(const std::string& path, std::string* bytes);
-
 // Serializes *plan with the header.
 Status SerializePlan(const plan::Plan& plan, std::string* bytes);
-
-// Writes bytes to path atomically: a temporary file beside it, fsync, rename. Nothing is left on failure.
-Status WriteFileAtomically(const std::string& path, const std::string& bytes);
 
 }  // namespace q46::rt

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include "runtime/plan_file.h"
 
@@ -24,7 +26,21 @@ void InitTool(int argc, char** argv, std::initializer_list<const cl::OptionCateg
   cl::SetVersionPrinter([](llvm::raw_ostream& os) {
     os << "q46 " << kVersion << " (plan format " << rt::kPlanFormatVersion << ")\n";
   });
-  cl::ParseCommandLineOptions(argc, argv, overview);
+  // Parse errors come back as text so they can be reported on one line, like every other error.
+  std::string errors;
+  llvm::raw_string_ostream errs(errors);
+  if (!cl::ParseCommandLineOptions(argc, argv, overview, &errs)) {
+    errs.flush();
+    std::string line;
+    for (llvm::StringRef part : llvm::split(llvm::StringRef(errors).trim(), '\n')) {
+      part = part.trim();
+      if (part.consume_front(llvm::sys::path::filename(argv[0]))) part = part.drop_front(part.startswith(":") ? 1 : 0).trim();
+      part = part.split("  Try:").first;  // the hint is ours to give
+      line += (line.empty() ? "" : " ") + part.str();
+    }
+    std::fprintf(stderr, "%s: error: %s (see --help)\n", llvm::sys::path::filename(argv[0]).str().c_str(), line.c_str());
+    std::exit(2);
+  }
 }
 
 int ExitWith(const char* tool, const absl::Status& status) {

@@ -46,7 +46,7 @@ RECORD_BYTES = 1 + 3 * 32 * 32
 PAD = 4
 MAX_ROTATION_DEG = 9.0
 # Eval batch: 100, not 1000. The outputs are the same, but at 1,000 images the activation tensors (131 MB per
-# layer in CNN10) come from fresh mmaps and page faults make evaluation ~8x slower on one thread.
+# layer in CNN10) overflow the caches and come from fresh mmaps: evaluation was 3-8x slower on one thread.
 EVAL_BATCH = 100
 LOG_EVERY = 50
 SMOKE_TRAIN, SMOKE_TEST = 2000, 1000

@@ -1,10 +1,6 @@
 // Shared helpers for the sample-data readers (see common.h). Must not touch anything outside compiler/data/.
 #include "compiler/data/common.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -16,87 +12,34 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "runtime/file_io.h"
 
 namespace q46::data {
 namespace fs = std::filesystem;
 
-namespace {
-
 absl::Status ErrnoError(absl::string_view path, absl::string_view what, int err) {
   return absl::ErrnoToStatus(err, absl::StrCat(path, ": ", what, ": ", std::strerror(err)));
 }
-
-// Closes a file descriptor when it goes out of scope.
-class FdCloser {
- public:
-  explicit FdCloser(int fd) : fd_(fd) {}
-  ~FdCloser() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FdCloser(const FdCloser&) = delete;
-  FdCloser& operator=(const FdCloser&) = delete;
-
- private:
-  int fd_;
-};
-
-absl::Status WriteAll(int fd, const std::string& bytes, const std::string& tmp) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoError(tmp, "write failed", n < 0 ? errno : EIO);
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) return ErrnoError(tmp, "fsync failed", errno);
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::Status FileError(absl::string_view name, absl::string_view what) {
   return absl::InvalidArgumentError(
       absl::StrReplaceAll(absl::StrCat(name, ": ", what), {{"\n", " "}, {"\r", " "}}));
 }
 
+// The runtime's file helpers, with absl statuses (NotFound when the path does not exist).
 absl::StatusOr<std::string> ReadFileBytes(const std::string& path, uint64_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(path, "cannot open", errno);
-  FdCloser closer(fd);
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return ErrnoError(path, "cannot stat", errno);
-  if (!S_ISREG(st.st_mode)) return FileError(path, "not a regular file");
-  uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (size > max_bytes) {
-    return FileError(path, absl::StrCat("file is ", size, " bytes, more than the limit of ", max_bytes));
-  }
-  std::string bytes(size, '\0');
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::read(fd, bytes.data() + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError(path, "read failed", errno);
-    if (n == 0) return FileError(path, "file shrank while being read");
-    done += static_cast<size_t>(n);
+  std::string bytes;
+  if (rt::Status st = rt::ReadFileBytes(path, &bytes, max_bytes); !st.ok()) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
+    return absl::InvalidArgumentError(st.message());
   }
   return bytes;
 }
 
 absl::Status WriteFileAtomic(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return ErrnoError(path, "cannot create temporary file", errno);
-  absl::Status status;
-  {
-    FdCloser closer(fd);
-    if (::fchmod(fd, 0644) != 0) status = ErrnoError(tmp, "chmod failed", errno);
-    if (status.ok()) status = WriteAll(fd, bytes, tmp);
-  }
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = ErrnoError(path, "cannot rename temporary file into place", errno);
-  }
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+  rt::Status st = rt::WriteFileAtomically(path, bytes);
+  return st.ok() ? absl::OkStatus() : absl::InvalidArgumentError(st.message());
 }
 
 absl::StatusOr<std::vector<DirEntry>> ListDirSorted(const std::string& dir) {

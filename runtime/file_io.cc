@@ -1,0 +1,82 @@
+// File reading and atomic writing (see file_io.h).
+#include "runtime/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace q46::rt {
+namespace {
+
+Status ErrnoError(const std::string& path, const char* what, int err) {
+  return Status::Error(path + ": " + what + ": " + std::strerror(err));
+}
+
+// Closes a file descriptor when it goes out of scope.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() { ::close(fd_); }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, const std::string& bytes, const std::string& path) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoError(path, "cannot write", n < 0 ? errno : EIO);
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return ErrnoError(path, "cannot write", errno);
+  return Status();
+}
+
+}  // namespace
+
+Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError(path, "cannot open", errno);
+  FdCloser closer(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return ErrnoError(path, "cannot stat", errno);
+  if (!S_ISREG(st.st_mode)) return Status::Error(path + ": not a regular file");
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes)
+    return Status::Error(path + ": file is " + std::to_string(size) + " bytes, more than the limit of " +
+                         std::to_string(max_bytes));
+  bytes->assign(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::read(fd, bytes->data() + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(path, "cannot read", errno);
+    if (n == 0) return Status::Error(path + ": file shrank while being read");
+    done += static_cast<size_t>(n);
+  }
+  return Status();
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return ErrnoError(path, "cannot write", errno);
+  Status status;
+  {
+    FdCloser closer(fd);
+    if (::fchmod(fd, 0644) != 0) status = ErrnoError(path, "cannot write", errno);
+    if (status.ok()) status = WriteAll(fd, bytes, path);
+  }
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoError(path, "cannot write", errno);
+  if (!status.ok()) ::unlink(tmp.c_str());
+  return status;
+}
+
+}  // namespace q46::rt

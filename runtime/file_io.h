@@ -1,0 +1,20 @@
+// Whole-file reading with a size limit, and atomic file writing (temporary file beside the target, fsync,
+// rename; nothing is left behind on failure). Used by the plan loader and by every tool that writes output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/status.h"
+
+namespace q46::rt {
+
+inline constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;
+
+// Reads a regular file; refuses files over max_bytes before allocating.
+Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_bytes = kMaxFileBytes);
+
+// Writes bytes to path atomically.
+Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
+}  // namespace q46::rt

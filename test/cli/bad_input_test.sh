@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Bad input to the tools: each case must give a one-line error on stderr, a non-zero exit that is not a crash,
+# and leave no output file (nor a temporary one) behind.
+# Usage: bad_input_test.sh BIN_DIR MODELS_DIR
+set -uo pipefail
+bin=$1
+models=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passed=0
+
+# expect_error NAME OUTPUT_FILE COMMAND...: COMMAND must fail cleanly and leave OUTPUT_FILE absent.
+expect_error() {
+  local name=$1 out=$2
+  shift 2
+  "$@" >"$work/stdout" 2>"$work/stderr"
+  local rc=$? lines
+  lines=$(wc -l <"$work/stderr")
+  local why=""
+  if ((rc == 0)); then why="exit 0"
+  elif ((rc >= 128)); then why="crashed (exit $rc)"
+  elif ((lines != 1)); then why="$lines lines on stderr"
+  elif ! grep -q "error: " "$work/stderr"; then why="no 'error: ' in the message"
+  elif [[ -n $out && -e $out ]]; then why="left $out behind"
+  elif ls "$work" | grep -q '\.tmp\.'; then why="left a temporary file"
+  fi
+  if [[ -n $why ]]; then
+    echo "FAIL $name: $why"; sed 's/^/    /' "$work/stderr" | head -5
+    failures=$((failures + 1))
+  else
+    echo "ok   $name: $(cat "$work/stderr")"
+    passed=$((passed + 1))
+  fi
+}
+
+onnx=$models/cnn6.onnx
+calib=$models/cnn6.input.npy
+good_plan=$work/good.q46
+"$bin/q46c" "$onnx" --float -o "$good_plan" >/dev/null || { echo "cannot compile $onnx"; exit 1; }
+size=$(stat -c %s "$good_plan")
+
+# Compiler input.
+head -c 1000 "$onnx" >"$work/truncated.onnx"
+expect_error "truncated ONNX" "$work/out.q46" "$bin/q46c" "$work/truncated.onnx" --float -o "$work/out.q46"
+/usr/bin/python3 - "$work/unsupported.onnx" <<'PY'
+import sys, onnx
+from onnx import helper, TensorProto
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])
+g = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="my_erf")], "g", [x], [y])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+PY
+expect_error "unsupported op" "$work/out.q46" "$bin/q46c" "$work/unsupported.onnx" --float -o "$work/out.q46"
+grep -q "my_erf" "$work/stderr" && grep -q "Erf" "$work/stderr" && grep -q "opset 13" "$work/stderr" ||
+  { echo "FAIL unsupported op: message must name the node, op and opset"; failures=$((failures + 1)); }
+expect_error "missing model" "$work/out.q46" "$bin/q46c" "$work/nope.onnx" --float -o "$work/out.q46"
+expect_error "--nx 24 (even)" "$work/out.q46" "$bin/q46c" "$onnx" --nx 24 --nw 23 --calib "$calib" -o "$work/out.q46"
+expect_error "--nx 25 --nw 25 (h_x*h_w > 127)" "$work/out.q46" "$bin/q46c" "$onnx" --nx 25 --nw 25 --calib "$calib" -o "$work/out.q46"
+expect_error "no calibration data" "$work/out.q46" "$bin/q46c" "$onnx" -o "$work/out.q46"
+echo '{"no_such_layer": [23, 23]}' >"$work/map.json"
+expect_error "precision map names a missing layer" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-map "$work/map.json" -o "$work/out.q46"
+expect_error "bad flag" "$work/out.q46" "$bin/q46c" "$onnx" --no-such-flag -o "$work/out.q46"
+cp "$good_plan" "$work/existing.q46"
+"$bin/q46c" "$onnx" --nx 25 --nw 25 --calib "$calib" -o "$work/existing.q46" 2>/dev/null
+cmp -s "$good_plan" "$work/existing.q46" || { echo "FAIL a failed compile changed an existing output"; failures=$((failures + 1)); }
+
+# Runtime input.
+for offset in 0 9 13 17 30 $((size / 2)) $((size - 1)); do
+  cp "$good_plan" "$work/flipped.q46"
+  byte=$(od -An -tu1 -j "$offset" -N1 "$good_plan" | tr -d ' ')
+  printf "$(printf '\\%03o' $((byte ^ 0x40)))" | dd of="$work/flipped.q46" bs=1 seek="$offset" conv=notrunc 2>/dev/null
+  expect_error "plan with byte $offset flipped" "$work/y.npy" "$bin/q46run" "$work/flipped.q46" --input "$calib" --output "$work/y.npy"
+done
+for keep in 0 10 24 $((size / 2)) $((size - 1)); do
+  head -c "$keep" "$good_plan" >"$work/truncated.q46"
+  expect_error "plan truncated to $keep bytes" "$work/y.npy" "$bin/q46run" "$work/truncated.q46" --input "$calib" --output "$work/y.npy"
+done
+/usr/bin/python3 -c "import numpy as np; np.save('$work/wrong.npy', np.zeros((2, 3, 28, 28), np.float32))"
+expect_error "input of the wrong shape" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$work/wrong.npy" --output "$work/y.npy"
+expect_error "missing input" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$work/nope.npy" --output "$work/y.npy"
+expect_error "output to a missing directory" "" "$bin/q46run" "$good_plan" --input "$calib" --output "$work/no/such/dir/y.npy"
+
+echo "$passed passed, $failures failed"
+((failures == 0))

@@ -1,0 +1,345 @@
+// ONNX's own operator conformance data (Debian's libonnx-testdata: /usr/share/libonnx-testdata/data/node/test_*/,
+// each a model.onnx and test_data_set_N/{input,output}_K.pb) run through the whole q46 float path: importer,
+// pass pipeline (CompileOptions.all_float), plan writer, runtime. Every test directory whose model uses only op
+// types the importer supports (SupportedOnnxOps()) is a case; the cases are grouped by the op type of the
+// model's last node, one gtest per supported op (OnnxNode/Conformance.Op/<op>).
+//
+// HOW A CASE IS RUN. q46 compiles deployable CNNs: one runtime input, every weight a constant. ONNX's node tests
+// instead feed every operand (weights, Clip bounds, Reshape shapes, Resize scales, ...) as a graph input. So
+// before compiling, the harness rewrites the model: EVERY GRAPH INPUT EXCEPT THE FIRST THAT HAS TEST DATA
+// (input_K.pb, K >= 1, of test_data_set_0) BECOMES AN INITIALIZER HOLDING THAT TEST DATA (same name and data
+// type; it stays listed in graph.input, which ONNX allows for every IR version). The first graph input stays
+// the runtime input; the model is compiled from memory (ImportOnnxBytes + RunPipeline + LowerToPlan, as q46c
+// does), run on input_0 of test_data_set_0 as one batch, and each output K compared with output_K
+// elementwise: |got - want| <= 1e-5 + 1e-4 * |want| (NaN matches NaN, infinities match exactly), dims equal.
+// Only test_data_set_0 is used: the rewrite bakes its operands into the model.
+//
+// THE LISTS. A case in neither list must compile and match. kExpectedUnsupported names the cases q46 rejects on
+// purpose (1-D / 3-D windows, integer tensors, cubic resize, training-mode ops, ...): each must FAIL TO COMPILE
+// with a clean error (a status naming a node, a graph input/output or the opset; never a crash), so the list
+// cannot silently rot: a listed case that starts to compile fails the test until it is moved out of the list.
+// kKnownBugs names cases that should work but do not yet (importer / runtime bugs); each must still fail (to
+// compile or to match), so a fixed bug fails the test until its entry is deleted. ListsNameRealCases checks
+// that every listed name is a discovered case. Summary prints the totals.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "compiler/onnx_import_context.h"
+#include "compiler/onnx_importer.h"
+#include "compiler/plan_writer.h"
+#include "gtest/gtest.h"
+#include "onnx/onnx_pb.h"
+#include "passes/pass.h"
+#include "runtime/context.h"
+#include "runtime/model.h"
+
+namespace q46 {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kNodeDataDir[] = "/usr/share/libonnx-testdata/data/node";
+constexpr double kAtol = 1e-5, kRtol = 1e-4;
+
+struct Listed {
+  const char* name;
+  const char* reason;
+};
+
+// Cases q46 rejects by design: each must fail to compile with a clean error.
+const Listed kExpectedUnsupported[] = {
+    {"placeholder", "placeholder"},
+};
+
+// Cases that should work but do not: real bugs, each described with its fix in the comment. Each must still
+// fail; delete the entry when the bug is fixed.
+const Listed kKnownBugs[] = {
+    {"placeholder", "placeholder"},
+};
+
+const Listed* FindListed(const Listed* begin, const Listed* end, const std::string& name) {
+  const Listed* it = std::find_if(begin, end, [&](const Listed& l) { return name == l.name; });
+  return it == end ? nullptr : it;
+}
+const Listed* ExpectedUnsupported(const std::string& name) {
+  return FindListed(std::begin(kExpectedUnsupported), std::end(kExpectedUnsupported), name);
+}
+const Listed* KnownBug(const std::string& name) {
+  return FindListed(std::begin(kKnownBugs), std::end(kKnownBugs), name);
+}
+
+bool ReadFile(const fs::path& path, std::string* bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *bytes = ss.str();
+  return true;
+}
+
+bool ReadTensorProto(const fs::path& path, onnx::TensorProto* t) {
+  std::string bytes;
+  return ReadFile(path, &bytes) && t->ParseFromString(bytes);
+}
+
+struct Case {
+  std::string name;  // the directory name, e.g. "test_conv_with_strides_padding"
+  fs::path dir;
+  std::string group;  // op type of the model's last node
+  onnx::ModelProto model;
+};
+
+// Every node test whose nodes are all of supported op types (default domain), sorted by name.
+const std::vector<Case>& AllCases() {
+  static const std::vector<Case> cases = [] {
+    std::vector<Case> out;
+    const std::vector<std::string> ops = SupportedOnnxOps();
+    const std::set<std::string> supported(ops.begin(), ops.end());
+    std::error_code ec;
+    if (!fs::is_directory(kNodeDataDir, ec)) return out;
+    for (const fs::directory_entry& e : fs::directory_iterator(kNodeDataDir, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!e.is_directory() || name.rfind("test_", 0) != 0) continue;
+      std::string bytes;
+      Case c;
+      if (!ReadFile(e.path() / "model.onnx", &bytes) || !c.model.ParseFromString(bytes)) continue;
+      const onnx::GraphProto& g = c.model.graph();
+      if (g.node_size() == 0 || !fs::is_directory(e.path() / "test_data_set_0")) continue;
+      const bool all_supported = std::all_of(g.node().begin(), g.node().end(), [&](const onnx::NodeProto& n) {
+        return (n.domain().empty() || n.domain() == "ai.onnx") && supported.count(n.op_type());
+      });
+      if (!all_supported) continue;
+      c.name = name;
+      c.dir = e.path();
+      c.group = g.node(g.node_size() - 1).op_type();
+      out.push_back(std::move(c));
+    }
+    std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.name < b.name; });
+    return out;
+  }();
+  return cases;
+}
+
+enum class Outcome { kPassed, kCompileError, kRunError, kMismatch };
+
+struct Result {
+  Outcome outcome;
+  std::string message;
+};
+
+// Graph inputs that are not initializers, in order: input_K.pb belongs to the K-th.
+std::vector<int> RuntimeInputs(const onnx::GraphProto& g) {
+  std::set<std::string> inits;
+  for (const auto& t : g.initializer()) inits.insert(t.name());
+  std::vector<int> out;
+  for (int i = 0; i < g.input_size(); ++i)
+    if (!inits.count(g.input(i).name())) out.push_back(i);
+  return out;
+}
+
+// The rewrite described at the top: inputs 1.. with test data become initializers holding it.
+absl::StatusOr<std::string> RewriteModel(const Case& c) {
+  onnx::ModelProto m = c.model;
+  onnx::GraphProto* g = m.mutable_graph();
+  const std::vector<int> inputs = RuntimeInputs(*g);
+  const fs::path data = c.dir / "test_data_set_0";
+  for (size_t k = 1; k < inputs.size(); ++k) {
+    const fs::path pb = data / absl::StrCat("input_", k, ".pb");
+    if (!fs::exists(pb)) continue;
+    onnx::TensorProto t;
+    if (!ReadTensorProto(pb, &t)) return absl::InternalError(absl::StrCat("cannot read ", pb.string()));
+    t.set_name(g->input(inputs[k]).name());
+    *g->add_initializer() = std::move(t);
+  }
+  std::string bytes;
+  if (!m.SerializeToString(&bytes)) return absl::InternalError("cannot serialize the rewritten model");
+  return bytes;
+}
+
+absl::StatusOr<plan::Plan> Compile(const Case& c) {
+  absl::StatusOr<std::string> bytes = RewriteModel(c);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<ir::Graph> g = ImportOnnxBytes(*bytes, c.name);
+  if (!g.ok()) return g.status();
+  CompileOptions options;
+  options.all_float = true;
+  if (absl::Status st = RunPipeline(*g, options, nullptr); !st.ok()) return st;
+  return LowerToPlan(*g, LowerOptions{});
+}
+
+// Elementwise comparison; "" when within tolerance, else what differs first and worst.
+std::string Compare(const std::vector<int64_t>& got_dims, const float* got, const FloatTensor& want) {
+  if (got_dims != want.dims)
+    return absl::StrCat("dims [", absl::StrJoin(got_dims, ", "), "], expected [", absl::StrJoin(want.dims, ", "), "]");
+  double worst = 0;
+  int64_t worst_i = -1, bad = 0;
+  for (int64_t i = 0; i < want.size(); ++i) {
+    const double a = got[i], b = want.data[i];
+    double ratio;
+    if (std::isnan(b) || std::isnan(a)) ratio = std::isnan(a) && std::isnan(b) ? 0 : INFINITY;
+    else if (std::isinf(b) || std::isinf(a)) ratio = a == b ? 0 : INFINITY;
+    else ratio = std::fabs(a - b) / (kAtol + kRtol * std::fabs(b));
+    if (ratio > 1) ++bad;
+    if (ratio > worst || (worst_i < 0 && ratio > 1)) worst = ratio, worst_i = i;
+  }
+  if (bad == 0) return "";
+  return absl::StrCat(bad, " of ", want.size(), " elements out of tolerance; worst at flat index ", worst_i,
+                      ": got ", got[worst_i], ", expected ", want.data[worst_i]);
+}
+
+Result RunCase(const Case& c) {
+  absl::StatusOr<plan::Plan> plan = Compile(c);
+  if (!plan.ok()) return {Outcome::kCompileError, std::string(plan.status().ToString())};
+  const fs::path data = c.dir / "test_data_set_0";
+  onnx::TensorProto x_proto;
+  FloatTensor x;
+  if (!ReadTensorProto(data / "input_0.pb", &x_proto)) return {Outcome::kRunError, "no input_0.pb"};
+  if (absl::Status st = TensorFromProto(x_proto, &x); !st.ok()) return {Outcome::kRunError, st.ToString()};
+  std::unique_ptr<rt::Model> model;
+  if (rt::Status st = rt::Model::FromPlan(*plan, &model); !st.ok())
+    return {Outcome::kRunError, "runtime rejected the plan: " + st.message()};
+  if (plan->inputs_size() != 1) return {Outcome::kRunError, absl::StrCat("plan has ", plan->inputs_size(), " inputs")};
+  rt::Context ctx(*model);
+  if (rt::Status st = ctx.SetInput(0, x.data.data(), x.data.size()); !st.ok())
+    return {Outcome::kRunError, "SetInput: " + st.message()};
+  ctx.Run();
+  int expected_outputs = 0;
+  while (fs::exists(data / absl::StrCat("output_", expected_outputs, ".pb"))) ++expected_outputs;
+  if (plan->outputs_size() != expected_outputs)
+    return {Outcome::kMismatch, absl::StrCat("plan has ", plan->outputs_size(), " outputs, test data ", expected_outputs)};
+  for (int k = 0; k < expected_outputs; ++k) {
+    onnx::TensorProto want_proto;
+    FloatTensor want;
+    if (!ReadTensorProto(data / absl::StrCat("output_", k, ".pb"), &want_proto))
+      return {Outcome::kRunError, absl::StrCat("cannot read output_", k, ".pb")};
+    if (absl::Status st = TensorFromProto(want_proto, &want); !st.ok())
+      return {Outcome::kRunError, absl::StrCat("output_", k, ".pb: ", st.ToString())};
+    size_t count = 0;
+    const float* got = ctx.Output(k, &count);
+    const plan::Tensor& t = plan->tensors(plan->outputs(k));
+    const std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+    if (static_cast<int64_t>(count) != FloatTensor::NumElements(dims))
+      return {Outcome::kMismatch, absl::StrCat("output ", k, " has ", count, " elements for dims [",
+                                               absl::StrJoin(dims, ", "), "]")};
+    if (std::string diff = Compare(dims, got, want); !diff.empty())
+      return {Outcome::kMismatch, absl::StrCat("output ", k, ": ", diff)};
+  }
+  return {Outcome::kPassed, ""};
+}
+
+// A clean compile error says where: a node (its name or op type), a graph input or output, the opset, the model.
+bool NamesWhere(const Case& c, const std::string& message) {
+  for (const auto& n : c.model.graph().node())
+    if ((!n.name().empty() && message.find(n.name()) != std::string::npos) ||
+        message.find(absl::StrCat("(", n.op_type(), ", opset")) != std::string::npos)
+      return true;
+  for (const char* where : {"graph input '", "graph output '", "opset", "ONNX rejected the model", "non-constant input"})
+    if (message.find(where) != std::string::npos) return true;
+  return false;
+}
+
+struct Tally {
+  int passed = 0, unsupported = 0, known_bugs = 0, failed = 0;
+};
+
+// Runs one case and checks it against the lists; failures are reported through gtest when `report`.
+void CheckCase(const Case& c, bool report, Tally* tally) {
+  SCOPED_TRACE(c.name);
+  const Result r = RunCase(c);
+  if (const Listed* l = ExpectedUnsupported(c.name)) {
+    if (r.outcome != Outcome::kCompileError) {
+      ++tally->failed;
+      if (report)
+        ADD_FAILURE() << c.name << " is in kExpectedUnsupported (" << l->reason << ") but "
+                      << (r.outcome == Outcome::kPassed ? "compiles and matches: remove it from the list"
+                                                        : "compiles, then fails: " + r.message);
+    } else if (!NamesWhere(c, r.message)) {
+      ++tally->failed;
+      if (report) ADD_FAILURE() << c.name << ": the error does not say where: " << r.message;
+    } else {
+      ++tally->unsupported;
+    }
+  } else if (const Listed* b = KnownBug(c.name)) {
+    if (r.outcome == Outcome::kPassed) {
+      ++tally->failed;
+      if (report) ADD_FAILURE() << c.name << " is in kKnownBugs (" << b->reason << ") but passes: remove it from the list";
+    } else {
+      ++tally->known_bugs;
+    }
+  } else if (r.outcome != Outcome::kPassed) {
+    ++tally->failed;
+    if (report) ADD_FAILURE() << c.name << ": " << r.message;
+  } else {
+    ++tally->passed;
+  }
+  if (report && std::getenv("Q46_CONFORMANCE_VERBOSE"))
+    std::printf("  %-60s %s %s\n", c.name.c_str(),
+                r.outcome == Outcome::kPassed         ? "PASS"
+                : r.outcome == Outcome::kCompileError ? "COMPILE-ERROR"
+                : r.outcome == Outcome::kRunError     ? "RUN-ERROR"
+                                                      : "MISMATCH",
+                r.message.c_str());
+}
+
+bool HaveData() { return fs::is_directory(kNodeDataDir); }
+constexpr char kNoData[] = "no ONNX conformance data at /usr/share/libonnx-testdata/data/node: install Debian's "
+                           "libonnx-testdata (tools/install-deps.sh does)";
+
+class Conformance : public testing::TestWithParam<std::string> {};
+
+TEST_P(Conformance, Op) {
+  ASSERT_TRUE(HaveData()) << kNoData;
+  Tally t;
+  int cases = 0;
+  for (const Case& c : AllCases()) {
+    if (c.group != GetParam()) continue;
+    ++cases;
+    CheckCase(c, /*report=*/true, &t);
+  }
+  if (cases == 0) GTEST_SKIP() << "ONNX has no node test for " << GetParam() << " alone";
+  std::printf("%s: %d cases passed, %d expected-unsupported, %d known bugs, %d failed\n", GetParam().c_str(),
+              t.passed, t.unsupported, t.known_bugs, t.failed);
+}
+
+INSTANTIATE_TEST_SUITE_P(OnnxNode, Conformance, testing::ValuesIn(SupportedOnnxOps()),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
+
+TEST(OnnxNodeConformance, ListsNameRealCases) {
+  ASSERT_TRUE(HaveData()) << kNoData;
+  std::set<std::string> names;
+  for (const Case& c : AllCases()) names.insert(c.name);
+  std::set<std::string> seen;
+  for (const Listed& l : kExpectedUnsupported) {
+    EXPECT_TRUE(names.count(l.name)) << "kExpectedUnsupported names " << l.name << ", not a case of supported ops";
+    EXPECT_TRUE(seen.insert(l.name).second) << l.name << " is listed twice";
+  }
+  for (const Listed& l : kKnownBugs) {
+    EXPECT_TRUE(names.count(l.name)) << "kKnownBugs names " << l.name << ", not a case of supported ops";
+    EXPECT_TRUE(seen.insert(l.name).second) << l.name << " is listed twice";
+  }
+}
+
+TEST(OnnxNodeConformance, Summary) {
+  ASSERT_TRUE(HaveData()) << kNoData;
+  Tally t;
+  for (const Case& c : AllCases()) CheckCase(c, /*report=*/false, &t);
+  std::printf("ONNX node conformance: %zu cases of supported ops: %d cases passed, %d expected-unsupported, "
+              "%d known bugs, %d failed\n",
+              AllCases().size(), t.passed, t.unsupported, t.known_bugs, t.failed);
+  EXPECT_GT(t.passed, 0);
+  EXPECT_EQ(t.failed, 0) << "see the OnnxNode/Conformance.Op/* tests for the failing cases";
+}
+
+}  // namespace
+}  // namespace q46
