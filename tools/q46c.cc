@@ -29,8 +29,8 @@ cl::OptionCategory kPrecision("Precision");
 cl::OptionCategory kCalibration("Calibration data");
 
 cl::opt<std::string> input_path(cl::Positional, cl::desc("<model.onnx>"), cl::Required, cl::cat(kModel));
-cl::opt<std::string> output_path("o", cl::desc("Write the plan here (written atomically)"), cl::value_desc("file"),
-                                 cl::Required, cl::cat(kModel));
+cl::opt<std::string> output_path("o", cl::desc("Write the plan here (written atomically; required)"),
+                                 cl::value_desc("file"), cl::cat(kModel));
 cl::opt<int64_t> batch("batch", cl::desc("Batch size for a model whose first input dimension is symbolic"),
                        cl::init(0), cl::cat(kModel));
 cl::opt<bool> relu6("relu6", cl::desc("Replace ReLU by ReLU6 before quantizing (the article's method)"),
@@ -146,6 +146,7 @@ absl::Status Verify(const q46::plan::Plan& plan, const q46::FloatTensor& samples
 }
 
 absl::Status Main() {
+  if (output_path.empty()) return absl::InvalidArgumentError("no output file: pass -o FILE");
   q46::CompileOptions options;
   options.relu6 = relu6;
   options.all_float = all_float;

@@ -21,7 +21,7 @@ cl::opt<std::string> plan_path(cl::Positional, cl::desc("<model.q46>"), cl::Requ
 cl::opt<std::string> input_path("input",
                                 cl::desc("Input: .npy [N,C,H,W] (or the model's input shape), an image, a folder of "
                                          "images, or a CIFAR-10 .bin file"),
-                                cl::value_desc("path"), cl::Required, cl::cat(kInput));
+                                cl::value_desc("path"), cl::cat(kInput));
 cl::opt<int64_t> count("count", cl::desc("Use only the first N samples of the input (default: all)"), cl::init(-1),
                        cl::cat(kInput));
 cl::opt<std::string> output_path("output", cl::desc("Write the network's first output for every sample as .npy"),
@@ -38,6 +38,7 @@ struct ContextDeleter {
 };
 
 absl::Status Main() {
+  if (input_path.empty()) return absl::InvalidArgumentError("no input: pass --input PATH");
   q46_model* raw_model = nullptr;
   const char* error = nullptr;
   if (q46_model_load_file(plan_path.c_str(), &raw_model, &error) != Q46_OK) return absl::InvalidArgumentError(error);
