@@ -1,0 +1,114 @@
+// The loader refuses inconsistent plans with a message naming what is wrong, and never crashes: each test
+// breaks one thing in a small valid plan (Quantize -> QuantConv) and checks the message.
+#include <functional>
+
+#include "gtest/gtest.h"
+#include "runtime/model.h"
+#include "runtime/plan_file.h"
+
+namespace q46::rt {
+namespace {
+
+plan::Tensor* AddTensor(plan::Plan& p, const char* name, std::vector<int64_t> dims, bool codes) {
+  plan::Tensor* t = p.add_tensors();
+  t->set_name(name);
+  for (int64_t d : dims) t->add_dims(d);
+  t->set_dtype(codes ? plan::UINT8_CODES : plan::FLOAT32);
+  if (codes) {
+    t->mutable_quant()->set_scale(0.1f);
+    t->mutable_quant()->set_zero_point(3);
+    t->mutable_quant()->set_levels(23);
+  }
+  return t;
+}
+
+plan::Plan ValidPlan() {
+  plan::Plan p;
+  AddTensor(p, "x", {1, 2, 5, 5}, false);
+  AddTensor(p, "xq", {1, 2, 5, 5}, true);
+  AddTensor(p, "y", {1, 4, 3, 3}, false);
+  p.add_inputs(0);
+  p.add_outputs(2);
+  plan::Node* q = p.add_nodes();
+  q->set_name("quantize");
+  q->add_inputs(0);
+  q->add_outputs(1);
+  q->mutable_quantize();
+  plan::Node* c = p.add_nodes();
+  c->set_name("conv");
+  c->add_inputs(1);
+  c->add_outputs(2);
+  plan::QuantConv* qc = c->mutable_quant_conv();
+  qc->mutable_window()->add_kernel(3);
+  qc->mutable_window()->add_kernel(3);
+  qc->set_groups(1);
+  qc->set_weight_levels(23);
+  qc->set_weight_codes(std::string(4 * 2 * 9, '\x05'));
+  for (int i = 0; i < 4; ++i) qc->add_weight_scales(0.01f), qc->add_bias(i);
+  return p;
+}
+
+std::string LoadError(const plan::Plan& p) {
+  std::unique_ptr<Model> m;
+  Status st = Model::FromPlan(p, &m);
+  return st.ok() ? "" : st.message();
+}
+
+TEST(PlanValidation, ValidPlanLoadsAndRuns) { EXPECT_EQ(LoadError(ValidPlan()), ""); }
+
+struct Breakage {
+  const char* what;
+  std::function<void(plan::Plan&)> apply;
+  const char* message;  // a fragment the error must contain
+};
+
+TEST(PlanValidation, BrokenPlansAreRefused) {
+  const Breakage cases[] = {
+      {"weight code outside [-h_w, h_w]", [](plan::Plan& p) { (*p.mutable_nodes(1)->mutable_quant_conv()->mutable_weight_codes())[7] = 12; }, "outside [-11, 11]"},
+      {"N_x * N_w breaks the rule", [](plan::Plan& p) { p.mutable_nodes(1)->mutable_quant_conv()->set_weight_levels(25); p.mutable_tensors(1)->mutable_quant()->set_levels(25); }, "h_x * h_w <= 127"},
+      {"even levels", [](plan::Plan& p) { p.mutable_tensors(1)->mutable_quant()->set_levels(24); }, "levels"},
+      {"zero point outside the codes", [](plan::Plan& p) { p.mutable_tensors(1)->mutable_quant()->set_zero_point(23); }, "zero point"},
+      {"negative scale", [](plan::Plan& p) { p.mutable_tensors(1)->mutable_quant()->set_scale(-1); }, "scale"},
+      {"too few weight codes", [](plan::Plan& p) { p.mutable_nodes(1)->mutable_quant_conv()->mutable_weight_codes()->pop_back(); }, "weight codes hold"},
+      {"bias count", [](plan::Plan& p) { p.mutable_nodes(1)->mutable_quant_conv()->add_bias(0); }, "biases"},
+      {"output dims", [](plan::Plan& p) { p.mutable_tensors(2)->set_dims(2, 4); }, "do not follow"},
+      {"zero dimension", [](plan::Plan& p) { p.mutable_tensors(0)->set_dims(0, 0); }, "dimension 0"},
+      {"huge dimensions", [](plan::Plan& p) { p.mutable_tensors(0)->set_dims(2, int64_t{1} << 40); }, "dimension"},
+      {"reads before written", [](plan::Plan& p) { p.mutable_nodes()->SwapElements(0, 1); }, "before anything writes it"},
+      {"tensor index out of range", [](plan::Plan& p) { p.mutable_nodes(1)->set_inputs(0, 99); }, "out of range"},
+      {"written twice", [](plan::Plan& p) { p.mutable_nodes(1)->set_outputs(0, 1); }, "already defined"},
+      {"no op", [](plan::Plan& p) { p.mutable_nodes(1)->clear_op(); }, "no op"},
+      {"code output without quantization", [](plan::Plan& p) { p.mutable_tensors(1)->clear_quant(); }, "levels"},
+      {"float input to a quantized conv", [](plan::Plan& p) { p.mutable_nodes(1)->set_inputs(0, 0); }, "dtype"},
+      {"accumulator overflow", [](plan::Plan& p) { p.mutable_nodes(1)->mutable_quant_conv()->set_bias(0, 2147483000); }, "overflow"},
+      {"stride 0", [](plan::Plan& p) { auto* w = p.mutable_nodes(1)->mutable_quant_conv()->mutable_window(); w->add_stride(0); w->add_stride(1); }, "stride"},
+      {"groups 0", [](plan::Plan& p) { p.mutable_nodes(1)->mutable_quant_conv()->set_groups(0); }, "groups"},
+      {"graph output is codes", [](plan::Plan& p) { p.set_outputs(0, 1); }, "not float32"},
+  };
+  for (const Breakage& c : cases) {
+    plan::Plan p = ValidPlan();
+    c.apply(p);
+    const std::string error = LoadError(p);
+    EXPECT_NE(error.find(c.message), std::string::npos) << c.what << ": got '" << error << "'";
+  }
+}
+
+TEST(PlanFile, EveryFlippedByteAndEveryTruncationIsRefused) {
+  std::string bytes;
+  ASSERT_TRUE(SerializePlan(ValidPlan(), &bytes).ok());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string broken = bytes;
+    broken[i] = static_cast<char>(broken[i] ^ 0x01);
+    plan::Plan p;
+    EXPECT_FALSE(ParsePlanBytes(broken.data(), broken.size(), &p).ok()) << "byte " << i;
+  }
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    plan::Plan p;
+    EXPECT_FALSE(ParsePlanBytes(bytes.data(), n, &p).ok()) << n << " bytes";
+  }
+  plan::Plan p;
+  EXPECT_TRUE(ParsePlanBytes(bytes.data(), bytes.size(), &p).ok());
+}
+
+}  // namespace
+}  // namespace q46::rt
