@@ -121,6 +121,10 @@ struct Graph {
     values.push_back(std::move(v));
     return static_cast<ValueId>(values.size() - 1);
   }
+  ValueId AddConstant(std::string name, FloatTensor t) {
+    std::vector<int64_t> dims = t.dims;
+    return AddValue({std::move(name), std::move(dims), std::move(t), std::nullopt});
+  }
   bool IsConstant(ValueId v) const { return values[v].constant.has_value(); }
   // Nodes reading value v, by index.
   std::vector<int> Consumers(ValueId v) const;

@@ -78,11 +78,7 @@ void ImportContext::Emit(ir::Attrs attrs, std::vector<ir::ValueId> inputs,
 }
 
 void ImportContext::EmitConstant(int i, FloatTensor t) {
-  ir::Value v;
-  v.name = node_.output(i);
-  v.dims = t.dims;
-  v.constant = std::move(t);
-  names_[node_.output(i)] = graph_.AddValue(std::move(v));
+  names_[node_.output(i)] = graph_.AddConstant(node_.output(i), std::move(t));
 }
 
 void ImportContext::Alias(int i, ir::ValueId v) { names_[node_.output(i)] = v; }

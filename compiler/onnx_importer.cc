@@ -81,11 +81,7 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
     FloatTensor t;
     absl::Status st = TensorFromProto(init, &t);
     if (!st.ok()) return absl::Status(st.code(), absl::StrCat("initializer: ", st.message()));
-    ir::Value v;
-    v.name = init.name();
-    v.dims = t.dims;
-    v.constant = std::move(t);
-    names[init.name()] = graph.AddValue(std::move(v));
+    names[init.name()] = graph.AddConstant(init.name(), std::move(t));
   }
   for (const auto& in : g.input()) {
     if (names.count(in.name())) continue;  // an initializer also listed as an input (IR < 4): a constant

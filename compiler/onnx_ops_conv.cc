@@ -94,8 +94,8 @@ absl::Status ConvTranspose(ImportContext& ctx) { return ConvLike(ctx, true); }
 void EmitDense(ImportContext& ctx, ir::ValueId x, FloatTensor weight_mk, std::optional<FloatTensor> bias) {
   const int64_t n = ctx.graph().values[x].dims[0], m = weight_mk.dims[0];
   weight_mk.dims = {weight_mk.dims[0], weight_mk.dims[1], 1, 1};
-  std::vector<ir::ValueId> inputs = {x, AddConstant(ctx.graph(), ctx.name() + ".weight", std::move(weight_mk))};
-  if (bias) inputs.push_back(AddConstant(ctx.graph(), ctx.name() + ".bias", std::move(*bias)));
+  std::vector<ir::ValueId> inputs = {x, ctx.graph().AddConstant(ctx.name() + ".weight", std::move(weight_mk))};
+  if (bias) inputs.push_back(ctx.graph().AddConstant(ctx.name() + ".bias", std::move(*bias)));
   ctx.Emit(ir::ConvAttrs{}, std::move(inputs), {{n, m}});
 }
 

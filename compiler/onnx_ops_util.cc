@@ -26,14 +26,6 @@ absl::Status ResolveAutoPad(const ImportContext& ctx, const std::string& auto_pa
   return absl::OkStatus();
 }
 
-ir::ValueId AddConstant(ir::Graph& g, std::string name, FloatTensor t) {
-  ir::Value v;
-  v.name = std::move(name);
-  v.dims = t.dims;
-  v.constant = std::move(t);
-  return g.AddValue(std::move(v));
-}
-
 static const OpTable& Table() {
   static const OpTable table = [] {
     OpTable t;

@@ -19,7 +19,4 @@ void RegisterShapeOps(OpTable& t);
 absl::Status ResolveAutoPad(const ImportContext& ctx, const std::string& auto_pad, int64_t h, int64_t w,
                             ir::Window2d* win);
 
-// Adds a constant value to the graph.
-ir::ValueId AddConstant(ir::Graph& g, std::string name, FloatTensor t);
-
 }  // namespace q46

@@ -50,8 +50,8 @@ absl::Status FoldBatchNorm(ir::Graph& g, PassContext& ctx) {
     // y = x * s + t with s, t shaped to broadcast over [N, C, ...].
     std::vector<int64_t> cdims = {static_cast<int64_t>(s.size())};
     for (size_t k = 2; k < g.values[x].dims.size(); ++k) cdims.push_back(1);
-    const ir::ValueId sv = AddConstantValue(g, bn.name + ".scale", {cdims, s});
-    const ir::ValueId tv = AddConstantValue(g, bn.name + ".shift", {cdims, t});
+    const ir::ValueId sv = g.AddConstant(bn.name + ".scale", {cdims, s});
+    const ir::ValueId tv = g.AddConstant(bn.name + ".shift", {cdims, t});
     const ir::ValueId mid = g.AddValue({bn.name + ".scaled", g.values[x].dims, std::nullopt, std::nullopt});
     ir::Node mul{bn.name + "/mul", bn.op_type, {x, sv}, {mid}, ir::BinaryAttrs{kernels::BinaryKind::kMul, {}}};
     bn.attrs = ir::BinaryAttrs{kernels::BinaryKind::kAdd, {}};

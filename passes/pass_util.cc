@@ -17,14 +17,6 @@ int SoleProducerConv(const ir::Graph& g, ir::ValueId x) {
   return SoleConsumer(g, x) >= 0 ? p : -1;
 }
 
-ir::ValueId AddConstantValue(ir::Graph& g, std::string name, FloatTensor t) {
-  ir::Value v;
-  v.name = std::move(name);
-  v.dims = t.dims;
-  v.constant = std::move(t);
-  return g.AddValue(std::move(v));
-}
-
 void ScaleConvOutputChannels(ir::Graph& g, ir::Node& conv, const std::vector<float>& s, const std::vector<float>& t) {
   const auto& attrs = std::get<ir::ConvAttrs>(conv.attrs);
   // Weights are copied, not edited in place: a constant may be shared by several nodes.
@@ -47,8 +39,8 @@ void ScaleConvOutputChannels(ir::Graph& g, ir::Node& conv, const std::vector<flo
   for (int64_t c = 0; c < out_c; ++c) b.data[c] = b.data[c] * s[c] + t[c];
   const std::string base = conv.name;
   conv.inputs.resize(2);
-  conv.inputs[1] = AddConstantValue(g, base + ".weight", std::move(w));
-  conv.inputs.push_back(AddConstantValue(g, base + ".bias", std::move(b)));
+  conv.inputs[1] = g.AddConstant(base + ".weight", std::move(w));
+  conv.inputs.push_back(g.AddConstant(base + ".bias", std::move(b)));
 }
 
 }  // namespace q46

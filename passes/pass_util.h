@@ -1,5 +1,4 @@
-// IR helpers several passes share: matching a convolution's sole use, rescaling its output channels,
-// adding constants.
+// IR helpers several passes share: matching a convolution's sole use, rescaling its output channels.
 #pragma once
 
 #include <vector>
@@ -16,7 +15,5 @@ int SoleConsumer(const ir::Graph& g, ir::ValueId v);
 
 // conv output channel c becomes out[c] * s[c] + t[c]: weights scaled, bias created or updated.
 void ScaleConvOutputChannels(ir::Graph& g, ir::Node& conv, const std::vector<float>& s, const std::vector<float>& t);
-
-ir::ValueId AddConstantValue(ir::Graph& g, std::string name, FloatTensor t);
 
 }  // namespace q46

@@ -116,6 +116,8 @@ q46_status q46_context_create(const q46_model* model, q46_context** context) {
 
 void q46_context_free(q46_context* context) { delete context; }
 
+const q46_model* q46_context_model(const q46_context* context) { return context ? context->owner : nullptr; }
+
 q46_status q46_context_set_input(q46_context* context, size_t index, const float* data, size_t count) {
   if (!context) return Q46_ERROR_INVALID_ARGUMENT;
   if (!data) {

@@ -47,7 +47,6 @@ absl::Status Main() {
   int64_t in_dims[8], out_dims[8];
   const size_t in_rank = q46_model_input_dims(model.get(), 0, in_dims, 8);
   const size_t out_rank = q46_model_output_dims(model.get(), 0, out_dims, 8);
-  const int64_t batch = in_dims[0];
   const int64_t per_in = std::accumulate(in_dims + 1, in_dims + in_rank, int64_t{1}, std::multiplies<int64_t>());
   const int64_t per_out = std::accumulate(out_dims + 1, out_dims + out_rank, int64_t{1}, std::multiplies<int64_t>());
 
@@ -72,19 +71,7 @@ absl::Status Main() {
   std::unique_ptr<q46_context, ContextDeleter> ctx(raw_ctx);
   q46::FloatTensor y{{n}, std::vector<float>(static_cast<size_t>(n * per_out))};
   y.dims.insert(y.dims.end(), out_dims + 1, out_dims + out_rank);
-  std::vector<float> in(static_cast<size_t>(batch * per_in));
-  for (int64_t start = 0; start < n; start += batch) {
-    const int64_t real = std::min(batch, n - start);
-    for (int64_t b = 0; b < batch; ++b)  // a short last batch repeats its first sample
-      std::copy_n(x.data.begin() + (start + (b < real ? b : 0)) * per_in, per_in, in.begin() + b * per_in);
-    if (q46_context_set_input(ctx.get(), 0, in.data(), in.size()) != Q46_OK ||
-        q46_context_run(ctx.get()) != Q46_OK)
-      return absl::InternalError(q46_context_last_error(ctx.get()));
-    const float* out;
-    size_t out_count;
-    q46_context_output(ctx.get(), 0, &out, &out_count);
-    std::copy_n(out, real * per_out, y.data.begin() + start * per_out);
-  }
+  if (absl::Status st = q46::tools::RunSamples(ctx.get(), x.data.data(), n, y.data.data()); !st.ok()) return st;
   if (top_k > 0 && out_rank == 2) q46::tools::PrintTopK(y, data->labels, top_k);
   if (!output_path.empty()) {
     if (absl::Status st = q46::WriteNpy(output_path, y); !st.ok()) return st;

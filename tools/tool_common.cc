@@ -103,6 +103,29 @@ void PrintTopK(const FloatTensor& scores, const std::vector<int>& labels, unsign
   }
 }
 
+absl::Status RunSamples(q46_context* ctx, const float* samples, int64_t count, float* out) {
+  const q46_model* model = q46_context_model(ctx);
+  int64_t in_dims[8], out_dims[8];
+  const size_t in_rank = q46_model_input_dims(model, 0, in_dims, 8);
+  const size_t out_rank = q46_model_output_dims(model, 0, out_dims, 8);
+  const int64_t batch = in_dims[0];
+  const int64_t per_in = std::accumulate(in_dims + 1, in_dims + in_rank, int64_t{1}, std::multiplies<int64_t>());
+  const int64_t per_out = std::accumulate(out_dims + 1, out_dims + out_rank, int64_t{1}, std::multiplies<int64_t>());
+  std::vector<float> in(static_cast<size_t>(batch * per_in));
+  for (int64_t start = 0; start < count; start += batch) {
+    const int64_t real = std::min(batch, count - start);
+    for (int64_t b = 0; b < batch; ++b)
+      std::copy_n(samples + (start + std::min(b, real - 1)) * per_in, per_in, in.begin() + b * per_in);
+    const float* y;
+    size_t y_count;
+    if (q46_context_set_input(ctx, 0, in.data(), in.size()) != Q46_OK || q46_context_run(ctx) != Q46_OK ||
+        q46_context_output(ctx, 0, &y, &y_count) != Q46_OK)
+      return absl::InternalError(q46_context_last_error(ctx));
+    std::copy_n(y, real * per_out, out + start * per_out);
+  }
+  return absl::OkStatus();
+}
+
 void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes) {
   std::printf("%-32s %-10s %-12s %s\n", "layer", "op", "precision", "weights");
   size_t float_bytes = 0, quant_layers = 0, layers = 0;

@@ -11,6 +11,7 @@
 #include "compiler/tensor.h"
 #include "llvm/Support/CommandLine.h"
 #include "plan.pb.h"
+#include "q46/q46.h"
 
 namespace q46::tools {
 
@@ -41,6 +42,10 @@ std::string DimsString(const std::vector<int64_t>& dims);
 
 // For each row of a [N, classes] tensor: the k best classes and scores (and the label when known, >= 0).
 void PrintTopK(const FloatTensor& scores, const std::vector<int>& labels, unsigned k);
+
+// Runs `count` samples (each `per_in` floats, back to back) through a context a model batch at a time and writes
+// `per_out` output floats per sample. A short last batch is padded with copies of its last sample.
+absl::Status RunSamples(q46_context* ctx, const float* samples, int64_t count, float* out);
 
 // Prints the layers of a plan with their precisions, and the plan's size.
 void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes);

@@ -27,10 +27,7 @@ struct Builder {
     g.inputs.push_back(v);
     return v;
   }
-  ir::ValueId Const(const std::string& name, FloatTensor t) {
-    std::vector<int64_t> dims = t.dims;
-    return g.AddValue({name, dims, std::move(t), std::nullopt});
-  }
+  ir::ValueId Const(const std::string& name, FloatTensor t) { return g.AddConstant(name, std::move(t)); }
   ir::ValueId Add(const std::string& name, ir::Attrs attrs, std::vector<ir::ValueId> in, std::vector<int64_t> dims) {
     const ir::ValueId out = g.AddValue({name + ".out", std::move(dims), std::nullopt, std::nullopt});
     g.nodes.push_back({name, "test", std::move(in), {out}, std::move(attrs)});

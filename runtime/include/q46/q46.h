@@ -50,6 +50,9 @@ size_t q46_model_output_dims(const q46_model* model, size_t index, int64_t* dims
 q46_status q46_context_create(const q46_model* model, q46_context** context);
 void q46_context_free(q46_context* context);
 
+/* The model a context was created from. */
+const q46_model* q46_context_model(const q46_context* context);
+
 /* Copies `count` floats into input `index`; count must equal the product of the input's dims. */
 q46_status q46_context_set_input(q46_context* context, size_t index, const float* data, size_t count);
 /* Runs the network on the inputs set so far. */
