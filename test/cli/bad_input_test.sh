@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Bad input to the tools: each case must give a one-line error on stderr, a non-zero exit that is not a crash,
 # and leave no output file (nor a temporary one) behind.
-# Usage: bad_input_test.sh BIN_DIR MODELS_DIR
+# Usage: bad_input_test.sh BIN_DIR MODELS_DIR CIFAR_BIN
 set -uo pipefail
 bin=$1
 models=$2
+cifar_bin=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -80,6 +81,20 @@ done
 expect_error "input of the wrong shape" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$work/wrong.npy" --output "$work/y.npy"
 expect_error "missing input" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$work/nope.npy" --output "$work/y.npy"
 expect_error "output to a missing directory" "" "$bin/q46run" "$good_plan" --input "$calib" --output "$work/no/such/dir/y.npy"
+
+# Evaluation data.
+head -c $((3073 * 2 + 100)) "$cifar_bin" >"$work/ragged.bin"
+expect_error "CIFAR file not a multiple of 3073 bytes" "" "$bin/q46eval" "$good_plan" --cifar10 "$work/ragged.bin" --quiet
+mkdir -p "$work/imgs/cat" "$work/imgs/dog"
+/usr/bin/python3 -c "
+from PIL import Image
+for c in ('cat', 'dog'): Image.new('RGB', (32, 32), (40, 90, 200)).save('$work/imgs/' + c + '/a.png')"
+echo "not an image" >"$work/imgs/dog/notes.txt"
+expect_error "image folder with a non-image file" "" "$bin/q46eval" "$good_plan" --images "$work/imgs" --quiet
+rm "$work/imgs/dog/notes.txt" "$work/imgs/dog/a.png"
+expect_error "empty class folder" "" "$bin/q46eval" "$good_plan" --images "$work/imgs" --quiet
+expect_error "missing image folder" "" "$bin/q46eval" "$good_plan" --images "$work/no-such-folder" --quiet
+expect_error "no data set given" "" "$bin/q46eval" "$good_plan" --quiet
 
 echo "$passed passed, $failures failed"
 ((failures == 0))
