@@ -36,8 +36,8 @@ TEST_P(Network, FloatPlanMatchesTorch) {
   EXPECT_LE(test::ToleranceRatio(*got, c.expected, 1e-4, 1e-3), 1.0);
 }
 
-// Compiles at `p` calibrated on the test inputs, runs, and compares with the simulation.
-void CheckQuantized(const Case& c, arith::Precision p) {
+// Compiles at `p` calibrated on the test inputs, runs, and (with `simulate`) compares with the simulation.
+void CheckQuantized(const Case& c, arith::Precision p, bool simulate) {
   SCOPED_TRACE(testing::Message() << c.name << " at (" << p.nx << ", " << p.nw << ")");
   CompileOptions options;
   options.precision = p;
@@ -51,6 +51,7 @@ void CheckQuantized(const Case& c, arith::Precision p) {
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->dims, c.expected.dims);
   for (float v : got->data) ASSERT_TRUE(std::isfinite(v));
+  if (!simulate) return;
   absl::StatusOr<FloatTensor> sim = test::SimulatePlanBatched(*plan, c.input);
   ASSERT_TRUE(sim.ok()) << sim.status();
   EXPECT_EQ(test::BitDifferences(*got, *sim), 0);
@@ -58,10 +59,12 @@ void CheckQuantized(const Case& c, arith::Precision p) {
 
 TEST_P(Network, QuantizedPlansRunBitExact) {
   Case c = Load(GetParam());
-  // The 224x224 / 256x256 networks run one sample (the scalar reference kernels take seconds per run).
-  if (c.input.dims[2] > 32) c.input = Batch(c.input, 0, 1), c.expected = Batch(c.expected, 0, 1);
+  // The 224x224 / 256x256 networks run one sample, and are compared with the simulation at (23, 23) only: the
+  // scalar reference kernels take tens of seconds per run there.
+  const bool large = c.input.dims[2] > 32;
+  if (large) c.input = Batch(c.input, 0, 1), c.expected = Batch(c.expected, 0, 1);
   for (arith::Precision p : {arith::Precision{23, 23}, arith::Precision{16, 16}, arith::Precision{256, 256}})
-    CheckQuantized(c, p);
+    CheckQuantized(c, p, !large || p.nx == 23);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Network,
