@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -91,7 +92,16 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     obs[i].stride = std::max<size_t>(1, values / kMaxKept);
   }
   std::vector<float> input(static_cast<size_t>(batch * per_sample));
+  const auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
   for (int64_t start = 0; start < total; start += batch) {
+    const auto now = std::chrono::steady_clock::now();
+    if (o.progress && now - last_report > std::chrono::seconds(1)) {
+      const double secs = std::chrono::duration<double>(now - started).count();
+      std::fprintf(stderr, "\rcalibrate-ranges: %lld / %lld samples, %.0f s left ", static_cast<long long>(start),
+                   static_cast<long long>(total), secs / static_cast<double>(start) * static_cast<double>(total - start));
+      last_report = now;
+    }
     const int64_t real = std::min(batch, total - start);
     for (int64_t b = 0; b < batch; ++b) {  // a short last batch repeats its samples; only real ones are observed
       const int64_t src = start + (b < real ? b : b % real);
@@ -105,6 +115,7 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
       obs[i].Add(out, count / static_cast<size_t>(batch) * static_cast<size_t>(real), percentile);
     }
   }
+  if (o.progress && last_report != started) std::fprintf(stderr, "\n");
   for (size_t i = 0; i < obs.size(); ++i) {
     ir::Value& v = g.values[observed[i]];
     if (!obs[i].finite)

@@ -26,6 +26,7 @@ struct CompileOptions {
   std::string range_method = "minmax";       // minmax | percentile
   double percentile = 99.99;
   const FloatTensor* calibration = nullptr;  // [N, C, H, W] sample inputs
+  bool progress = false;                     // report progress of long runs on stderr
   // quantize-weights
   bool per_tensor_weights = false;
 };

@@ -130,7 +130,9 @@ absl::Status Verify(const q46::plan::Plan& plan, const q46::FloatTensor& samples
   for (int64_t start = 0; start + batch <= std::min<int64_t>(n, samples.dims[0]); start += batch) {
     q46::FloatTensor in = q46::Batch(samples, start, batch);
     in.dims = in_dims;
-    std::vector<q46::FloatTensor> sim = *q46::SimulatePlan(plan, {in});
+    absl::StatusOr<std::vector<q46::FloatTensor>> simulated = q46::SimulatePlan(plan, {in});
+    if (!simulated.ok()) return simulated.status();
+    const std::vector<q46::FloatTensor>& sim = *simulated;
     if (q46::rt::Status st = ctx.SetInput(0, in.data.data(), in.data.size()); !st.ok()) return absl::InternalError(st.message());
     ctx.Run();
     for (size_t o = 0; o < sim.size(); ++o) {
@@ -154,6 +156,7 @@ absl::Status Main() {
   options.per_tensor_weights = per_tensor;
   options.range_method = range_method;
   options.percentile = percentile;
+  options.progress = true;
   std::string why;
   if (!all_float && !q46::arith::CheckPrecision(options.precision, &why))
     return absl::InvalidArgumentError(absl::StrCat("--nx ", nx.getValue(), " --nw ", nw.getValue(), ": ", why));
