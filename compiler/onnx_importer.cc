@@ -114,6 +114,9 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
       if (!names.count(out)) return ctx.Error(absl::StrCat("output '", out, "' is not supported"));
       const auto it = inferred.find(out);
       const auto& dims = graph.values[names[out]].dims;
+      if (!graph.IsConstant(names[out]) && std::find(dims.begin(), dims.end(), 0) != dims.end())
+        return ctx.Error(absl::StrCat("output '", out, "' would be empty (dims [", absl::StrJoin(dims, ", "),
+                                      "]); q46 tensors are not empty"));
       if (it != inferred.end() && it->second != dims)
         return ctx.Error(absl::StrCat("q46 computed dims [", absl::StrJoin(dims, ", "), "] for '", out,
                                       "' but ONNX shape inference says [", absl::StrJoin(it->second, ", "), "]"));

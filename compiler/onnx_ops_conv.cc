@@ -64,16 +64,19 @@ absl::Status ConvLike(ImportContext& ctx, bool transposed) {
     if (target.size() > 2) target.erase(target.begin(), target.end() - 2);
     if (!target.empty()) {
       if (target.size() != 2) return ctx.Error("output_shape must have 2 spatial values");
-      const int64_t th = full_h - target[0], tw = full_w - target[1];
-      if (th < 0 || tw < 0) return ctx.Error("output_shape is larger than the transposed convolution produces");
+      int64_t th = full_h - target[0], tw = full_w - target[1];
+      // ONNX: a negative total padding (output_shape beyond the full output) extends the output at the end,
+      // as output_padding does (ONNX's reference and onnxruntime agree).
+      if (th < 0) win.out_pad_h -= th, th = 0;
+      if (tw < 0) win.out_pad_w -= tw, tw = 0;
       const bool upper = auto_pad != "SAME_LOWER";
       win.pad_t = upper ? th / 2 : th - th / 2, win.pad_b = th - win.pad_t;
       win.pad_l = upper ? tw / 2 : tw - tw / 2, win.pad_r = tw - win.pad_l;
     } else if (auto_pad == "VALID") {
       win.pad_t = win.pad_b = win.pad_l = win.pad_r = 0;
     }
-    oh = full_h - win.pad_t - win.pad_b;
-    ow = full_w - win.pad_l - win.pad_r;
+    oh = full_h + (win.out_pad_h - out_pad[0]) - win.pad_t - win.pad_b;
+    ow = full_w + (win.out_pad_w - out_pad[1]) - win.pad_l - win.pad_r;
   }
   if (oh < 1 || ow < 1) return ctx.Error("the window does not fit the input");
   std::vector<ir::ValueId> inputs = {ctx.Input(0), ctx.Input(1)};

@@ -75,6 +75,26 @@ absl::Status PassThrough(ImportContext& ctx) {
   return absl::OkStatus();
 }
 
+// Dropout is the identity in inference mode. Opset 12+ has the mode as input 2 (training_mode, default false)
+// and the ratio as input 1 (default 0.5): training mode with a nonzero ratio drops values at random.
+absl::Status Dropout(ImportContext& ctx) {
+  if (ctx.HasInput(2)) {
+    const FloatTensor* training;
+    if (absl::Status st = ctx.RequireConstInput(2, "training_mode", &training); !st.ok()) return st;
+    float ratio = 0.5f;
+    if (ctx.HasInput(1)) {
+      const FloatTensor* r;
+      if (absl::Status st = ctx.RequireConstInput(1, "ratio", &r); !st.ok()) return st;
+      if (r->size() != 1) return ctx.Error("ratio must be a scalar");
+      ratio = r->data[0];
+    }
+    if (training->size() != 1) return ctx.Error("training_mode must be a scalar");
+    if (training->data[0] != 0 && ratio != 0)
+      return ctx.Error("training-mode Dropout is not supported (export the model in eval mode)");
+  }
+  return PassThrough(ctx);
+}
+
 }  // namespace
 
 void RegisterElementwiseOps(OpTable& t) {
@@ -88,7 +108,7 @@ void RegisterElementwiseOps(OpTable& t) {
   t["Div"] = Div;
   t["Softmax"] = Softmax;
   t["Identity"] = PassThrough;
-  t["Dropout"] = PassThrough;
+  t["Dropout"] = Dropout;
 }
 
 }  // namespace q46

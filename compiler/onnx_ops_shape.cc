@@ -121,11 +121,18 @@ absl::Status Squeeze(ImportContext& ctx) {
 }
 
 absl::Status Cast(ImportContext& ctx) {
+  using TP = onnx::TensorProto;
   const int64_t to = ctx.AttrInt("to", 0);
-  const bool to_int = to == onnx::TensorProto::INT64 || to == onnx::TensorProto::INT32;
+  // The types a q46 constant can stand for exactly (those TensorFromProto imports); others would need rounding
+  // (FLOAT16, BFLOAT16) or are not numbers.
+  if (to != TP::FLOAT && to != TP::DOUBLE && to != TP::INT64 && to != TP::INT32 && to != TP::INT8 &&
+      to != TP::UINT8 && to != TP::BOOL)
+    return ctx.Error(absl::StrCat("Cast to ", TP::DataType_Name(static_cast<TP::DataType>(to)), " is not supported"));
+  const bool to_int = to == TP::INT64 || to == TP::INT32 || to == TP::INT8 || to == TP::UINT8;
   if (const FloatTensor* c = ctx.ConstInput(0)) {
     FloatTensor t = *c;
     if (to_int) for (float& v : t.data) v = std::trunc(v);
+    if (to == TP::BOOL) for (float& v : t.data) v = v != 0 ? 1.0f : 0.0f;
     ctx.EmitConstant(0, std::move(t));
     return absl::OkStatus();
   }

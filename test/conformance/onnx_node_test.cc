@@ -7,13 +7,14 @@
 // HOW A CASE IS RUN. q46 compiles deployable CNNs: one runtime input, every weight a constant. ONNX's node tests
 // instead feed every operand (weights, Clip bounds, Reshape shapes, Resize scales, ...) as a graph input. So
 // before compiling, the harness REWRITES THE MODEL:
-//  - Runtime mode (every group but those below): every graph input EXCEPT THE FIRST that has test data
-//    (input_K.pb, K >= 1, of test_data_set_0) becomes an initializer holding that test data (same name and data
-//    type). It leaves graph.input, as in an exported model (below IR version 4, which requires initializers to
+//  - Runtime mode (every group but those below): every graph input that has test data, EXCEPT THE FIRST
+//    (input_K.pb, K >= 1, of test_data_set_0), becomes an initializer holding that test data (same name and
+//    data type). It leaves graph.input, as in an exported model (below IR version 4, which requires initializers to
 //    be listed there, it stays). The first graph input stays the runtime input and is fed input_0.
 //  - Folded mode (groups in kFoldedOnlyOps: ops the importer supports only by folding them on constants, since
-//    every shape in a q46 model is static): EVERY graph input with test data becomes an initializer, a float
-//    graph input "q46_probe" of shape [1] is added, and each graph output y is replaced by
+//    every shape in a q46 model is static; and Cast, whose conformance data casts from or to types other than
+//    float32, which q46 meets only in folded shape arithmetic): EVERY graph input with test data becomes an
+//    initializer, a float graph input "q46_probe" of shape [1] is added, and each graph output y is replaced by
 //    Add(q46_probe, Cast<float>(y)), so the importer must fold the op on the test data and the runtime adds a
 //    zero to the folded value. (A rank-0 output then comes back as [1].)
 // The model is compiled from memory (ImportOnnxBytes + RunPipeline + LowerToPlan, as q46c does), run once on
@@ -25,8 +26,9 @@
 // purpose (1-D / 3-D windows, integer tensors, cubic resize, training-mode ops, ...): each must FAIL TO COMPILE
 // with a clean error (a status naming a node, a graph input / output, an initializer or the opset; never a
 // crash), so the list cannot silently rot: a listed case that starts to compile fails the test until it is
-// moved out of the list. kKnownBugs names cases that should work but do not yet (importer / runtime bugs);
-// each must still fail (to compile or to match), so a fixed bug fails the test until its entry is deleted.
+// moved out of the list. kKnownBugs names cases that q46 gets wrong (importer / runtime bugs: should pass, or
+// should be rejected cleanly at compile time), each with the outcome it has while the bug lasts; a case whose
+// outcome changes fails the test until its entry is deleted (it passes) or moved to kExpectedUnsupported.
 // ListsNameRealCases checks that every listed name is a discovered case; Summary prints the totals
 // (Q46_CONFORMANCE_VERBOSE=1 prints every case's outcome).
 #include <algorithm>
@@ -35,7 +37,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -64,18 +65,40 @@ constexpr double kAtol = 1e-5, kRtol = 1e-4;
 // Groups run in folded mode (see the top comment).
 const std::set<std::string> kFoldedOnlyOps = {"Cast", "Constant", "ConstantOfShape", "Gather", "Shape", "Slice"};
 
+enum class Outcome { kPassed, kCompileError, kRunError, kMismatch };
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kPassed: return "PASS";
+    case Outcome::kCompileError: return "COMPILE-ERROR";
+    case Outcome::kRunError: return "RUN-ERROR";
+    case Outcome::kMismatch: return "MISMATCH";
+  }
+  return "?";
+}
+
 struct Listed {
   const char* name;
   const char* reason;
 };
 
+struct Bug {
+  const char* name;
+  Outcome now;  // how the case fails while the bug lasts; any other outcome means the code changed
+  const char* what;
+};
+
 // Reasons shared by several cases.
-constexpr char kNonFloatInput[] = "non-float32 runtime input (integer, float16, bfloat16, double, string): q46 runs float32 networks";
-constexpr char kNonFloatCast[] = "Cast of a runtime tensor to a non-float32 type";
-constexpr char kNonFloatData[] = "float16 / bfloat16 / string tensor data: q46 imports float, double and integer tensors";
+constexpr char kNonFloatInput[] =
+    "non-float32 runtime input (integer, float16, bfloat16, double, string): q46 runs float32 networks";
+constexpr char kNonFloatData[] =
+    "float16 / bfloat16 (ONNX 1.12 stores it as UINT16) / string tensor data: q46 imports float, double and "
+    "integer tensors";
 constexpr char kNot2d[] = "1-D or 3-D window: q46 convolves and pools 2-D NCHW tensors only";
 constexpr char kTrainingBn[] = "training-mode BatchNormalization (batch statistics, extra outputs)";
 constexpr char kDropoutMask[] = "Dropout's mask output";
+constexpr char kDropoutTraining[] = "training-mode Dropout with a nonzero ratio (random)";
+constexpr char kCastTarget[] = "Cast to FLOAT16 / BFLOAT16 / STRING: q46 constants hold float, double and integers";
 constexpr char kArgmax[] = "MaxPool's Indices output";
 constexpr char kGemmTransA[] = "Gemm transA = 1 (the runtime input is the left operand, rows are samples)";
 constexpr char kGemmMatrixBias[] = "Gemm with a full [N, M] matrix C: q46's dense layer takes a bias per output";
@@ -86,7 +109,7 @@ constexpr char kCubic[] = "Resize mode 'cubic': q46 resizes nearest and linear";
 constexpr char kResizeCoords[] = "Resize coordinate mode tf_crop_and_resize / tf_half_pixel_for_nn";
 
 // Cases q46 rejects by design: each must fail to compile with a clean error.
-const Listed kExpectedUnsupported[] = {
+const std::vector<Listed> kExpectedUnsupported = {
     // Runtime mode.
     {"test_add_uint8", kNonFloatInput},
     {"test_averagepool_1d_default", kNot2d},
@@ -131,35 +154,43 @@ const Listed kExpectedUnsupported[] = {
     {"test_resize_upsample_scales_cubic_asymmetric", kCubic},
     {"test_resize_upsample_sizes_cubic", kCubic},
     {"test_sub_uint8", kNonFloatInput},
+    {"test_training_dropout", kDropoutTraining},
+    {"test_training_dropout_default", kDropoutTraining},
     {"test_training_dropout_default_mask", kDropoutMask},
     {"test_training_dropout_mask", kDropoutMask},
     {"test_training_dropout_zero_ratio_mask", kDropoutMask},
     // Folded mode.
-    {"placeholder", "placeholder"},
+    {"test_cast_BFLOAT16_to_FLOAT", kNonFloatData},
+    {"test_cast_FLOAT16_to_DOUBLE", kNonFloatData},
+    {"test_cast_FLOAT16_to_FLOAT", kNonFloatData},
+    {"test_cast_STRING_to_FLOAT", kNonFloatData},
+    {"test_castlike_BFLOAT16_to_FLOAT_expanded", kNonFloatData},
+    {"test_castlike_DOUBLE_to_FLOAT16_expanded", kNonFloatData},
+    {"test_castlike_FLOAT16_to_DOUBLE_expanded", kNonFloatData},
+    {"test_castlike_FLOAT16_to_FLOAT_expanded", kNonFloatData},
+    {"test_castlike_FLOAT_to_BFLOAT16_expanded", kNonFloatData},
+    {"test_castlike_FLOAT_to_FLOAT16_expanded", kNonFloatData},
+    {"test_castlike_FLOAT_to_STRING_expanded", kNonFloatData},
+    {"test_castlike_STRING_to_FLOAT_expanded", kNonFloatData},
+    {"test_cast_DOUBLE_to_FLOAT16", kCastTarget},
+    {"test_cast_FLOAT_to_BFLOAT16", kCastTarget},
+    {"test_cast_FLOAT_to_FLOAT16", kCastTarget},
+    {"test_cast_FLOAT_to_STRING", kCastTarget},
+    {"test_constantofshape_int_shape_zero", kZeroDim},
+    {"test_slice_start_out_of_bounds", kZeroDim},
 };
 
-// Cases that should work but do not: real bugs. Each must still fail; delete the entry when the bug is fixed.
-const Listed kKnownBugs[] = {
-    {"test_convtranspose_output_shape",
-     "ConvTranspose output_shape larger than the unpadded output (ONNX: negative total padding = extra output "
-     "padding at the end) is rejected: compiler/onnx_ops_conv.cc ConvLike"},
-    {"test_training_dropout",
-     "Dropout with a constant training_mode = true and ratio > 0 is imported as Identity (silently wrong): "
-     "compiler/onnx_ops_elementwise.cc PassThrough must reject it"},
-    {"test_training_dropout_default",
-     "Dropout with a constant training_mode = true and ratio > 0 is imported as Identity (silently wrong): "
-     "compiler/onnx_ops_elementwise.cc PassThrough must reject it"},
-};
+// Cases that should work, or be rejected cleanly, but are not yet: real bugs. Each must still fail exactly as
+// recorded in `now`; when a fix changes that, the test fails until the entry is deleted (the case passes) or
+// moved to kExpectedUnsupported (it is now rejected cleanly at compile time).
+const std::vector<Bug> kKnownBugs = {};
 
-const Listed* FindListed(const Listed* begin, const Listed* end, const std::string& name) {
-  const Listed* it = std::find_if(begin, end, [&](const Listed& l) { return name == l.name; });
-  return it == end ? nullptr : it;
-}
-const Listed* ExpectedUnsupported(const std::string& name) {
-  return FindListed(std::begin(kExpectedUnsupported), std::end(kExpectedUnsupported), name);
-}
-const Listed* KnownBug(const std::string& name) {
-  return FindListed(std::begin(kKnownBugs), std::end(kKnownBugs), name);
+// The entry of `list` named `name`, or nullptr.
+template <typename Entry>
+const Entry* Find(const std::vector<Entry>& list, const std::string& name) {
+  for (const Entry& e : list)
+    if (name == e.name) return &e;
+  return nullptr;
 }
 
 bool ReadFile(const fs::path& path, std::string* bytes) {
@@ -216,8 +247,6 @@ const std::vector<Case>& AllCases() {
   return cases;
 }
 
-enum class Outcome { kPassed, kCompileError, kRunError, kMismatch };
-
 struct Result {
   Outcome outcome;
   std::string message;
@@ -257,8 +286,12 @@ absl::StatusOr<std::string> RewriteModel(const Case& c) {
     auto* tt = probe->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(onnx::TensorProto::FLOAT);
     tt->mutable_shape()->add_dim()->set_dim_value(1);
-    for (onnx::ValueInfoProto& out : *g->mutable_output()) {
+    for (int k = 0; k < g->output_size(); ++k) {
+      onnx::ValueInfoProto& out = *g->mutable_output(k);
       const std::string y = out.name(), as_float = y + "/q46_float", probed = y + "/q46_probed";
+      onnx::TensorProto want;  // the checker wants the output's shape: that of the expected value
+      const fs::path pb = data / absl::StrCat("output_", k, ".pb");
+      if (!ReadTensorProto(pb, &want)) return absl::InternalError(absl::StrCat("cannot read ", pb.string()));
       onnx::NodeProto* cast = g->add_node();
       cast->set_op_type("Cast");
       cast->set_name(y + "/q46_cast");
@@ -276,7 +309,10 @@ absl::StatusOr<std::string> RewriteModel(const Case& c) {
       add->add_output(probed);
       out.set_name(probed);
       out.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-      out.mutable_type()->mutable_tensor_type()->clear_shape();
+      onnx::TensorShapeProto* shape = out.mutable_type()->mutable_tensor_type()->mutable_shape();
+      shape->clear_dim();
+      for (int64_t d : want.dims()) shape->add_dim()->set_dim_value(d);
+      if (want.dims_size() == 0) shape->add_dim()->set_dim_value(1);
     }
   }
   std::string bytes;
@@ -336,7 +372,8 @@ Result RunCase(const Case& c) {
   int expected_outputs = 0;
   while (fs::exists(data / absl::StrCat("output_", expected_outputs, ".pb"))) ++expected_outputs;
   if (plan->outputs_size() != expected_outputs)
-    return {Outcome::kMismatch, absl::StrCat("plan has ", plan->outputs_size(), " outputs, test data ", expected_outputs)};
+    return {Outcome::kMismatch,
+            absl::StrCat("plan has ", plan->outputs_size(), " outputs, test data ", expected_outputs)};
   for (int k = 0; k < expected_outputs; ++k) {
     onnx::TensorProto want_proto;
     FloatTensor want;
@@ -379,7 +416,7 @@ struct Tally {
 void CheckCase(const Case& c, bool report, Tally* tally) {
   SCOPED_TRACE(c.name + (c.folded ? " (folded mode)" : ""));
   const Result r = RunCase(c);
-  if (const Listed* l = ExpectedUnsupported(c.name)) {
+  if (const Listed* l = Find(kExpectedUnsupported, c.name)) {
     if (r.outcome != Outcome::kCompileError) {
       ++tally->failed;
       if (report)
@@ -392,10 +429,18 @@ void CheckCase(const Case& c, bool report, Tally* tally) {
     } else {
       ++tally->unsupported;
     }
-  } else if (const Listed* b = KnownBug(c.name)) {
-    if (r.outcome == Outcome::kPassed) {
+  } else if (const Bug* b = Find(kKnownBugs, c.name)) {
+    if (r.outcome != b->now) {
       ++tally->failed;
-      if (report) ADD_FAILURE() << c.name << " is in kKnownBugs (" << b->reason << ") but passes: remove it from the list";
+      if (report)
+        ADD_FAILURE() << c.name << " is in kKnownBugs as " << OutcomeName(b->now) << " (" << b->what << ") but now "
+                      << (r.outcome == Outcome::kPassed
+                              ? "passes: delete the entry"
+                              : std::string(r.outcome == Outcome::kCompileError
+                                                ? "fails to compile (move it to kExpectedUnsupported if the bug is "
+                                                  "fixed): "
+                                                : "gives ") +
+                                    OutcomeName(r.outcome) + " " + r.message);
     } else {
       ++tally->known_bugs;
     }
@@ -406,11 +451,7 @@ void CheckCase(const Case& c, bool report, Tally* tally) {
     ++tally->passed;
   }
   if (report && std::getenv("Q46_CONFORMANCE_VERBOSE"))
-    std::printf("  %-60s %-6s %s %s\n", c.name.c_str(), c.folded ? "folded" : "",
-                r.outcome == Outcome::kPassed         ? "PASS"
-                : r.outcome == Outcome::kCompileError ? "COMPILE-ERROR"
-                : r.outcome == Outcome::kRunError     ? "RUN-ERROR"
-                                                      : "MISMATCH",
+    std::printf("  %-60s %-6s %s %s\n", c.name.c_str(), c.folded ? "folded" : "", OutcomeName(r.outcome),
                 r.message.c_str());
 }
 
@@ -447,7 +488,7 @@ TEST(OnnxNodeConformance, ListsNameRealCases) {
     EXPECT_TRUE(names.count(l.name)) << "kExpectedUnsupported names " << l.name << ", not a case of supported ops";
     EXPECT_TRUE(seen.insert(l.name).second) << l.name << " is listed twice";
   }
-  for (const Listed& l : kKnownBugs) {
+  for (const Bug& l : kKnownBugs) {
     EXPECT_TRUE(names.count(l.name)) << "kKnownBugs names " << l.name << ", not a case of supported ops";
     EXPECT_TRUE(seen.insert(l.name).second) << l.name << " is listed twice";
   }
