@@ -38,7 +38,7 @@ cl::opt<std::string> images("images", cl::desc("A folder of class subfolders of 
 cl::opt<int64_t> limit("limit", cl::desc("Evaluate only the first N samples"), cl::init(-1), cl::cat(kData));
 cl::opt<unsigned> threads("threads", cl::desc("Worker threads, each with its own runtime context (default: all cores)"),
                           cl::init(0), cl::cat(kEval));
-cl::opt<unsigned> chunk("chunk", cl::desc("Samples a worker loads and runs at a time"), cl::init(256), cl::cat(kEval));
+cl::opt<unsigned> chunk("batch", cl::desc("Samples a worker loads and runs at a time (the plan's own batch size is fixed)"), cl::init(256), cl::cat(kEval));
 cl::opt<bool> confusion("confusion", cl::desc("Print the confusion matrix (rows: true class, columns: predicted)"),
                         cl::cat(kEval));
 cl::opt<bool> json("json", cl::desc("Print one JSON object on stdout (top1 and top5 in percent)"), cl::cat(kEval));
@@ -177,6 +177,7 @@ absl::Status Evaluate(const q46_model* model, const Dataset& data, unsigned work
 }
 
 absl::Status Main() {
+  if (chunk == 0) return absl::InvalidArgumentError("--batch must be at least 1");
   absl::StatusOr<q46::ImagePreprocess> pre = preprocess_flags.Get();
   if (!pre.ok()) return pre.status();
   if (!cifar10.empty() && (pre->resize || pre->crop)) return absl::InvalidArgumentError("--resize / --crop apply to --images only");
