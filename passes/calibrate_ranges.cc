@@ -3,7 +3,8 @@
 // The float network is lowered to a plan whose extra outputs are the inputs of every quantized layer, and run
 // by the runtime (the compiler links the runtime, never the reverse) on the calibration samples, a model batch
 // at a time. Each observed value gets a range: its min and max, or (--range-method percentile) the
-// p-th and (100-p)-th percentiles of up to kMaxKept values per tensor, sampled at an even stride.
+// p-th and (100-p)-th percentiles of up to kMaxKept values per tensor, sampled at an even stride, or
+// (--range-method mse) the shrunk range whose quantization error on those values is least.
 //
 //===----------------------------------------------------------------------===//
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "compiler/plan_writer.h"
+#include "passes/clip_search.h"
 #include "passes/pass.h"
 #include "runtime/context.h"
 #include "runtime/model.h"
@@ -54,10 +56,13 @@ struct Observer {
 absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
   const CompileOptions& o = ctx.options;
   std::vector<ir::ValueId> observed;
+  std::vector<int32_t> levels;  // N_x of the value's first quantized reader (what the MSE search optimises for)
   for (const ir::Node& n : g.nodes) {
     const auto* c = ir::AttrsIf<ir::ConvAttrs>(n);
-    if (c && c->quant && std::find(observed.begin(), observed.end(), n.inputs[0]) == observed.end())
+    if (c && c->quant && std::find(observed.begin(), observed.end(), n.inputs[0]) == observed.end()) {
       observed.push_back(n.inputs[0]);
+      levels.push_back(c->quant->precision.nx);
+    }
   }
   if (observed.empty()) {
     ctx.summary = "nothing to calibrate (no quantized layer)";
@@ -65,9 +70,9 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
   }
   if (!o.calibration) return absl::InvalidArgumentError("quantized layers need calibration data (--calib), or use --float");
   if (g.inputs.size() != 1) return absl::UnimplementedError("calibration supports models with one input");
-  const bool percentile = o.range_method == "percentile";
-  if (!percentile && o.range_method != "minmax")
-    return absl::InvalidArgumentError(absl::StrCat("unknown range method '", o.range_method, "' (minmax, percentile)"));
+  const bool percentile = o.range_method == "percentile", mse = o.range_method == "mse";
+  if (!percentile && !mse && o.range_method != "minmax")
+    return absl::InvalidArgumentError(absl::StrCat("unknown range method '", o.range_method, "' (minmax, percentile, mse)"));
 
   const std::vector<int64_t>& in_dims = g.values[g.inputs[0]].dims;
   const FloatTensor& data = *o.calibration;
@@ -112,7 +117,7 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     for (size_t i = 0; i < obs.size(); ++i) {
       size_t count;
       const float* out = run.Output(g.outputs.size() + i, &count);
-      obs[i].Add(out, count / static_cast<size_t>(batch) * static_cast<size_t>(real), percentile);
+      obs[i].Add(out, count / static_cast<size_t>(batch) * static_cast<size_t>(real), percentile || mse);
     }
   }
   if (o.progress && last_report != started) std::fprintf(stderr, "\n");
@@ -122,6 +127,7 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
       return absl::InvalidArgumentError(absl::StrCat("value '", v.name, "' is NaN or infinite on calibration data"));
     ir::Range r{obs[i].lo, obs[i].hi};
     if (percentile) r = {obs[i].Percentile(100.0 - o.percentile), obs[i].Percentile(o.percentile)};
+    if (mse) MseActivationRange(obs[i].kept, r.lo, r.hi, levels[i], &r.lo, &r.hi);
     v.range = r;
   }
   ctx.summary = absl::StrCat(observed.size(), " activation ranges from ", total, " samples (", o.range_method, ")");

@@ -23,12 +23,13 @@ struct CompileOptions {
   arith::Precision precision{23, 23};        // --nx / --nw
   std::map<std::string, std::optional<arith::Precision>> precision_map;  // node -> pair, nullopt = float
   // calibrate-ranges
-  std::string range_method = "minmax";       // minmax | percentile
+  std::string range_method = "minmax";       // minmax | percentile | mse
   double percentile = 99.99;
   const FloatTensor* calibration = nullptr;  // [N, C, H, W] sample inputs
   bool progress = false;                     // report progress of long runs on stderr
   // quantize-weights
   bool per_tensor_weights = false;
+  std::string weight_clip = "absmax";        // absmax | mse
 };
 
 struct PassContext {

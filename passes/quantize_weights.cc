@@ -1,13 +1,15 @@
 //===- quantize_weights.cc - Quantize weights and biases -------------------===//
 //
 // For each quantized layer: the input's activation scale and zero point from its calibrated range and N_x;
-// weight scales as max |W| / h_w per output channel (or per tensor); weight codes and the int32 bias at scale
+// weight scales as max |W| / h_w per output channel (or per tensor), or (--weight-clip mse) the shrunk scale with
+// the least squared error; weight codes and the int32 bias at scale
 // s_x * s_w, all through runtime/arith.h, the one definition the runtime also uses.
 //
 //===----------------------------------------------------------------------===//
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "passes/clip_search.h"
 #include "passes/pass.h"
 
 namespace q46 {
@@ -35,7 +37,12 @@ absl::Status QuantizeWeights(ir::Graph& g, PassContext& ctx) {
         m = std::max(m, std::fabs(w.data[oc * per + k]));
       }
     q.weight_scales.clear();
-    for (float m : absmax) q.weight_scales.push_back(m > 0 ? m / static_cast<float>(divisor) : 1.0f);
+    const bool mse = ctx.options.weight_clip == "mse";
+    for (size_t i = 0; i < absmax.size(); ++i) {
+      const size_t count = static_cast<size_t>(q.per_channel ? per : w.size());
+      if (mse) q.weight_scales.push_back(MseWeightScale(w.data.data() + i * count, count, q.precision.nw));
+      else q.weight_scales.push_back(absmax[i] > 0 ? absmax[i] / static_cast<float>(divisor) : 1.0f);
+    }
     q.weight_codes.resize(w.data.size());
     q.bias.assign(out_c, 0);
     for (int64_t oc = 0; oc < out_c; ++oc) {

@@ -50,6 +50,9 @@ cl::opt<std::string> precision_map("precision-map",
                                    cl::desc("JSON object: ONNX node name -> [N_x, N_w] or \"float\"; overrides the "
                                             "global pair, first and last layers included"),
                                    cl::value_desc("file"), cl::cat(kPrecision));
+cl::opt<std::string> weight_clip("weight-clip",
+                                 cl::desc("Weight scale: absmax (max |W| maps to the top code) or mse (least error)"),
+                                 cl::init("absmax"), cl::cat(kPrecision));
 cl::opt<bool> per_tensor("per-tensor", cl::desc("One weight scale per layer instead of per output channel"),
                          cl::cat(kPrecision));
 
@@ -62,7 +65,7 @@ cl::opt<int64_t> calib_count("calib-count", cl::desc("How many samples to take f
                              cl::init(-1), cl::cat(kCalibration));
 cl::opt<uint64_t> calib_seed("seed", cl::desc("Seed choosing the calibration samples"), cl::init(0),
                              cl::cat(kCalibration));
-cl::opt<std::string> range_method("range-method", cl::desc("Activation range: minmax or percentile"),
+cl::opt<std::string> range_method("range-method", cl::desc("Activation range: minmax, percentile or mse"),
                                   cl::init("minmax"), cl::cat(kCalibration));
 cl::opt<double> percentile("percentile", cl::desc("Percentile for --range-method percentile"), cl::init(99.99),
                            cl::cat(kCalibration));
@@ -154,6 +157,9 @@ absl::Status Main() {
   options.all_float = all_float;
   options.precision = {nx, nw};
   options.per_tensor_weights = per_tensor;
+  options.weight_clip = weight_clip;
+  if (weight_clip != "absmax" && weight_clip != "mse")
+    return absl::InvalidArgumentError(absl::StrCat("--weight-clip ", weight_clip.getValue(), ": use absmax or mse"));
   options.range_method = range_method;
   options.percentile = percentile;
   options.progress = true;

@@ -4,6 +4,7 @@
 
 #include "compiler/plan_writer.h"
 #include "gtest/gtest.h"
+#include "passes/clip_search.h"
 #include "passes/pass.h"
 #include "test/test_util.h"
 
@@ -225,6 +226,36 @@ TEST(QuantizeWeights, PerChannelScalesCodesAndBias) {
   const ir::Range& r = *b.g.values[n.inputs[0]].range;
   EXPECT_LT(r.lo, 0.0f);
   EXPECT_GT(r.hi, 0.0f);
+}
+
+}  // namespace
+}  // namespace q46
+
+namespace q46 {
+namespace {
+
+// The MSE searches never do worse than the plain range they start from, and do better on heavy tails.
+TEST(ClipSearch, NeverWorseThanAbsmaxAndBetterOnOutliers) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0, 1);
+  for (int32_t nw : {5, 23, 16, 256}) {
+    std::vector<float> w(512);
+    for (float& v : w) v = normal(rng);
+    w[0] = 12.0f;  // one outlier
+    const float absmax_scale = 12.0f / static_cast<float>(arith::WeightScaleDivisor(nw));
+    const double plain = WeightQuantError(w.data(), w.size(), absmax_scale, nw);
+    const double best = WeightQuantError(w.data(), w.size(), MseWeightScale(w.data(), w.size(), nw), nw);
+    EXPECT_LE(best, plain) << nw;
+    if (nw == 23) EXPECT_LT(best, 0.9 * plain);
+  }
+  std::vector<float> acts(4000);
+  for (float& v : acts) v = std::fabs(normal(rng));
+  acts[0] = 20.0f;
+  float lo, hi;
+  MseActivationRange(acts, 0.0f, 20.0f, 23, &lo, &hi);
+  EXPECT_EQ(lo, 0.0f);
+  EXPECT_LT(hi, 20.0f);
+  EXPECT_GE(hi, 6.0f);
 }
 
 }  // namespace
