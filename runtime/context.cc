@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
+#include "runtime/single_thread.h"
 
 namespace q46::rt {
 
@@ -32,6 +33,7 @@ Status Context::SetInput(size_t index, const float* data, size_t count) {
 }
 
 void Context::Run() {
+  SingleThreadScope one_thread;
   const RunState state{buffers_.data(), &stream_};
   for (const auto& op : model_.ops()) op->Run(state);
   stream_.wait();

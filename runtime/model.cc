@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "runtime/plan_file.h"
+#include "runtime/single_thread.h"
 
 namespace q46::rt {
 
@@ -23,6 +24,7 @@ Status Model::LoadFile(const std::string& path, std::unique_ptr<Model>* model) {
 
 Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model) {
   Q46_RETURN_IF_ERROR(ValidatePlanStructure(plan));
+  SingleThreadScope one_thread;
   std::unique_ptr<Model> m(new Model());
   m->plan_ = std::move(plan);
   for (const plan::Node& node : m->plan_.nodes()) {
