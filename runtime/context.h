@@ -17,8 +17,6 @@ class Context {
   void Run();
   // Output `index` and its element count.
   const float* Output(size_t index, size_t* count) const;
-  // Any tensor's buffer (tests and the compiler's calibration read intermediate values).
-  const void* TensorData(int tensor_index) const { return buffers_[tensor_index]; }
 
  private:
   const Model& model_;
