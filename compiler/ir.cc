@@ -35,4 +35,19 @@ void Graph::Compact() {
   nodes.erase(std::remove_if(nodes.begin(), nodes.end(), [](const Node& n) { return n.dead; }), nodes.end());
 }
 
+Graph Graph::SliceTo(const std::vector<ValueId>& wanted) const {
+  Graph slice = *this;
+  slice.outputs = wanted;
+  std::vector<bool> needed(values.size(), false);
+  for (ValueId v : wanted) needed[v] = true;
+  for (int i = static_cast<int>(nodes.size()) - 1; i >= 0; --i) {
+    Node& n = slice.nodes[i];
+    n.dead = n.dead || std::none_of(n.outputs.begin(), n.outputs.end(), [&](ValueId v) { return needed[v]; });
+    if (!n.dead)
+      for (ValueId v : n.inputs) needed[v] = true;
+  }
+  slice.Compact();
+  return slice;
+}
+
 }  // namespace q46::ir

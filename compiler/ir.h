@@ -135,6 +135,8 @@ struct Graph {
   void ReplaceUses(ValueId from, ValueId to);
   // Drops dead nodes.
   void Compact();
+  // A copy whose outputs are `outputs` and whose nodes are only those they depend on (value ids unchanged).
+  Graph SliceTo(const std::vector<ValueId>& outputs) const;
 };
 
 template <typename T>

@@ -62,7 +62,13 @@ class Lowering {
  private:
   const ir::ConvQuant* QuantOf(const ir::Node& n) const {
     const auto* c = ir::AttrsIf<ir::ConvAttrs>(n);
-    return c && c->quant && !o_.all_float ? &*c->quant : nullptr;
+    return c && c->quant && !o_.all_float && !o_.fake_quant ? &*c->quant : nullptr;
+  }
+
+  // The quantization a fake-quantized layer simulates in float, or null.
+  const ir::ConvQuant* FakeQuantOf(const ir::Node& n) const {
+    const auto* c = ir::AttrsIf<ir::ConvAttrs>(n);
+    return c && c->quant && o_.fake_quant && !o_.all_float ? &*c->quant : nullptr;
   }
 
   // Ops whose output codes equal the ops applied to codes (same quantization in and out).
@@ -213,20 +219,47 @@ class Lowering {
     return absl::OkStatus();
   }
 
+  void AddFloatConv(const ir::Node& n, const ir::ConvAttrs& c, int input, const std::vector<float>& weights,
+                    const std::vector<float>* bias) {
+    plan::Node* p = NewNode(n, {input}, Output(n.outputs[0], false));
+    plan::FloatConv* fc = p->mutable_float_conv();
+    SetWindow(c.window, c.transposed, fc->mutable_window());
+    fc->set_groups(c.groups);
+    fc->set_transposed(c.transposed);
+    fc->set_weights(Bytes(weights.data(), weights.size() * sizeof(float)));
+    if (bias) fc->set_bias(Bytes(bias->data(), bias->size() * sizeof(float)));
+    SetActivation(c.activation, fc->mutable_activation());
+  }
+
+  // A quantized layer as a float convolution: input quantized and dequantized, weights and bias dequantized.
+  absl::Status LowerFakeQuantConv(const ir::Node& n, const ir::ConvAttrs& c, const ir::ConvQuant& q) {
+    const Codes codes{q.in_scale, q.in_zero_point, q.precision.nx};
+    const int quantized = CodesOf(n.inputs[0], codes);
+    const int input = NewTensor(g_.values[n.inputs[0]].name + "/fake_quant", g_.values[n.inputs[0]].dims, std::nullopt);
+    plan::Node* dq = plan_.add_nodes();
+    dq->set_name(g_.values[n.inputs[0]].name + "/fake_quant");
+    dq->add_inputs(quantized);
+    dq->add_outputs(input);
+    dq->mutable_dequantize();
+    const int64_t out_c = static_cast<int64_t>(q.bias.size()), per = static_cast<int64_t>(q.weight_codes.size()) / out_c;
+    std::vector<float> weights(q.weight_codes.size()), bias(q.bias.size());
+    for (int64_t oc = 0; oc < out_c; ++oc) {
+      const float sw = q.weight_scales[q.per_channel ? oc : 0];
+      for (int64_t k = 0; k < per; ++k) weights[oc * per + k] = static_cast<float>(q.weight_codes[oc * per + k]) * sw;
+      bias[oc] = arith::DequantizeAccumulator(q.bias[oc], arith::AccumulatorScale(q.in_scale, sw));
+    }
+    AddFloatConv(n, c, input, weights, &bias);
+    return absl::OkStatus();
+  }
+
   absl::Status LowerConv(const ir::Node& n, const ir::ConvAttrs& c) {
     const ir::ValueId out = n.outputs[0];
     const FloatTensor& w = *g_.values[n.inputs[1]].constant;
     const FloatTensor* bias = n.inputs.size() > 2 ? &*g_.values[n.inputs[2]].constant : nullptr;
+    if (const ir::ConvQuant* fq = FakeQuantOf(n)) return LowerFakeQuantConv(n, c, *fq);
     const ir::ConvQuant* q = QuantOf(n);
     if (!q) {
-      plan::Node* p = NewNode(n, {FloatOf(n.inputs[0])}, Output(out, false));
-      plan::FloatConv* fc = p->mutable_float_conv();
-      SetWindow(c.window, c.transposed, fc->mutable_window());
-      fc->set_groups(c.groups);
-      fc->set_transposed(c.transposed);
-      fc->set_weights(Bytes(w.data.data(), w.data.size() * sizeof(float)));
-      if (bias) fc->set_bias(Bytes(bias->data.data(), bias->data.size() * sizeof(float)));
-      SetActivation(c.activation, fc->mutable_activation());
+      AddFloatConv(n, c, FloatOf(n.inputs[0]), w.data, bias ? &bias->data : nullptr);
       return absl::OkStatus();
     }
     const Codes in_codes{q->in_scale, q->in_zero_point, q->precision.nx};

@@ -16,6 +16,10 @@ struct LowerOptions {
   bool all_float = false;                  // ignore quantization: the float network (calibration runs on it)
   std::vector<ir::ValueId> extra_outputs;  // also expose these values as float outputs, after the graph's
   std::string producer = "q46c";
+  // Quantized layers as float convolutions on fake-quantized inputs (quantize then dequantize) with dequantized
+  // weight codes and biases: the quantized network at float-kernel speed, equal to the integer model up to float
+  // rounding. For calibration runs only; the plans q46c writes never use it.
+  bool fake_quant = false;
 };
 
 absl::StatusOr<plan::Plan> LowerToPlan(const ir::Graph& g, const LowerOptions& options);

@@ -30,6 +30,13 @@ struct CompileOptions {
   // quantize-weights
   bool per_tensor_weights = false;
   std::string weight_clip = "absmax";        // absmax | mse
+  // reconstruct
+  std::string calib_method = "adaround";     // none | adaquant | adaround
+  int calib_steps = 1000;                    // optimisation steps per layer
+  double calib_learning_rate = 0;           // 0: the method's default
+  bool bias_correction = true;
+  double calib_time_budget = 0;              // seconds for the whole search (0: no limit)
+  uint64_t seed = 0;                         // row sampling
 };
 
 struct PassContext {

@@ -63,8 +63,25 @@ cl::opt<std::string> calib("calib",
 cl::opt<int64_t> calib_count("calib-count", cl::desc("How many samples to take from --calib (default 512, or all "
                                                      "when fewer exist)"),
                              cl::init(-1), cl::cat(kCalibration));
-cl::opt<uint64_t> calib_seed("seed", cl::desc("Seed choosing the calibration samples"), cl::init(0),
-                             cl::cat(kCalibration));
+cl::opt<uint64_t> calib_seed("seed", cl::desc("Seed choosing the calibration samples and the positions the "
+                                              "reconstruction samples (same seed, same plan)"),
+                             cl::init(0), cl::cat(kCalibration));
+cl::opt<std::string> calib_method("calib-method",
+                                  cl::desc("Weight rounding: adaround (learned rounding, default), adaquant, or none "
+                                           "(nearest)"),
+                                  cl::init("adaround"), cl::cat(kCalibration));
+cl::opt<int> calib_steps("calib-steps", cl::desc("Optimisation steps per layer for adaround / adaquant"),
+                         cl::init(1000), cl::cat(kCalibration));
+cl::opt<double> calib_lr("calib-lr", cl::desc("Learning rate of the rounding search (0 = the method's default)"),
+                         cl::init(0), cl::cat(kCalibration));
+cl::opt<bool> bias_correction("bias-correction",
+                              cl::desc("Set each quantized layer's bias to its least-squares optimum for the chosen "
+                                       "codes (default on; --bias-correction=false to turn off)"),
+                              cl::init(true), cl::cat(kCalibration));
+cl::opt<double> calib_time_budget("calib-time-budget",
+                                  cl::desc("Seconds the weight rounding search may take in all; layers get fewer "
+                                           "steps to fit (0 = no limit)"),
+                                  cl::init(0), cl::cat(kCalibration));
 cl::opt<std::string> range_method("range-method", cl::desc("Activation range: minmax, percentile or mse"),
                                   cl::init("minmax"), cl::cat(kCalibration));
 cl::opt<double> percentile("percentile", cl::desc("Percentile for --range-method percentile"), cl::init(99.99),
@@ -163,6 +180,14 @@ absl::Status Main() {
   options.range_method = range_method;
   options.percentile = percentile;
   options.progress = true;
+  options.calib_method = calib_method;
+  options.calib_steps = calib_steps;
+  options.calib_learning_rate = calib_lr;
+  options.bias_correction = bias_correction;
+  options.calib_time_budget = calib_time_budget;
+  options.seed = calib_seed;
+  if (calib_steps < 0) return absl::InvalidArgumentError("--calib-steps must be at least 0");
+  if (calib_time_budget < 0) return absl::InvalidArgumentError("--calib-time-budget must be at least 0");
   std::string why;
   if (!all_float && !q46::arith::CheckPrecision(options.precision, &why))
     return absl::InvalidArgumentError(absl::StrCat("--nx ", nx.getValue(), " --nw ", nw.getValue(), ": ", why));

@@ -228,6 +228,48 @@ TEST(QuantizeWeights, PerChannelScalesCodesAndBias) {
   EXPECT_GT(r.hi, 0.0f);
 }
 
+// Reconstruction replaces nearest codes with searched ones, the same ones on every run, and the quantized
+// network then reproduces the float one better on its calibration data (every layer quantized here).
+TEST(Reconstruct, RepeatsAndBringsTheQuantizedNetworkCloser) {
+  const FloatTensor calib = Random({16, 3, 12, 12}, 1);
+  auto compile = [&](const std::string& method) {
+    Builder b = ThreeConvs();
+    CompileOptions o;
+    o.calibration = &calib;
+    o.precision = {7, 7};
+    o.precision_map = {{"conv0", arith::Precision{7, 7}}, {"conv2", arith::Precision{7, 7}}};
+    o.calib_method = method;
+    o.calib_steps = 200;
+    for (PassFn p : {AssignPrecision, CalibrateRanges, QuantizeWeights, ReconstructLayers})
+      EXPECT_TRUE(RunPass(p, b.g, o).ok()) << method;
+    return b.g;
+  };
+  const ir::Graph float_net = ThreeConvs().g;
+  auto error = [&](const ir::Graph& g) {
+    double sum = 0;
+    for (int64_t s = 0; s < 16; ++s) {
+      FloatTensor x{{1, 3, 12, 12}, std::vector<float>(calib.data.begin() + s * 432, calib.data.begin() + (s + 1) * 432)};
+      absl::StatusOr<plan::Plan> plan = LowerToPlan(g, LowerOptions{});
+      EXPECT_TRUE(plan.ok());
+      const absl::StatusOr<FloatTensor> y = test::RunPlan(*plan, x);
+      const FloatTensor want = Eval(float_net, x);
+      for (size_t i = 0; i < want.data.size(); ++i) sum += std::pow(y->data[i] - want.data[i], 2);
+    }
+    return sum;
+  };
+  const ir::Graph nearest = compile("none"), searched = compile("adaround"), again = compile("adaround");
+  const auto codes = [](const ir::Graph& g, int i) { return std::get<ir::ConvAttrs>(g.nodes[i].attrs).quant->weight_codes; };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(codes(searched, i), codes(again, i)) << i;
+  EXPECT_NE(codes(searched, 1), codes(nearest, 1));
+  EXPECT_LT(error(searched), error(nearest));
+  CompileOptions bad;
+  bad.calib_method = "magic";
+  Builder b = ThreeConvs();
+  const absl::Status st = RunPass(ReconstructLayers, b.g, bad);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("magic"), std::string::npos) << st;
+}
+
 }  // namespace
 }  // namespace q46
 
@@ -246,7 +288,9 @@ TEST(ClipSearch, NeverWorseThanAbsmaxAndBetterOnOutliers) {
     const double plain = WeightQuantError(w.data(), w.size(), absmax_scale, nw);
     const double best = WeightQuantError(w.data(), w.size(), MseWeightScale(w.data(), w.size(), nw), nw);
     EXPECT_LE(best, plain) << nw;
-    if (nw == 23) EXPECT_LT(best, 0.9 * plain);
+    if (nw == 23) {
+      EXPECT_LT(best, 0.9 * plain);
+    }
   }
   std::vector<float> acts(4000);
   for (float& v : acts) v = std::fabs(normal(rng));

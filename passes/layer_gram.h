@@ -1,0 +1,70 @@
+// The statistics of one quantized layer's reconstruction problem, gathered from calibration samples.
+//
+// A row r is one output position of one sample. q_r is its receptive field in the quantized network (the input
+// fake-quantized by the layer's own input quantization) and f_r the same field in the float network, each with
+// a constant 1 appended for the bias (K' = K + 1 entries, K = in_channels / groups * kh * kw). The target is the
+// float layer's pre-activation output y_r = [W b] f_r. For any candidate [Wq bq] of a group, over R rows,
+//   sum_r ||[Wq bq] q_r - y_r||^2 = tr(Wq' H Wq'^T) - 2 tr(Wq' M) + sum_c t_c,
+// with H = sum q q^T, M = sum q y^T and t_c = sum y_c^2. So the rounding search costs out * K'^2 per step
+// whatever the number of rows. Rows are an even random sample of positions (seeded per sample index) so the
+// accumulation stays cheap on large layers. Receptive fields are built here (im2col); products use oneDNN's sgemm.
+// Knows nothing about passes or plans: it reads activations handed to it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "compiler/ir.h"
+#include "runtime/arith.h"
+
+namespace q46 {
+
+struct LayerGram {
+  int64_t k = 0;          // K' = K + 1
+  int64_t out = 0;        // output channels of the group
+  double rows = 0;        // R
+  std::vector<double> h;  // K' x K'
+  std::vector<double> m;  // K' x out
+  std::vector<double> t;  // out
+};
+
+// A convolution's geometry: input [C, H, W] per sample (a rank-2 input is [C, 1, 1]), window, groups, output.
+struct ConvGeometry {
+  int64_t in_c = 0, in_h = 1, in_w = 1;
+  int64_t out_c = 0, out_h = 1, out_w = 1;
+  int64_t groups = 1;
+  ir::Window2d window;
+  int64_t FieldSize() const { return in_c / groups * window.kh * window.kw; }
+  // Reads the geometry of convolution node n in g.
+  static ConvGeometry Of(const ir::Graph& g, const ir::Node& n);
+};
+
+class GramBuilder {
+ public:
+  // weights: OIHW float weights of the float layer; bias: its bias (empty = none); in_scale / in_zero_point /
+  // nx: the layer's input quantization (for q rows); rows_per_sample: positions sampled from each sample.
+  GramBuilder(const ConvGeometry& geometry, const std::vector<float>& weights, const std::vector<float>& bias,
+              float in_scale, int32_t in_zero_point, int32_t nx, int64_t rows_per_sample, uint64_t seed);
+
+  // One sample's layer input in the quantized and in the float network (C*H*W floats each).
+  void AddSample(int64_t sample_index, const float* xq, const float* xf);
+  // The statistics, one per group.
+  std::vector<LayerGram> Finish();
+
+ private:
+  void FillRow(const float* x, bool quantize, int64_t group, int64_t oy, int64_t ox, float* row) const;
+  void Flush();
+
+  ConvGeometry geo_;
+  std::vector<std::vector<float>> group_weights_;  // per group: out x K' ([W b])
+  float in_scale_;
+  int32_t in_zero_point_, nx_;
+  int64_t rows_per_sample_;
+  uint64_t seed_;
+  int64_t buffered_ = 0, capacity_ = 0;
+  std::vector<std::vector<float>> q_rows_, f_rows_;  // per group: capacity_ x K'
+  std::vector<LayerGram> grams_;
+  std::vector<int64_t> positions_;
+};
+
+}  // namespace q46
