@@ -2,6 +2,9 @@
 // through the op handlers (onnx_ops_*.cc), cross-checking every static shape against ONNX's inference.
 #include "compiler/onnx_importer.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -81,6 +84,8 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
     FloatTensor t;
     absl::Status st = TensorFromProto(init, &t);
     if (!st.ok()) return absl::Status(st.code(), absl::StrCat("initializer: ", st.message()));
+    if (std::any_of(t.data.begin(), t.data.end(), [](float v) { return std::isnan(v); }))
+      return absl::InvalidArgumentError(absl::StrCat("initializer '", init.name(), "' contains NaN"));
     names[init.name()] = graph.AddConstant(init.name(), std::move(t));
   }
   for (const auto& in : g.input()) {

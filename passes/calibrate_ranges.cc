@@ -20,7 +20,7 @@
 namespace q46 {
 namespace {
 
-constexpr size_t kMaxKept = size_t{1} << 21;
+constexpr size_t kMaxKept = size_t{1} << 18;
 
 struct Observer {
   float lo = INFINITY, hi = -INFINITY;
@@ -103,6 +103,11 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     ir::Range r{obs[i].lo, obs[i].hi};
     if (percentile) r = {obs[i].Percentile(100.0 - o.percentile), obs[i].Percentile(o.percentile)};
     if (mse) MseActivationRange(obs[i].kept, r.lo, r.hi, levels[i], &r.lo, &r.hi);
+    // A value that never varies gets a zero-width range: its quantization would be meaningless on real data.
+    if (!(obs[i].hi > obs[i].lo))
+      return absl::InvalidArgumentError(absl::StrCat(
+          "value '", v.name, "' is constant (", obs[i].lo, ") on all ", total,
+          " calibration samples: are the samples blank or identical? Check --calib"));
     v.range = r;
   }
   ctx.summary = absl::StrCat(observed.size(), " activation ranges from ", total, " samples (", o.range_method, ")");

@@ -23,16 +23,16 @@ struct CompileOptions {
   arith::Precision precision{23, 23};        // --nx / --nw
   std::map<std::string, std::optional<arith::Precision>> precision_map;  // node -> pair, nullopt = float
   // calibrate-ranges
-  std::string range_method = "minmax";       // minmax | percentile | mse
+  std::string range_method = "mse";          // minmax | percentile | mse
   double percentile = 99.99;
   const FloatTensor* calibration = nullptr;  // [N, C, H, W] sample inputs
   bool progress = false;                     // report progress of long runs on stderr
   // quantize-weights
   bool per_tensor_weights = false;
-  std::string weight_clip = "absmax";        // absmax | mse
+  std::string weight_clip = "mse";           // absmax | mse
   // reconstruct
-  std::string calib_method = "adaround";     // none | adaquant | adaround
-  int calib_steps = 1000;                    // optimisation steps per layer
+  std::string calib_method = "adaquant";     // none | adaquant | adaround
+  int calib_steps = 500;                     // optimisation steps per layer
   double calib_learning_rate = 0;           // 0: the method's default
   bool bias_correction = true;
   double calib_time_budget = 0;              // seconds for the whole search (0: no limit)

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -51,9 +52,15 @@ absl::StatusOr<std::vector<LayerGram>> GatherLayer(const ir::Graph& g, const ir:
   GramBuilder gram(geo, g.values[n.inputs[1]].constant->data, bias ? bias->data : std::vector<float>{}, q.in_scale,
                    q.in_zero_point, q.precision.nx, RowsPerSample(geo.FieldSize(), samples.dims[0]), seed);
   const int64_t size = (*f)->OutputSampleSize(0);
-  while ((*f)->Next() && (*qn)->Next())
+  for (;;) {
+    bool more_q = false;
+    std::thread quant_batch([&] { more_q = (*qn)->Next(); });  // the two networks run side by side
+    const bool more_f = (*f)->Next();
+    quant_batch.join();
+    if (!more_f || !more_q) break;
     for (int64_t b = 0; b < (*f)->count(); ++b)
       gram.AddSample((*f)->first() + b, (*qn)->Output(0) + b * size, (*f)->Output(0) + b * size);
+  }
   return gram.Finish();
 }
 

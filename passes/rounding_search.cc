@@ -59,7 +59,7 @@ void ReadCodes(const GroupWeights& s, const std::vector<float>& w, RoundingResul
 
 // AdaQuant: the variables are the float weights and bias plus corrections; the forward pass rounds them to the
 // nearest code and the gradient passes straight through the rounding (zero where the code is clamped). The
-// best hard-rounded point seen is kept.
+// best hard-rounded point seen (by the error the gradient computes alongside) is kept.
 std::vector<float> AdaQuant(const ReconstructionObjective& f, const GroupWeights& s, const RoundingOptions& o,
                             int* steps) {
   const int64_t kp = s.k + 1;
@@ -73,7 +73,7 @@ std::vector<float> AdaQuant(const ReconstructionObjective& f, const GroupWeights
   // Weights move in units of their quantization step, biases in units of their channel's output RMS.
   auto lr = [&](int64_t c, int64_t j) { return alpha * (j < s.k ? s.scale[c] : rms[c]); };
   std::vector<float> hard = NearestWeights(s), best = hard, grad;
-  double best_error = f.Error(hard);
+  double best_error = f.Gradient(hard, &grad);
   Adam adam(x.size(), kp);
   for (int step = 1; step <= o.steps; ++step) {
     for (int64_t c = 0; c < s.out; ++c) {
@@ -83,17 +83,14 @@ std::vector<float> AdaQuant(const ReconstructionObjective& f, const GroupWeights
       }
       hard[c * kp + s.k] = x[c * kp + s.k];
     }
-    f.Gradient(hard, &grad);
+    const double e = f.Gradient(hard, &grad);
+    if (e < best_error) best_error = e, best = hard;
     for (int64_t c = 0; c < s.out; ++c)
       for (int64_t j = 0; j < s.k; ++j) {
         const int32_t code = arith::RoundToInt(x[c * kp + j] / s.scale[c]);
         if (code < s.codes.lo || code > s.codes.hi) grad[c * kp + j] = 0;
       }
     adam.Step(&x, grad, lr);
-    if (step % 50 == 0 || step == o.steps) {
-      const double e = f.Error(hard);
-      if (e < best_error) best_error = e, best = hard;
-    }
     *steps = step;
   }
   return best;
@@ -193,12 +190,23 @@ double ReconstructionObjective::Error(const std::vector<float>& w) const {
   return std::max(0.0, total) / (std::max(1.0, gram_.rows) * static_cast<double>(out));
 }
 
-void ReconstructionObjective::Gradient(const std::vector<float>& w, std::vector<float>* grad) const {
+double ReconstructionObjective::Gradient(const std::vector<float>& w, std::vector<float>* grad) const {
   const int64_t kp = gram_.k, out = gram_.out;
   grad->resize(static_cast<size_t>(out * kp));
-  dnnl_sgemm('N', 'N', out, kp, kp, 1.0f, w.data(), kp, h_.data(), kp, 0.0f, grad->data(), kp);  // W' H
-  const float scale = static_cast<float>(2.0 / (std::max(1.0, gram_.rows) * static_cast<double>(out)));
-  for (size_t i = 0; i < grad->size(); ++i) (*grad)[i] = scale * ((*grad)[i] - mt_[i]);
+  dnnl_sgemm('N', 'N', out, kp, kp, 1.0f, w.data(), kp, h_.data(), kp, 0.0f, grad->data(), kp);  // P = W' H
+  const double norm = std::max(1.0, gram_.rows) * static_cast<double>(out);
+  const float scale = static_cast<float>(2.0 / norm);
+  double error = 0;
+  for (int64_t c = 0; c < out; ++c) {
+    double e = gram_.t[c];
+    for (int64_t j = 0; j < kp; ++j) {
+      const size_t i = static_cast<size_t>(c * kp + j);
+      e += static_cast<double>(w[i]) * ((*grad)[i] - 2.0 * mt_[i]);  // w P w^T - 2 w m
+      (*grad)[i] = scale * ((*grad)[i] - mt_[i]);
+    }
+    error += e;
+  }
+  return std::max(0.0, error) / norm;
 }
 
 void ReconstructionObjective::SetOptimalBias(std::vector<float>* w) const {

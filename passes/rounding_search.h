@@ -26,8 +26,9 @@ class ReconstructionObjective {
   const LayerGram& gram() const { return gram_; }
   // E, accumulated in double.
   double Error(const std::vector<float>& w) const;
-  // dE/dW' (out x K'), in float through sgemm.
-  void Gradient(const std::vector<float>& w, std::vector<float>* grad) const;
+  // dE/dW' (out x K'), in float through sgemm; returns E computed alongside in float (cheap, but less exact
+  // than Error where E is tiny beside the target's energy).
+  double Gradient(const std::vector<float>& w, std::vector<float>* grad) const;
   // Sets each channel's bias (the last column of w) to the value minimising E for its weights.
   void SetOptimalBias(std::vector<float>* w) const;
 
@@ -47,8 +48,8 @@ struct GroupWeights {
 };
 
 struct RoundingOptions {
-  std::string method = "adaround";  // none | adaquant | adaround
-  int steps = 1000;                 // optimisation steps
+  std::string method = "adaquant";  // none | adaquant | adaround
+  int steps = 500;                  // optimisation steps
   double learning_rate = 0;         // 0: the method's default
   bool bias_correction = true;
 };

@@ -46,7 +46,8 @@ def main():
             float_plan, q_plan = os.path.join(tmp, "f.q46"), os.path.join(tmp, "q.q46")
             run([f"{bin_dir}/q46c", onnx_path, "--float", "-o", float_plan])
             run([f"{bin_dir}/q46c", onnx_path, "--nx", "23", "--nw", "23", "--calib", calib, "--calib-count", "512",
-                 "--seed", "0", "-o", q_plan])
+                 "--seed", "0", "--range-method", "minmax", "--weight-clip", "absmax", "--calib-method", "none",
+                 "--bias-correction=false", "-o", q_plan])
             row = {"model": name, "article_float32": ARTICLE_FLOAT[name], "torch_float": record["float_test_top1"],
                    "q46_float": top1(bin_dir, float_plan, test), "q46_23x23_minmax": top1(bin_dir, q_plan, test),
                    "epochs": record["epochs"], "schedule": record["schedule"]["name"],

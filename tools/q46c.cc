@@ -1,5 +1,6 @@
 // q46c: the compiler driver. ONNX model in, plan out: import, run the pass pipeline, lower, write atomically,
 // print what was done. Flag parsing and reporting only; the work is in compiler/ and passes/.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -51,8 +52,9 @@ cl::opt<std::string> precision_map("precision-map",
                                             "global pair, first and last layers included"),
                                    cl::value_desc("file"), cl::cat(kPrecision));
 cl::opt<std::string> weight_clip("weight-clip",
-                                 cl::desc("Weight scale: absmax (max |W| maps to the top code) or mse (least error)"),
-                                 cl::init("absmax"), cl::cat(kPrecision));
+                                 cl::desc("Weight scale: mse (least squared error, default) or absmax (max |W| maps to "
+                                          "the top code)"),
+                                 cl::init("mse"), cl::cat(kPrecision));
 cl::opt<bool> per_tensor("per-tensor", cl::desc("One weight scale per layer instead of per output channel"),
                          cl::cat(kPrecision));
 
@@ -67,11 +69,11 @@ cl::opt<uint64_t> calib_seed("seed", cl::desc("Seed choosing the calibration sam
                                               "reconstruction samples (same seed, same plan)"),
                              cl::init(0), cl::cat(kCalibration));
 cl::opt<std::string> calib_method("calib-method",
-                                  cl::desc("Weight rounding: adaround (learned rounding, default), adaquant, or none "
-                                           "(nearest)"),
-                                  cl::init("adaround"), cl::cat(kCalibration));
+                                  cl::desc("Weight rounding: adaquant (default), adaround (learned up/down rounding) "
+                                           "or none (nearest); each layer reproduces the float one on the samples"),
+                                  cl::init("adaquant"), cl::cat(kCalibration));
 cl::opt<int> calib_steps("calib-steps", cl::desc("Optimisation steps per layer for adaround / adaquant"),
-                         cl::init(1000), cl::cat(kCalibration));
+                         cl::init(500), cl::cat(kCalibration));
 cl::opt<double> calib_lr("calib-lr", cl::desc("Learning rate of the rounding search (0 = the method's default)"),
                          cl::init(0), cl::cat(kCalibration));
 cl::opt<bool> bias_correction("bias-correction",
@@ -82,8 +84,9 @@ cl::opt<double> calib_time_budget("calib-time-budget",
                                   cl::desc("Seconds the weight rounding search may take in all; layers get fewer "
                                            "steps to fit (0 = no limit)"),
                                   cl::init(0), cl::cat(kCalibration));
-cl::opt<std::string> range_method("range-method", cl::desc("Activation range: minmax, percentile or mse"),
-                                  cl::init("minmax"), cl::cat(kCalibration));
+cl::opt<std::string> range_method("range-method",
+                                  cl::desc("Activation range: mse (least squared error, default), minmax or percentile"),
+                                  cl::init("mse"), cl::cat(kCalibration));
 cl::opt<double> percentile("percentile", cl::desc("Percentile for --range-method percentile"), cl::init(99.99),
                            cl::cat(kCalibration));
 q46::tools::PreprocessFlags preprocess_flags(kCalibration);
@@ -117,6 +120,29 @@ absl::Status ReadPrecisionMap(const std::string& path, q46::CompileOptions* o) {
   return absl::OkStatus();
 }
 
+// Calibration samples that are all alike (blank, or one image repeated) calibrate nothing real: refused. Single
+// blank images among varied ones are only worth a warning.
+absl::Status CheckVariety(const q46::FloatTensor& images) {
+  const int64_t n = images.dims.empty() ? 0 : images.dims[0];
+  if (n == 0) return absl::OkStatus();
+  const int64_t per = images.size() / n;
+  const auto sample = [&](int64_t i) { return images.data.begin() + i * per; };
+  bool all_same = true;
+  int64_t blank = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    all_same = all_same && std::equal(sample(i), sample(i) + per, sample(0));
+    const auto [lo, hi] = std::minmax_element(sample(i), sample(i) + per);
+    blank += *lo == *hi;
+  }
+  if (all_same)
+    return absl::InvalidArgumentError(absl::StrCat("all ", n, " calibration samples from '", calib.getValue(),
+                                                   "' are the same", blank ? " blank" : "", " image"));
+  if (blank > 0)
+    std::fprintf(stderr, "q46c: warning: %lld of %lld calibration samples are blank (one value everywhere)\n",
+                 static_cast<long long>(blank), static_cast<long long>(n));
+  return absl::OkStatus();
+}
+
 // The calibration samples, or an empty tensor without --calib (the calibration pass says if it needed them).
 absl::StatusOr<q46::FloatTensor> LoadCalibration() {
   if (calib.empty()) return q46::FloatTensor{};
@@ -133,11 +159,17 @@ absl::StatusOr<q46::FloatTensor> LoadCalibration() {
   if (count > available)
     return absl::InvalidArgumentError(absl::StrCat("--calib-count ", count, " but '", calib.getValue(), "' has only ",
                                                    available, " samples"));
-  if (count == available) return std::move(all->images);
-  so.count = count;
-  absl::StatusOr<q46::LabeledImages> picked = q46::LoadSamples(calib, so);
-  if (!picked.ok()) return picked.status();
-  return std::move(picked->images);
+  q46::FloatTensor images;
+  if (count == available) {
+    images = std::move(all->images);
+  } else {
+    so.count = count;
+    absl::StatusOr<q46::LabeledImages> picked = q46::LoadSamples(calib, so);
+    if (!picked.ok()) return picked.status();
+    images = std::move(picked->images);
+  }
+  if (absl::Status st = CheckVariety(images); !st.ok()) return st;
+  return images;
 }
 
 // Runs the plan through the runtime and through the compiler's simulation on `n` samples; errors on any difference.

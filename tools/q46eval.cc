@@ -9,6 +9,7 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -17,9 +18,11 @@
 #include "compiler/data/sample_source.h"
 #include "compiler/onnx_importer.h"
 #include "compiler/plan_writer.h"
+#include "compiler/simulate.h"
 #include "llvm/Support/JSON.h"
 #include "passes/pass.h"
 #include "q46/q46.h"
+#include "runtime/ops/op_builder.h"
 #include "runtime/plan_file.h"
 #include "tools/tool_common.h"
 
@@ -43,6 +46,10 @@ cl::opt<bool> confusion("confusion", cl::desc("Print the confusion matrix (rows:
                         cl::cat(kEval));
 cl::opt<bool> json("json", cl::desc("Print one JSON object on stdout (top1 and top5 in percent)"), cl::cat(kEval));
 cl::opt<bool> quiet("quiet", cl::desc("No progress on stderr"), cl::cat(kEval));
+cl::opt<bool> simulate("simulate",
+                       cl::desc("Score through the compiler's simulation of the plan instead of the runtime (the two "
+                                "must agree; slow: scalar code)"),
+                       cl::cat(kEval));
 q46::tools::PreprocessFlags preprocess_flags(kData);
 
 // A labelled data set read a chunk at a time.
@@ -121,9 +128,28 @@ struct ModelHandle {
   ~ModelHandle() { q46_model_free(m); }
 };
 
-// Scores of every sample, [n, classes], computed by `workers` threads.
-absl::Status Evaluate(const q46_model* model, const Dataset& data, unsigned workers, std::vector<float>* scores,
-                      int64_t* classes) {
+// Outputs of `count` samples through the compiler's simulation of the plan.
+absl::Status SimulateSamples(const q46::plan::Plan& plan, const float* samples, int64_t count, float* out) {
+  const q46::plan::Tensor& in = plan.tensors(plan.inputs(0));
+  const q46::plan::Tensor& y = plan.tensors(plan.outputs(0));
+  const std::vector<int64_t> in_dims(in.dims().begin(), in.dims().end());
+  const int64_t per_in = q46::FloatTensor::NumElements(in_dims) / in_dims[0];
+  const int64_t per_out = q46::rt::NumElements(y) / in_dims[0];
+  std::vector<q46::FloatTensor> result;
+  return q46::tools::RunBatched(in_dims[0], per_in, per_out, samples, count, out, [&](const float* x, const float** o) {
+    q46::FloatTensor batch{in_dims, std::vector<float>(x, x + in_dims[0] * per_in)};
+    absl::StatusOr<std::vector<q46::FloatTensor>> r = q46::SimulatePlan(plan, {batch});
+    if (!r.ok()) return r.status();
+    result = *std::move(r);
+    *o = result[0].data.data();
+    return absl::OkStatus();
+  });
+}
+
+// Scores of every sample, [n, classes], computed by `workers` threads through the runtime or, given `simulated`,
+// through the compiler's simulation of that plan.
+absl::Status Evaluate(const q46_model* model, const q46::plan::Plan* simulated, const Dataset& data, unsigned workers,
+                      std::vector<float>* scores, int64_t* classes) {
   int64_t in_dims[8], out_dims[8];
   const size_t in_rank = q46_model_input_dims(model, 0, in_dims, 8);
   const size_t out_rank = q46_model_output_dims(model, 0, out_dims, 8);
@@ -154,7 +180,9 @@ absl::Status Evaluate(const q46_model* model, const Dataset& data, unsigned work
         error = x.status();
         break;
       }
-      if (absl::Status st = q46::tools::RunSamples(ctx, x->data.data(), count, scores->data() + begin * *classes);
+      float* out = scores->data() + begin * *classes;
+      if (absl::Status st = simulated ? SimulateSamples(*simulated, x->data.data(), count, out)
+                                      : q46::tools::RunSamples(ctx, x->data.data(), count, out);
           !st.ok()) {
         std::lock_guard<std::mutex> lock(error_mutex);
         error = st;
@@ -193,7 +221,14 @@ absl::Status Main() {
   std::vector<float> scores;
   int64_t classes = 0;
   const auto start = std::chrono::steady_clock::now();
-  if (absl::Status st = Evaluate(model.m, *data, workers, &scores, &classes); !st.ok()) return st;
+  std::optional<q46::plan::Plan> plan;
+  if (simulate) {
+    plan.emplace();
+    if (q46::rt::Status st = q46::rt::ParsePlanBytes(bytes->data(), bytes->size(), &*plan); !st.ok())
+      return absl::InvalidArgumentError(absl::StrCat(model_path.getValue(), ": ", st.message()));
+  }
+  if (absl::Status st = Evaluate(model.m, plan ? &*plan : nullptr, *data, workers, &scores, &classes); !st.ok())
+    return st;
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int64_t n = static_cast<int64_t>(data->labels.size());

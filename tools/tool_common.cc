@@ -103,27 +103,34 @@ void PrintTopK(const FloatTensor& scores, const std::vector<int>& labels, unsign
   }
 }
 
-absl::Status RunSamples(q46_context* ctx, const float* samples, int64_t count, float* out) {
-  const q46_model* model = q46_context_model(ctx);
-  int64_t in_dims[8], out_dims[8];
-  const size_t in_rank = q46_model_input_dims(model, 0, in_dims, 8);
-  const size_t out_rank = q46_model_output_dims(model, 0, out_dims, 8);
-  const int64_t batch = in_dims[0];
-  const int64_t per_in = std::accumulate(in_dims + 1, in_dims + in_rank, int64_t{1}, std::multiplies<int64_t>());
-  const int64_t per_out = std::accumulate(out_dims + 1, out_dims + out_rank, int64_t{1}, std::multiplies<int64_t>());
+absl::Status RunBatched(int64_t batch, int64_t per_in, int64_t per_out, const float* samples, int64_t count, float* out,
+                        const std::function<absl::Status(const float* in, const float** out)>& run_batch) {
   std::vector<float> in(static_cast<size_t>(batch * per_in));
   for (int64_t start = 0; start < count; start += batch) {
     const int64_t real = std::min(batch, count - start);
     for (int64_t b = 0; b < batch; ++b)
       std::copy_n(samples + (start + std::min(b, real - 1)) * per_in, per_in, in.begin() + b * per_in);
     const float* y;
-    size_t y_count;
-    if (q46_context_set_input(ctx, 0, in.data(), in.size()) != Q46_OK || q46_context_run(ctx) != Q46_OK ||
-        q46_context_output(ctx, 0, &y, &y_count) != Q46_OK)
-      return absl::InternalError(q46_context_last_error(ctx));
+    if (absl::Status st = run_batch(in.data(), &y); !st.ok()) return st;
     std::copy_n(y, real * per_out, out + start * per_out);
   }
   return absl::OkStatus();
+}
+
+absl::Status RunSamples(q46_context* ctx, const float* samples, int64_t count, float* out) {
+  const q46_model* model = q46_context_model(ctx);
+  int64_t in_dims[8], out_dims[8];
+  const size_t in_rank = q46_model_input_dims(model, 0, in_dims, 8);
+  const size_t out_rank = q46_model_output_dims(model, 0, out_dims, 8);
+  const int64_t per_in = std::accumulate(in_dims + 1, in_dims + in_rank, int64_t{1}, std::multiplies<int64_t>());
+  const int64_t per_out = std::accumulate(out_dims + 1, out_dims + out_rank, int64_t{1}, std::multiplies<int64_t>());
+  return RunBatched(in_dims[0], per_in, per_out, samples, count, out, [&](const float* in, const float** y) {
+    size_t y_count;
+    if (q46_context_set_input(ctx, 0, in, static_cast<size_t>(in_dims[0] * per_in)) != Q46_OK ||
+        q46_context_run(ctx) != Q46_OK || q46_context_output(ctx, 0, y, &y_count) != Q46_OK)
+      return absl::InternalError(q46_context_last_error(ctx));
+    return absl::OkStatus();
+  });
 }
 
 void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes) {

@@ -2,6 +2,8 @@
 // error exit, image preprocessing flags, and the plan summary printout.
 #pragma once
 
+#include <functional>
+
 #include <initializer_list>
 #include <string>
 
@@ -46,6 +48,11 @@ void PrintTopK(const FloatTensor& scores, const std::vector<int>& labels, unsign
 // Runs `count` samples (each `per_in` floats, back to back) through a context a model batch at a time and writes
 // `per_out` output floats per sample. A short last batch is padded with copies of its last sample.
 absl::Status RunSamples(q46_context* ctx, const float* samples, int64_t count, float* out);
+
+// The batching behind RunSamples, for any way of running one full batch: `run_batch(in, out)` maps `batch`
+// samples of `per_in` floats to `batch` outputs of `per_out` floats.
+absl::Status RunBatched(int64_t batch, int64_t per_in, int64_t per_out, const float* samples, int64_t count, float* out,
+                        const std::function<absl::Status(const float* in, const float** out)>& run_batch);
 
 // Prints the layers of a plan with their precisions, and the plan's size.
 void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes);

@@ -62,6 +62,24 @@ expect_error "no calibration data" "$work/out.q46" "$bin/q46c" "$onnx" -o "$work
 echo '{"no_such_layer": [23, 23]}' >"$work/map.json"
 expect_error "precision map names a missing layer" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-map "$work/map.json" -o "$work/out.q46"
 expect_error "bad flag" "$work/out.q46" "$bin/q46c" "$onnx" --no-such-flag -o "$work/out.q46"
+expect_error "unknown --calib-method" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-method magic -o "$work/out.q46"
+expect_error "--calib-steps -1" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-steps -1 -o "$work/out.q46"
+
+# Calibration data problems.
+expect_error "fewer calibration images than asked" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-count 10 -o "$work/out.q46"
+/usr/bin/python3 -c "import numpy as np; np.save('$work/blank.npy', np.zeros((4, 3, 32, 32), np.float32))"
+expect_error "blank calibration images" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$work/blank.npy" -o "$work/out.q46"
+/usr/bin/python3 - "$onnx" "$work/nan.onnx" <<'PY'
+import sys, numpy as np, onnx
+from onnx import numpy_helper
+m = onnx.load(sys.argv[1])
+init = m.graph.initializer[0]
+a = numpy_helper.to_array(init).copy()
+a.flat[0] = np.nan
+init.CopyFrom(numpy_helper.from_array(a, init.name))
+onnx.save(m, sys.argv[2])
+PY
+expect_error "NaN weight in the model" "$work/out.q46" "$bin/q46c" "$work/nan.onnx" --calib "$calib" -o "$work/out.q46"
 cp "$good_plan" "$work/existing.q46"
 "$bin/q46c" "$onnx" --nx 25 --nw 25 --calib "$calib" -o "$work/existing.q46" 2>/dev/null
 cmp -s "$good_plan" "$work/existing.q46" || { echo "FAIL a failed compile changed an existing output"; failures=$((failures + 1)); }

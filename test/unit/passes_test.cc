@@ -208,6 +208,8 @@ TEST(QuantizeWeights, PerChannelScalesCodesAndBias) {
   const FloatTensor calib = Random({4, 3, 12, 12}, 1);
   CompileOptions o;
   o.calibration = &calib;
+  o.range_method = "minmax";
+  o.weight_clip = "absmax";
   for (PassFn p : {AssignPrecision, CalibrateRanges, QuantizeWeights}) ASSERT_TRUE(RunPass(p, b.g, o).ok());
   const ir::Node& n = b.g.nodes[1];
   const ir::ConvQuant& q = *std::get<ir::ConvAttrs>(n.attrs).quant;
