@@ -37,6 +37,7 @@ struct CompileOptions {
   bool bias_correction = true;
   double calib_time_budget = 0;              // seconds for the whole search (0: no limit)
   uint64_t seed = 0;                         // row sampling
+  double reconstruct_memory = 8e9;           // bytes both networks' live values may take; above, prefixes rerun
 };
 
 struct PassContext {

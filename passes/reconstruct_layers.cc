@@ -2,7 +2,8 @@
 //
 // Front to back over the quantized layers: the layer's input is taken from the network whose earlier layers
 // are already quantized (corrected inputs, run fake-quantized at float speed) and its target from the float
-// network; both are cut to what the layer needs and run on the calibration samples. The layer's reconstruction
+// network. Both networks are stepped forward node by node over all samples (network_stepper.h), or, when their
+// live values would not fit in memory, cut to what the layer needs and rerun for each layer. The layer's reconstruction
 // statistics (layer_gram.h) feed the rounding search (rounding_search.h: --calib-method none, adaquant or
 // adaround, plus bias correction), whose codes and bias replace the nearest-rounded ones of quantize-weights.
 // Scales and activation ranges are not changed here. Deterministic for a given --seed.
@@ -11,11 +12,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "passes/layer_gram.h"
+#include "passes/network_stepper.h"
 #include "passes/pass.h"
 #include "passes/rounding_search.h"
 #include "passes/sample_runner.h"
@@ -35,10 +38,25 @@ int64_t RowsPerSample(int64_t field, int64_t samples) {
   return (rows + samples - 1) / samples;
 }
 
-// The layer's input in the quantized and in the float network, accumulated into its statistics.
-absl::StatusOr<std::vector<LayerGram>> GatherLayer(const ir::Graph& g, const ir::Node& n, const FloatTensor& samples,
-                                                   uint64_t seed) {
+GramBuilder MakeGramBuilder(const ir::Graph& g, const ir::Node& n, int64_t samples, uint64_t seed) {
   const auto& q = *std::get<ir::ConvAttrs>(n.attrs).quant;
+  const ConvGeometry geo = ConvGeometry::Of(g, n);
+  const FloatTensor* bias = n.inputs.size() > 2 ? &*g.values[n.inputs[2]].constant : nullptr;
+  return GramBuilder(geo, g.values[n.inputs[1]].constant->data, bias ? bias->data : std::vector<float>{}, q.in_scale,
+                     q.in_zero_point, q.precision.nx, RowsPerSample(geo.FieldSize(), samples), seed);
+}
+
+// The layer's input in both networks from the stepper, which holds them for every sample.
+absl::Status FeedFromStepper(NetworkStepper& stepper, int node, ir::ValueId x, GramBuilder* gram) {
+  if (absl::Status st = stepper.AdvanceTo(node); !st.ok()) return st;
+  const FloatTensor &q = stepper.Quantized(x), &f = stepper.Float(x);
+  const int64_t per = f.size() / f.dims[0];
+  for (int64_t s = 0; s < f.dims[0]; ++s) gram->AddSample(s, q.data.data() + s * per, f.data.data() + s * per);
+  return absl::OkStatus();
+}
+
+// The layer's input in both networks by running, over the samples, the part of each network it depends on.
+absl::Status FeedFromPrefixRuns(const ir::Graph& g, const ir::Node& n, const FloatTensor& samples, GramBuilder* gram) {
   const ir::Graph slice = g.SliceTo({n.inputs[0]});
   LowerOptions float_net, quant_net;
   float_net.all_float = true;
@@ -47,10 +65,6 @@ absl::StatusOr<std::vector<LayerGram>> GatherLayer(const ir::Graph& g, const ir:
   if (!f.ok()) return f.status();
   absl::StatusOr<std::unique_ptr<SampleRunner>> qn = SampleRunner::Create(slice, quant_net, samples);
   if (!qn.ok()) return qn.status();
-  const ConvGeometry geo = ConvGeometry::Of(g, n);
-  const FloatTensor* bias = n.inputs.size() > 2 ? &*g.values[n.inputs[2]].constant : nullptr;
-  GramBuilder gram(geo, g.values[n.inputs[1]].constant->data, bias ? bias->data : std::vector<float>{}, q.in_scale,
-                   q.in_zero_point, q.precision.nx, RowsPerSample(geo.FieldSize(), samples.dims[0]), seed);
   const int64_t size = (*f)->OutputSampleSize(0);
   for (;;) {
     bool more_q = false;
@@ -59,9 +73,9 @@ absl::StatusOr<std::vector<LayerGram>> GatherLayer(const ir::Graph& g, const ir:
     quant_batch.join();
     if (!more_f || !more_q) break;
     for (int64_t b = 0; b < (*f)->count(); ++b)
-      gram.AddSample((*f)->first() + b, (*qn)->Output(0) + b * size, (*f)->Output(0) + b * size);
+      gram->AddSample((*f)->first() + b, (*qn)->Output(0) + b * size, (*f)->Output(0) + b * size);
   }
-  return gram.Finish();
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -89,14 +103,22 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
     work.push_back(static_cast<double>(geo.out_c) * kp * kp);
     work_left += work.back();
   }
+  const int64_t samples = o.calibration->dims[0];
+  std::optional<NetworkStepper> stepper;
+  if (NetworkStepper::MemoryBytes(g, samples, layers.back() + 1) <= o.reconstruct_memory)
+    stepper.emplace(g, *o.calibration, layers.back() + 1);
   const Clock::time_point started = Clock::now();
   double sum_before = 0, sum_after = 0;
   int steps_total = 0;
   for (size_t li = 0; li < layers.size(); ++li) {
     ir::Node& n = g.nodes[layers[li]];
     const Clock::time_point layer_start = Clock::now();
-    absl::StatusOr<std::vector<LayerGram>> grams = GatherLayer(g, n, *o.calibration, o.seed + li);
-    if (!grams.ok()) return grams.status();
+    GramBuilder builder = MakeGramBuilder(g, n, samples, o.seed + li);
+    if (absl::Status st = stepper ? FeedFromStepper(*stepper, layers[li], n.inputs[0], &builder)
+                                  : FeedFromPrefixRuns(g, n, *o.calibration, &builder);
+        !st.ok())
+      return st;
+    const std::vector<LayerGram> grams = builder.Finish();
     const double gather_seconds = Seconds(layer_start);
 
     RoundingOptions ro;
@@ -107,11 +129,11 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
     if (o.calib_time_budget > 0 && ro.method != "none") {
       // This layer's share of what is left of the budget, in steps at the measured cost of one.
       const double share = std::max(0.0, o.calib_time_budget - Seconds(started)) * work[li] / work_left;
-      ReconstructionObjective probe((*grams)[0]);
-      std::vector<float> w(static_cast<size_t>((*grams)[0].out * (*grams)[0].k), 0.0f), grad;
+      ReconstructionObjective probe(grams[0]);
+      std::vector<float> w(static_cast<size_t>(grams[0].out * grams[0].k), 0.0f), grad;
       const Clock::time_point t = Clock::now();
       probe.Gradient(w, &grad);
-      const double per_step = 1.5 * Seconds(t) * static_cast<double>(grams->size());
+      const double per_step = 1.5 * Seconds(t) * static_cast<double>(grams.size());
       ro.steps = static_cast<int>(std::min<double>(ro.steps, share / std::max(per_step, 1e-9)));
       if (ro.steps < 20) ro.method = "none";  // too few steps to anneal: plain rounding and bias correction
     }
@@ -121,10 +143,10 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
     ir::ConvQuant& q = *conv.quant;
     const FloatTensor& w = *g.values[n.inputs[1]].constant;
     const FloatTensor* bias = n.inputs.size() > 2 ? &*g.values[n.inputs[2]].constant : nullptr;
-    const int64_t k = ConvGeometry::Of(g, n).FieldSize(), out_g = (*grams)[0].out;
+    const int64_t k = ConvGeometry::Of(g, n).FieldSize(), out_g = grams[0].out;
     double before = 0, after = 0, energy = 0;
     int steps = 0;
-    for (size_t gi = 0; gi < grams->size(); ++gi) {
+    for (size_t gi = 0; gi < grams.size(); ++gi) {
       GroupWeights start;
       start.out = out_g;
       start.k = k;
@@ -135,7 +157,7 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
         start.bias.push_back(bias ? bias->data[first + c] : 0.0f);
         start.scale.push_back(q.weight_scales[q.per_channel ? first + c : 0]);
       }
-      const RoundingResult r = SearchRounding(ReconstructionObjective((*grams)[gi]), start, ro);
+      const RoundingResult r = SearchRounding(ReconstructionObjective(grams[gi]), start, ro);
       for (int64_t c = 0; c < out_g; ++c) {
         for (int64_t j = 0; j < k; ++j) q.weight_codes[(first + c) * k + j] = static_cast<int8_t>(r.codes[c * k + j]);
         q.bias[first + c] = arith::QuantizeBias(r.bias[c], arith::AccumulatorScale(q.in_scale, start.scale[c]));
