@@ -4,7 +4,8 @@ For each model, precision and seed: q46c compiles models/cifar10/<model>.onnx ca
 training images (chosen by the seed) with the given calibration options, and q46eval measures top-1 on the
 full CIFAR-10 test set through the integer runtime. Results are appended to OUT/results.jsonl as they come, so
 an interrupted sweep resumes where it stopped (a finished point is never recomputed). OUT/table.md and
-OUT/table.json hold the table: mean and spread over seeds, the drop from our float model, the article's figure.
+OUT/table.json hold the table of every point in OUT (earlier runs too): mean and spread over seeds, the change
+from our float model, the article's figure. Points made with other q46c flags are set aside.
 
 Usage: /usr/bin/python3 tools/calib_sweep.py CIFAR_BIN_DIR --out DIR [--models cnn6,cnn10] [--pairs all|23x23,..]
        [--seeds 0,1,2] [--jobs 2] [-- extra q46c flags]
@@ -174,7 +175,10 @@ def main():
             results.append(r)
             print(f"[{i + 1}/{len(todo)}] {m} {label(p)} seed {s}: top-1 {r['top1']:.2f} "
                   f"(compile {r['compile_seconds']} s)", file=sys.stderr)
-    write_table(args.out, results, models, pairs, extra)
+    # The table shows every point in the output folder (earlier runs included), in the article's order.
+    seen = {label(r["pair"] if r["pair"] == "float" else tuple(r["pair"])) for r in results}
+    write_table(args.out, results, sorted({r["model"] for r in results}),
+                [p for p in MAXIMAL + list(BASELINES.values()) if label(p) in seen], extra)
     print(open(os.path.join(args.out, "table.md")).read())
 
 
