@@ -94,8 +94,10 @@ absl::StatusOr<std::vector<FloatTensor>> SimulatePlan(const plan::Plan& plan, co
       continue;
     }
     std::unique_ptr<rt::Op> op;
-    if (rt::Status st = rt::CreateOp(plan, node, &op); !st.ok()) return absl::InvalidArgumentError(st.message());
-    op->Run(rt::RunState{pointers.data(), &stream});
+    if (rt::Status st = rt::CreateOp(plan, node, rt::LoadOptions(), &op); !st.ok())
+      return absl::InvalidArgumentError(st.message());
+    std::vector<unsigned char> scratch(op->scratch_bytes());
+    op->Run(rt::RunState{pointers.data(), &stream, scratch.data(), 1});
     stream.wait();
   }
   std::vector<FloatTensor> out;

@@ -56,14 +56,23 @@ const char* q46_version(void) { return "0.1.0"; }
 uint32_t q46_plan_format_version(void) { return q46::rt::kPlanFormatVersion; }
 
 q46_status q46_model_load_file(const char* path, q46_model** model, const char** error) {
+  return q46_model_load_file_with_options(path, nullptr, model, error);
+}
+
+q46_status q46_model_load_file_with_options(const char* path, const q46_load_options* options, q46_model** model,
+                                            const char** error) {
   if (!path || !model) return Q46_ERROR_INVALID_ARGUMENT;
   *model = nullptr;
   std::unique_ptr<q46::rt::Model> m;
   try {
+    q46::rt::LoadOptions load;
+    q46::rt::Status st = options && options->isa ? q46::rt::ResolveIsa(options->isa, &load.max_isa)
+                                                 : q46::rt::LoadOptionsFromEnvironment(&load);
+    if (!st.ok()) return LoadResult(st, nullptr, model, error, Q46_ERROR_INVALID_ARGUMENT);
     std::string bytes;
-    q46::rt::Status st = q46::rt::ReadFileBytes(path, &bytes);
+    st = q46::rt::ReadFileBytes(path, &bytes);
     if (!st.ok()) return LoadResult(st, nullptr, model, error, Q46_ERROR_IO);
-    st = q46::rt::Model::Load(bytes.data(), bytes.size(), &m);
+    st = q46::rt::Model::Load(bytes.data(), bytes.size(), &m, &load);
     if (!st.ok()) st = q46::rt::Status::Error(std::string(path) + ": " + st.message());
     return LoadResult(st, std::move(m), model, error);
   } catch (const std::exception& e) {  // allocation failure or a library throwing: never past the C boundary
@@ -129,6 +138,16 @@ q46_status q46_context_set_input(q46_context* context, size_t index, const float
     context->last_error = st.message();
     return Q46_ERROR_INVALID_ARGUMENT;
   }
+  return Q46_OK;
+}
+
+q46_status q46_context_set_threads(q46_context* context, int threads) {
+  if (!context) return Q46_ERROR_INVALID_ARGUMENT;
+  if (threads < 1) {
+    context->last_error = "threads must be at least 1, got " + std::to_string(threads);
+    return Q46_ERROR_INVALID_ARGUMENT;
+  }
+  context->context->set_threads(threads);
   return Q46_OK;
 }
 

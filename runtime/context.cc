@@ -1,6 +1,7 @@
 // Execution context: arena set-up once, then runs that touch only preallocated memory.
 #include "runtime/context.h"
 
+#include <chrono>
 #include <cstring>
 
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
@@ -9,7 +10,7 @@
 namespace q46::rt {
 
 Context::Context(const Model& model)
-    : model_(model), arena_(model.arena_bytes() + 64), stream_(kernels::CpuEngine()) {
+    : model_(model), arena_(model.arena_bytes() + 64), scratch_(model.scratch_bytes()), stream_(kernels::CpuEngine()) {
   const auto& placements = model.placements();
   const auto base = reinterpret_cast<uintptr_t>(arena_.data());
   unsigned char* aligned = arena_.data() + ((64 - base % 64) % 64);
@@ -32,11 +33,22 @@ Status Context::SetInput(size_t index, const float* data, size_t count) {
   return Status();
 }
 
-void Context::Run() {
+void Context::Run(std::vector<double>* op_seconds) {
   SingleThreadScope one_thread;
-  const RunState state{buffers_.data(), &stream_};
-  for (const auto& op : model_.ops()) op->Run(state);
-  stream_.wait();
+  const RunState state{buffers_.data(), &stream_, scratch_.data(), threads_};
+  const auto& ops = model_.ops();
+  if (!op_seconds) {
+    for (const auto& op : ops) op->Run(state);
+    stream_.wait();
+    return;
+  }
+  op_seconds->resize(ops.size());
+  for (size_t i = 0; i < ops.size(); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    ops[i]->Run(state);
+    stream_.wait();
+    (*op_seconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
 }
 
 const float* Context::Output(size_t index, size_t* count) const {

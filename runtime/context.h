@@ -1,5 +1,5 @@
-// An execution context: the arena holding every activation of one run, the per-tensor pointers, a oneDNN
-// stream. Created once per concurrent caller; Run allocates nothing.
+// An execution context: the arena holding every activation of one run, the ops' scratch space, the per-tensor
+// pointers, a oneDNN stream, a thread count. Created once per concurrent caller; Run allocates nothing.
 #pragma once
 
 #include <memory>
@@ -14,14 +14,20 @@ class Context {
   explicit Context(const Model& model);
 
   Status SetInput(size_t index, const float* data, size_t count);
-  void Run();
+  // Runs every op; with `op_seconds`, also times each op (a vector of one entry per plan node, overwritten).
+  void Run(std::vector<double>* op_seconds = nullptr);
+  // Threads the integer kernels split each layer over (default 1; from OpenMP's pool, created once).
+  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  int threads() const { return threads_; }
   // Output `index` and its element count.
   const float* Output(size_t index, size_t* count) const;
 
  private:
   const Model& model_;
   std::vector<unsigned char> arena_;  // over-allocated by 64 bytes; tensors start at a 64-byte boundary
+  std::vector<unsigned char> scratch_;
   std::vector<void*> buffers_;
+  int threads_ = 1;
   dnnl::stream stream_;
 };
 

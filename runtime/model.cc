@@ -1,6 +1,7 @@
 // Model loading: parse, validate structure, build every op (which validates it), plan memory.
 #include "runtime/model.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/plan_file.h"
@@ -8,28 +9,34 @@
 
 namespace q46::rt {
 
-Status Model::Load(const void* data, size_t size, std::unique_ptr<Model>* model) {
+Status Model::Load(const void* data, size_t size, std::unique_ptr<Model>* model, const LoadOptions* options) {
   plan::Plan plan;
   Q46_RETURN_IF_ERROR(ParsePlanBytes(data, size, &plan));
-  return FromPlan(std::move(plan), model);
+  return FromPlan(std::move(plan), model, options);
 }
 
-Status Model::LoadFile(const std::string& path, std::unique_ptr<Model>* model) {
+Status Model::LoadFile(const std::string& path, std::unique_ptr<Model>* model, const LoadOptions* options) {
   std::string bytes;
   Q46_RETURN_IF_ERROR(ReadFileBytes(path, &bytes));
-  Status st = Load(bytes.data(), bytes.size(), model);
+  Status st = Load(bytes.data(), bytes.size(), model, options);
   if (!st.ok()) return Status::Error(path + ": " + st.message());
   return st;
 }
 
-Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model) {
+Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const LoadOptions* options) {
+  LoadOptions from_environment;
+  if (!options) {
+    Q46_RETURN_IF_ERROR(LoadOptionsFromEnvironment(&from_environment));
+    options = &from_environment;
+  }
   Q46_RETURN_IF_ERROR(ValidatePlanStructure(plan));
   SingleThreadScope one_thread;
   std::unique_ptr<Model> m(new Model());
   m->plan_ = std::move(plan);
   for (const plan::Node& node : m->plan_.nodes()) {
     std::unique_ptr<Op> op;
-    Q46_RETURN_IF_ERROR(CreateOp(m->plan_, node, &op));
+    Q46_RETURN_IF_ERROR(CreateOp(m->plan_, node, *options, &op));
+    m->scratch_bytes_ = std::max(m->scratch_bytes_, op->scratch_bytes());
     m->ops_.push_back(std::move(op));
   }
   m->placements_ = PlanMemory(m->plan_, &m->arena_bytes_);

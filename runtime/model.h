@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "plan.pb.h"
+#include "runtime/load_options.h"
 #include "runtime/ops/op.h"
 #include "runtime/status.h"
 
@@ -21,15 +22,19 @@ struct TensorPlacement {
 
 class Model {
  public:
-  static Status Load(const void* data, size_t size, std::unique_ptr<Model>* model);
-  static Status LoadFile(const std::string& path, std::unique_ptr<Model>* model);
+  // `options` null: the defaults with the environment applied (LoadOptionsFromEnvironment).
+  static Status Load(const void* data, size_t size, std::unique_ptr<Model>* model,
+                     const LoadOptions* options = nullptr);
+  static Status LoadFile(const std::string& path, std::unique_ptr<Model>* model, const LoadOptions* options = nullptr);
   // Builds from an already parsed plan (the compiler's in-process use).
-  static Status FromPlan(plan::Plan plan, std::unique_ptr<Model>* model);
+  static Status FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const LoadOptions* options = nullptr);
 
   const plan::Plan& plan() const { return plan_; }
   const std::vector<std::unique_ptr<Op>>& ops() const { return ops_; }
   const std::vector<TensorPlacement>& placements() const { return placements_; }
   size_t arena_bytes() const { return arena_bytes_; }
+  // The largest scratch space any op needs while it runs.
+  size_t scratch_bytes() const { return scratch_bytes_; }
 
  private:
   Model() = default;
@@ -38,6 +43,7 @@ class Model {
   std::vector<std::vector<float>> constants_;  // aligned float copies of constant tensors
   std::vector<TensorPlacement> placements_;
   size_t arena_bytes_ = 0;
+  size_t scratch_bytes_ = 0;
 };
 
 // Structural checks of a plan before any op is built: limits, dtypes, indices, single assignment, order.

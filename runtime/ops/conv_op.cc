@@ -6,6 +6,7 @@
 #include "runtime/arith.h"
 #include "runtime/dispatch_log.h"
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
+#include "runtime/kernels/qconv/qconv.h"
 #include "runtime/ops/op_factories.h"
 #include "runtime/ops/op_builder.h"
 
@@ -54,6 +55,7 @@ Status CheckConvShape(const OpBuilder& b, const plan::Window& window, int64_t gr
 
 class RefFloatConv final : public Op {
  public:
+  std::string implementation() const override { return "ref"; }
   RefFloatConv(const OpBuilder& b, ConvShape s, bool transposed, std::vector<float> w, std::vector<float> bias,
                FloatActivation act)
       : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), transposed_(transposed), w_(std::move(w)),
@@ -78,6 +80,7 @@ class RefFloatConv final : public Op {
 
 class OnednnFloatConv final : public Op {
  public:
+  std::string implementation() const override { return "onednn"; }
   OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv)
       : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)) {}
   void Run(const RunState& st) const override {
@@ -98,27 +101,27 @@ std::vector<float> FloatsFromBytes(const std::string& bytes) {
 // Integer convolution through the reference kernel; the output stage requantizes or dequantizes.
 class RefQuantConv final : public Op {
  public:
-  RefQuantConv(const OpBuilder& b, ConvShape s, std::vector<int8_t> w, std::vector<int32_t> folded_bias,
-               uint8_t pad_code, std::vector<float> out_scale, bool codes_out, int32_t out_zp,
-               arith::CodeRange out_range, FloatActivation act)
-      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), w_(std::move(w)), bias_(std::move(folded_bias)),
-        pad_code_(pad_code), out_scale_(std::move(out_scale)), codes_out_(codes_out), out_zp_(out_zp),
-        out_range_(out_range), act_(act) {}
+  std::string implementation() const override { return "ref"; }
+  RefQuantConv(const OpBuilder& b, ConvShape s, std::vector<int8_t> w, uint8_t pad_code,
+               kernels::qconv::OutputStage stage)
+      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), w_(std::move(w)), pad_code_(pad_code),
+        stage_(std::move(stage)) {}
 
   void Run(const RunState& st) const override {
     const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
-    const auto run = [&](auto&& stage) {
-      kernels::ConvQuantRef(x, s_.xs, w_.data(), bias_.data(), s_.win, s_.groups, pad_code_, s_.ys, stage);
+    const auto run = [&](auto&& out) {
+      kernels::ConvQuantRef(x, s_.xs, w_.data(), stage_.bias.data(), s_.win, s_.groups, pad_code_, s_.ys, out);
     };
-    if (codes_out_) {
+    if (stage_.codes_out) {
       auto* y = static_cast<uint8_t*>(st.buffers[y_]);
+      const arith::CodeRange clamp{stage_.lo, stage_.hi};
       run([&](int64_t i, int64_t c, int32_t acc) {
-        y[i] = static_cast<uint8_t>(arith::Requantize(acc, out_scale_[c], out_zp_, out_range_));
+        y[i] = static_cast<uint8_t>(arith::Requantize(acc, stage_.scale[c], stage_.zero_point, clamp));
       });
     } else {
       auto* y = static_cast<float*>(st.buffers[y_]);
       run([&](int64_t i, int64_t c, int32_t acc) {
-        y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, out_scale_[c]), act_);
+        y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, stage_.scale[c]), stage_.activation);
       });
     }
   }
@@ -127,13 +130,25 @@ class RefQuantConv final : public Op {
   int x_, y_;
   ConvShape s_;
   std::vector<int8_t> w_;
-  std::vector<int32_t> bias_;
   uint8_t pad_code_;
-  std::vector<float> out_scale_;  // requantization multiplier (codes out) or accumulator scale (float out)
-  bool codes_out_;
-  int32_t out_zp_;
-  arith::CodeRange out_range_;
-  FloatActivation act_;
+  kernels::qconv::OutputStage stage_;
+};
+
+// Integer convolution through a SIMD microkernel (runtime/kernels/qconv/), weights packed at load.
+class FastQuantConv final : public Op {
+ public:
+  FastQuantConv(const OpBuilder& b, kernels::qconv::PackedConv conv, uint8_t pad_code)
+      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)), pad_code_(pad_code) {}
+  void Run(const RunState& st) const override {
+    conv_.Run(static_cast<const uint8_t*>(st.buffers[x_]), pad_code_, st.buffers[y_], st.scratch, st.threads);
+  }
+  size_t scratch_bytes() const override { return conv_.scratch_bytes(); }
+  std::string implementation() const override { return conv_.name(); }
+
+ private:
+  int x_, y_;
+  kernels::qconv::PackedConv conv_;
+  uint8_t pad_code_;
 };
 
 }  // namespace
@@ -213,11 +228,12 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   }
 
   const auto scale_of = [&](int64_t c) { return p.weight_scales(p.weight_scales_size() == 1 ? 0 : c); };
-  std::vector<float> out_scale(oc);
+  kernels::qconv::OutputStage stage;
+  stage.bias = std::move(bias);
   const plan::Tensor& y = b.output(0);
-  FloatActivation act;
-  Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &act));
-  if (y.dtype() == plan::UINT8_CODES) {
+  Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &stage.activation));
+  stage.codes_out = y.dtype() == plan::UINT8_CODES;
+  if (stage.codes_out) {
     const plan::ActivationQuant& yq = y.quant();
     const arith::CodeRange full = arith::ActivationCodes(yq.levels());
     if (p.out_lo() < full.lo || p.out_hi() > full.hi || p.out_lo() > p.out_hi())
@@ -225,17 +241,37 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
                     "] is outside the output's codes");
     if (p.activation().kind() != plan::Activation::NONE)
       return b.Fail("a float activation on a code output (clamps on codes are out_lo / out_hi)");
-    for (int64_t c = 0; c < oc; ++c) out_scale[c] = arith::RequantMultiplier(xq.scale(), scale_of(c), yq.scale());
-    LogDispatch(b.node().name(), "quant_conv", "ref", "");
-    *op = std::make_unique<RefQuantConv>(b, s, std::move(w), std::move(bias), xq.zero_point(), std::move(out_scale),
-                                         true, yq.zero_point(), arith::CodeRange{p.out_lo(), p.out_hi()}, act);
-    return Status();
+    for (int64_t c = 0; c < oc; ++c) stage.scale.push_back(arith::RequantMultiplier(xq.scale(), scale_of(c), yq.scale()));
+    stage.zero_point = yq.zero_point(), stage.lo = p.out_lo(), stage.hi = p.out_hi();
+  } else {
+    Q46_RETURN_IF_ERROR(b.ExpectDtype(y, plan::FLOAT32));
+    for (int64_t c = 0; c < oc; ++c) stage.scale.push_back(arith::AccumulatorScale(xq.scale(), scale_of(c)));
   }
-  Q46_RETURN_IF_ERROR(b.ExpectDtype(y, plan::FLOAT32));
-  for (int64_t c = 0; c < oc; ++c) out_scale[c] = arith::AccumulatorScale(xq.scale(), scale_of(c));
-  LogDispatch(b.node().name(), "quant_conv", "ref", "");
-  *op = std::make_unique<RefQuantConv>(b, s, std::move(w), std::move(bias), xq.zero_point(), std::move(out_scale),
-                                       false, 0, arith::CodeRange{0, 0}, act);
+  for (float m : stage.scale)
+    if (!std::isfinite(m) || m <= 0) return b.Fail("output scale " + std::to_string(m) + " is not finite and positive");
+  const uint8_t pad_code = static_cast<uint8_t>(xq.zero_point());
+
+  // Implementations in order of preference, up to the load options' ISA; the reference kernel always accepts.
+  std::string declined;
+  const kernels::qconv::Geometry geometry = kernels::qconv::MakeGeometry(s.xs, s.ys, s.win, s.groups);
+  const int32_t max_weight = std::max(-wr.lo, wr.hi);
+  for (const kernels::qconv::Microkernel* k : kernels::qconv::Microkernels()) {
+    if (k->isa > b.options().max_isa) continue;
+    kernels::qconv::PackedConv conv;
+    std::string why;
+    if (kernels::qconv::PackedConv::Create(*k, geometry, w.data(), static_cast<int32_t>(max_code), max_weight, stage,
+                                           &conv, &why)) {
+      LogDispatch(b.node().name(), "quant_conv", k->name, declined);
+      *op = std::make_unique<FastQuantConv>(b, std::move(conv), pad_code);
+      return Status();
+    }
+    declined += (declined.empty() ? "" : "; ") + why;
+  }
+  LogDispatch(b.node().name(), "quant_conv", "ref",
+              declined.empty() ? std::string("no SIMD kernel up to ISA ") +
+                                     kernels::qconv::IsaName(b.options().max_isa)
+                               : declined);
+  *op = std::make_unique<RefQuantConv>(b, s, std::move(w), pad_code, std::move(stage));
   return Status();
 }
 

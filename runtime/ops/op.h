@@ -4,26 +4,34 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "plan.pb.h"
+#include "runtime/load_options.h"
 #include "runtime/status.h"
 
 namespace q46::rt {
 
-// What a running op sees: one data pointer per plan tensor, and this context's oneDNN stream.
+// What a running op sees: one data pointer per plan tensor, this context's oneDNN stream, scratch space of the
+// size the op asked for (shared by all ops of the context, any alignment), and how many threads it may use.
 struct RunState {
   void* const* buffers;
   dnnl::stream* stream;
+  unsigned char* scratch;
+  int threads;
 };
 
 class Op {
  public:
   virtual ~Op() = default;
   virtual void Run(const RunState& state) const = 0;
+  virtual size_t scratch_bytes() const { return 0; }
+  // The kernel that runs this op, for reports (q46bench); "" when there is only one.
+  virtual std::string implementation() const { return ""; }
 };
 
-// Validates `node` of `plan` (arity, dtypes, shapes, parameters) and builds its Op.
-Status CreateOp(const plan::Plan& plan, const plan::Node& node, std::unique_ptr<Op>* op);
+// Validates `node` of `plan` (arity, dtypes, shapes, parameters) and builds its Op for the options' kernels.
+Status CreateOp(const plan::Plan& plan, const plan::Node& node, const LoadOptions& options, std::unique_ptr<Op>* op);
 
 }  // namespace q46::rt

@@ -13,8 +13,8 @@ namespace q46::rt {
 
 class OpBuilder {
  public:
-  OpBuilder(const plan::Plan& plan, const plan::Node& node, const char* op_name)
-      : plan_(plan), node_(node), op_name_(op_name) {}
+  OpBuilder(const plan::Plan& plan, const plan::Node& node, const char* op_name, LoadOptions options = {})
+      : plan_(plan), node_(node), op_name_(op_name), options_(options) {}
 
   // "node 'conv1' (QuantConv): <what>"
   Status Fail(const std::string& what) const;
@@ -26,6 +26,7 @@ class OpBuilder {
   int output_index(int i) const { return node_.outputs(i); }
   int num_inputs() const { return node_.inputs_size(); }
   const plan::Node& node() const { return node_; }
+  const LoadOptions& options() const { return options_; }
 
   Status ExpectDtype(const plan::Tensor& t, plan::DataType dtype) const;
   // Rank-4 tensors as NCHW; rank-2 [N, K] as [N, K, 1, 1].
@@ -39,6 +40,7 @@ class OpBuilder {
   const plan::Plan& plan_;
   const plan::Node& node_;
   const char* op_name_;
+  LoadOptions options_;
 };
 
 std::vector<int64_t> DimsOf(const plan::Tensor& t);

@@ -114,5 +114,10 @@ expect_error "empty class folder" "" "$bin/q46eval" "$good_plan" --images "$work
 expect_error "missing image folder" "" "$bin/q46eval" "$good_plan" --images "$work/no-such-folder" --quiet
 expect_error "no data set given" "" "$bin/q46eval" "$good_plan" --quiet
 
+expect_error "q46bench: unknown ISA" "" "$bin/q46bench" "$good_plan" --isa sse9 --repeats 1
+expect_error "q46bench: zero threads" "" "$bin/q46bench" "$good_plan" --threads 0 --repeats 1
+expect_error "q46bench: missing plan" "" "$bin/q46bench" "$work/no-such.q46" --repeats 1
+expect_error "Q46_ISA unknown" "$work/y.npy" env Q46_ISA=fast "$bin/q46run" "$good_plan" --input "$calib" --output "$work/y.npy"
+
 echo "$passed passed, $failures failed"
 ((failures == 0))

@@ -33,6 +33,14 @@ uint32_t q46_plan_format_version(void);
 /* Loads and validates a plan from a file or from memory (the bytes are copied). On failure *model is NULL and
  * *error (if error is not NULL) receives a message valid until the next failing load on this thread. */
 q46_status q46_model_load_file(const char* path, q46_model** model, const char** error);
+/* Options fixed at load. isa: the highest instruction set the integer kernels may use, "ref", "avx2", "avx512"
+ * or "vnni" (a CPU without VNNI or AVX-512 can be measured on one that has it); NULL for the Q46_ISA environment
+ * variable, or else the best this CPU has. Results are identical whichever ISA runs. */
+typedef struct q46_load_options {
+  const char* isa;
+} q46_load_options;
+q46_status q46_model_load_file_with_options(const char* path, const q46_load_options* options, q46_model** model,
+                                            const char** error);
 q46_status q46_model_load_memory(const void* data, size_t size, q46_model** model, const char** error);
 void q46_model_free(q46_model* model);
 
@@ -55,6 +63,8 @@ const q46_model* q46_context_model(const q46_context* context);
 
 /* Copies `count` floats into input `index`; count must equal the product of the input's dims. */
 q46_status q46_context_set_input(q46_context* context, size_t index, const float* data, size_t count);
+/* How many threads a run of this context splits each integer layer over (default 1). */
+q46_status q46_context_set_threads(q46_context* context, int threads);
 /* Runs the network on the inputs set so far. */
 q46_status q46_context_run(q46_context* context);
 /* Pointer to output `index` (count = product of its dims), valid until the next run or free. */

@@ -1,0 +1,221 @@
+// The ISA-independent half of the fast integer convolution: CPU detection, the quad-planar geometry and input
+// repacking, weight packing, and the driver that walks tiles, calls a microkernel and writes its outputs.
+// No intrinsics here (they are in the per-ISA files); no arithmetic beyond integer indexing.
+#include "runtime/kernels/qconv/qconv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace q46::kernels::qconv {
+
+#if defined(__x86_64__)
+std::vector<const Microkernel*> MicrokernelsVnni();
+std::vector<const Microkernel*> MicrokernelsAvx512();
+std::vector<const Microkernel*> MicrokernelsAvx2();
+#endif
+
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kRef: return "ref";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+    case Isa::kVnni: return "vnni";
+  }
+  return "?";
+}
+
+bool ParseIsa(const std::string& name, Isa* isa) {
+  for (Isa i : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kVnni})
+    if (name == IsaName(i)) return *isa = i, true;
+  return false;
+}
+
+Isa DetectIsa() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2")) return Isa::kRef;
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return Isa::kAvx2;
+  if (!__builtin_cpu_supports("avx512vnni")) return Isa::kAvx512;
+  return Isa::kVnni;
+#else
+  return Isa::kRef;
+#endif
+}
+
+std::vector<const Microkernel*> Microkernels() {
+  std::vector<const Microkernel*> all;
+#if defined(__x86_64__)
+  for (const auto& list : {MicrokernelsVnni(), MicrokernelsAvx512(), MicrokernelsAvx2()})
+    all.insert(all.end(), list.begin(), list.end());
+#endif
+  return all;
+}
+
+namespace {
+int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+}  // namespace
+
+Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
+  Geometry g;
+  g.xs = xs, g.ys = ys, g.win = win, g.groups = groups;
+  g.cin_g = xs.c / groups, g.cout_g = ys.c / groups;
+  g.quads = CeilDiv(g.cin_g, 4);
+  g.phases_h = win.sh, g.phases_w = win.sw;
+  g.plane_h = CeilDiv(win.pad_t + xs.h + win.pad_b, win.sh);
+  g.plane_w = CeilDiv(win.pad_l + xs.w + win.pad_r, win.sw);
+  g.positions = (ys.h - 1) * g.plane_w + ys.w;
+  const int64_t last_tap = (win.dh * (win.kh - 1)) / win.sh * g.plane_w + (win.dw * (win.kw - 1)) / win.sw;
+  g.plane_len = std::max(g.plane_h * g.plane_w, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
+  const int64_t plane_bytes = g.plane_len * 4, quad_bytes = g.phases_h * g.phases_w * plane_bytes;
+  g.group_bytes = g.quads * quad_bytes;
+  for (int64_t q = 0; q < g.quads; ++q)
+    for (int64_t ky = 0; ky < win.kh; ++ky)
+      for (int64_t kx = 0; kx < win.kw; ++kx) {
+        const int64_t dy = ky * win.dh, dx = kx * win.dw;
+        const int64_t plane = (dy % win.sh) * g.phases_w + dx % win.sw;
+        g.step_offsets.push_back(q * quad_bytes + plane * plane_bytes + (dy / win.sh * g.plane_w + dx / win.sw) * 4);
+      }
+  return g;
+}
+
+void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads) {
+  const Dims4& xs = g.xs;
+  const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4;
+  const int64_t items = g.groups * g.quads;
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t grp = item / g.quads, q = item % g.quads;
+    uint8_t* quad = packed + grp * g.group_bytes + q * g.phases_h * g.phases_w * plane_bytes;
+    for (int64_t ph = 0; ph < g.phases_h; ++ph)
+      for (int64_t pw = 0; pw < g.phases_w; ++pw) {
+        uint8_t* plane = quad + (ph * g.phases_w + pw) * plane_bytes;
+        std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
+        for (int64_t r = 0; r < g.plane_h; ++r) {
+          uint8_t* row = plane + r * g.plane_w * 4;
+          const int64_t iy = r * g.win.sh + ph - g.win.pad_t;
+          for (int64_t e = 0; e < 4; ++e) {
+            const int64_t ic = q * 4 + e;
+            if (ic >= g.cin_g || iy < 0 || iy >= xs.h) {
+              for (int64_t c = 0; c < g.plane_w; ++c) row[c * 4 + e] = pad_code;
+              continue;
+            }
+            const uint8_t* src = x + ((n * xs.c + grp * g.cin_g + ic) * xs.h + iy) * xs.w;
+            for (int64_t c = 0; c < g.plane_w; ++c) {
+              const int64_t ix = c * g.win.sw + pw - g.win.pad_l;
+              row[c * 4 + e] = ix >= 0 && ix < xs.w ? src[ix] : pad_code;
+            }
+          }
+        }
+      }
+  }
+}
+
+bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
+                        int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why) {
+  const int64_t flush = kernel.flush_steps(max_code, max_weight);
+  if (flush == 0) {
+    *why = std::string(kernel.name) + " cannot accumulate codes up to " + std::to_string(max_code) +
+           " times weights up to " + std::to_string(max_weight) + " exactly";
+    return false;
+  }
+  PackedConv& p = *out;
+  p.kernel_ = &kernel;
+  p.g_ = g;
+  p.flush_steps_ = flush;
+  const int64_t tiles = CeilDiv(g.cout_g, kernel.max_nr);
+  p.nr_ = static_cast<int>(CeilDiv(g.cout_g, tiles));
+  p.oc_tiles_ = CeilDiv(g.cout_g, p.nr_);
+  const int64_t steps = g.steps(), taps = g.win.kh * g.win.kw;
+  const size_t elem = kernel.weight_type == WeightType::kS8 ? 1 : 2;
+  p.tile_weight_bytes_ = steps * p.nr_ * 4 * static_cast<int64_t>(elem);
+  p.weights_.assign(static_cast<size_t>(g.groups * p.oc_tiles_ * p.tile_weight_bytes_), 0);
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    for (int64_t t = 0; t < p.oc_tiles_; ++t)
+      for (int64_t s = 0; s < steps; ++s)
+        for (int64_t n = 0; n < p.nr_; ++n)
+          for (int64_t e = 0; e < 4; ++e) {
+            const int64_t oc = t * p.nr_ + n, ic = s / taps * 4 + e;
+            if (oc >= g.cout_g || ic >= g.cin_g) continue;
+            const int8_t v = weights[((grp * g.cout_g + oc) * g.cin_g + ic) * taps + s % taps];
+            const size_t at = static_cast<size_t>((((grp * p.oc_tiles_ + t) * steps + s) * p.nr_ + n) * 4 + e);
+            const int16_t wide = v;
+            std::memcpy(&p.weights_[at * elem], elem == 1 ? static_cast<const void*>(&v) : &wide, elem);
+          }
+  p.stage_ = std::move(stage);
+  return true;
+}
+
+namespace {
+
+// Copies the values of positions [first, first + count) that are real outputs (column < OW) into an NCHW
+// output plane.
+template <class T>
+void WritePositions(const T* values, int64_t first, int64_t count, const Geometry& g, T* plane) {
+  const int64_t end = std::min(first + count, g.positions);
+  for (int64_t row = first / g.plane_w, q = first; q < end; ++row) {
+    const int64_t row_start = row * g.plane_w;
+    const int64_t lo = std::max(q, row_start), hi = std::min(end, row_start + g.ys.w);
+    if (hi > lo) std::memcpy(plane + row * g.ys.w + (lo - row_start), values + (lo - first), (hi - lo) * sizeof(T));
+    q = row_start + g.plane_w;
+  }
+}
+
+}  // namespace
+
+void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t oc_tile, int64_t first, int mr,
+                         void* y) const {
+  const Microkernel& k = *kernel_;
+  alignas(64) int32_t sums[kMaxNr * 4 * kMaxLanes];
+  const TileArgs args{packed + group * g_.group_bytes + first * 4, g_.step_offsets.data(), g_.steps(),
+                      weights_.data() + (group * oc_tiles_ + oc_tile) * tile_weight_bytes_, flush_steps_, sums};
+  (mr == k.mr ? k.full : k.tail)[nr_ - 1](args);
+  const int64_t count = int64_t{mr} * k.lanes, plane = g_.ys.h * g_.ys.w;
+  const OutputStage& st = stage_;
+  for (int64_t n = 0; n < nr_; ++n) {
+    const int64_t oc = oc_tile * nr_ + n;
+    if (oc >= g_.cout_g) break;
+    const int64_t c = group * g_.cout_g + oc;
+    const int64_t at = (image * g_.ys.c + c) * plane;
+    if (st.codes_out) {
+      alignas(64) uint8_t codes[4 * kMaxLanes];
+      k.requantize(sums + n * count, count, st.bias[c], st.scale[c], st.zero_point, st.lo, st.hi, codes);
+      WritePositions(codes, first, count, g_, static_cast<uint8_t*>(y) + at);
+    } else {
+      alignas(64) float values[4 * kMaxLanes];
+      const FloatActivation& act = st.activation;
+      const bool clip = act.kind == FloatActivation::kClip;
+      k.dequantize(sums + n * count, count, st.bias[c], st.scale[c], clip ? act.lo : -INFINITY,
+                   clip ? act.hi : INFINITY, values);
+      if (act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid)
+        for (int64_t i = 0; i < count; ++i) values[i] = Activate(values[i], act);
+      WritePositions(values, first, count, g_, static_cast<float*>(y) + at);
+    }
+  }
+}
+
+void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
+  const int64_t lanes = kernel_->lanes, full_len = int64_t{kernel_->mr} * lanes;
+  const int64_t full_tiles = g_.positions / full_len;
+  const int64_t pos_tiles = full_tiles + CeilDiv(g_.positions - full_tiles * full_len, lanes);
+  const int64_t per_group = pos_tiles * oc_tiles_, items = g_.groups * per_group;
+  // Keep the larger operand streaming once: with more weights than input, walk positions inside output-channel
+  // tiles (the input stays in cache), else the reverse.
+  const bool weights_outer = tile_weight_bytes_ * oc_tiles_ > g_.group_bytes;
+  for (int64_t image = 0; image < g_.xs.n; ++image) {
+    RepackInput(g_, x, image, pad_code, scratch, threads);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+    for (int64_t i = 0; i < items; ++i) {
+      const int64_t group = i / per_group, r = i % per_group;
+      const int64_t t = weights_outer ? r / pos_tiles : r % oc_tiles_;
+      const int64_t p = weights_outer ? r % pos_tiles : r / oc_tiles_;
+      const bool full = p < full_tiles;
+      RunTile(scratch, image, group, t, full ? p * full_len : full_tiles * full_len + (p - full_tiles) * lanes,
+              full ? kernel_->mr : 1, y);
+    }
+  }
+}
+
+}  // namespace q46::kernels::qconv

@@ -1,0 +1,122 @@
+// Fast integer convolution: the interface between the conv op and the SIMD microkernels.
+//
+// Layout ("quad-planar"): before a convolution runs, each image's input codes are repacked per group into
+// planes of 4-channel quads, one plane per stride phase, padding materialised with the pad code:
+//   packed[group][quad][phase_y][phase_x][position][4 channels],  position = row * plane_width + column.
+// Splitting rows and columns by stride phase makes every kernel tap a constant offset from the output
+// position on a grid as wide as the plane, so a vector of consecutive output positions reads one contiguous
+// run of quads for every tap, whatever the stride, dilation and padding. Output positions whose column is past
+// the output width are computed and dropped (the price of the grid). Weights are packed once, at load, per
+// output-channel tile: [step][nr][4 channels], step = (quad, ky, kx).
+//
+// A microkernel computes an mr x lanes (positions) by nr (output channels) tile of int32 sums; an output stage
+// (requantize to codes, or dequantize to floats) then adds the bias. This header knows no intrinsics: the
+// microkernels live in per-ISA translation units (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/ref/ref_kernels.h"
+
+namespace q46::kernels::qconv {
+
+// Instruction-set levels, each including the ones before it on this machine's x86 line.
+enum class Isa { kRef = 0, kAvx2 = 1, kAvx512 = 2, kVnni = 3 };
+const char* IsaName(Isa isa);
+bool ParseIsa(const std::string& name, Isa* isa);  // "ref", "avx2", "avx512", "vnni"
+Isa DetectIsa();                                     // the best level this CPU (and OS) supports
+
+// The quad-planar geometry of one convolution (see above).
+struct Geometry {
+  Dims4 xs, ys;
+  Window2d win;
+  int64_t groups = 1, cin_g = 0, cout_g = 0;
+  int64_t quads = 0;         // ceil(cin_g / 4)
+  int64_t phases_h = 1, phases_w = 1;
+  int64_t plane_h = 0, plane_w = 0;
+  int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
+  int64_t plane_len = 0;     // positions per plane including read slack past the last tile
+  int64_t group_bytes = 0;   // bytes of one group's packed input
+  std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base
+  int64_t steps() const { return static_cast<int64_t>(step_offsets.size()); }
+  int64_t packed_input_bytes() const { return group_bytes * groups; }
+};
+constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel reads
+Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
+
+// Repacks image `n` of NCHW codes x into the quad-planar layout at `packed`.
+void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
+
+// One tile's work: sums[n][m * lanes + i] over all steps, for positions base..base + mr * lanes - 1.
+struct TileArgs {
+  const uint8_t* x;          // group base + 4 * first position
+  const int64_t* offsets;    // Geometry::step_offsets
+  int64_t steps;
+  const void* weights;       // this tile's packed weights, [steps][nr][4] of the microkernel's weight type
+  int64_t flush_steps;       // steps an int16 accumulator may take before widening (>= 1)
+  int32_t* sums;             // [nr][mr * lanes]
+};
+using TileFn = void (*)(const TileArgs&);
+constexpr int kMaxNr = 6;
+
+// Output stages over `count` sums (a multiple of the lanes): requantize, or dequantize and clip.
+using RequantizeFn = void (*)(const int32_t* sums, int64_t count, int32_t bias, float multiplier, int32_t zero_point,
+                              int32_t lo, int32_t hi, uint8_t* out);
+using DequantizeFn = void (*)(const int32_t* sums, int64_t count, int32_t bias, float scale, float lo, float hi,
+                              float* out);
+
+enum class WeightType { kS8, kS16 };
+
+struct Microkernel {
+  const char* name;  // method, tile (positions x output channels), layout, ISA
+  Isa isa;
+  int lanes, mr, max_nr;
+  WeightType weight_type;
+  // How many steps int16 accumulators may take before widening, for activation codes <= max_code and
+  // |weight codes| <= max_weight; 0 if this method cannot compute that precision exactly.
+  int64_t (*flush_steps)(int32_t max_code, int32_t max_weight);
+  TileFn full[kMaxNr];  // mr x nr tiles, index nr - 1
+  TileFn tail[kMaxNr];  // 1 x nr tiles
+  RequantizeFn requantize;
+  DequantizeFn dequantize;
+};
+
+// Every microkernel this build has, fastest first; the caller filters by ISA level and precision and falls
+// back to the reference kernel.
+std::vector<const Microkernel*> Microkernels();
+
+// A convolution bound to one microkernel with its weights packed: built once at load, run many times.
+struct OutputStage {
+  bool codes_out = true;
+  std::vector<float> scale;    // per output channel: requantization multiplier, or accumulator scale
+  std::vector<int32_t> bias;   // per output channel, zero-point term folded in
+  int32_t zero_point = 0;      // codes out
+  int32_t lo = 0, hi = 255;    // codes out: the clamp on codes
+  FloatActivation activation;  // float out
+};
+
+class PackedConv {
+ public:
+  // `weights` are OIHW codes within +-max_weight; activations are codes <= max_code. Returns false (and why)
+  // if `kernel` cannot run this precision.
+  static bool Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
+                     int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why);
+  const char* name() const { return kernel_->name; }
+  size_t scratch_bytes() const { return static_cast<size_t>(g_.packed_input_bytes()); }
+  // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(), any alignment) and up to `threads`.
+  void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
+
+ private:
+  void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t oc_tile, int64_t first, int mr,
+               void* y) const;
+  const Microkernel* kernel_ = nullptr;
+  Geometry g_;
+  int nr_ = 1;
+  int64_t oc_tiles_ = 0, flush_steps_ = 1, tile_weight_bytes_ = 0;
+  std::vector<unsigned char> weights_;  // [group][oc_tile][steps][nr][4] of the weight type
+  OutputStage stage_;
+};
+
+}  // namespace q46::kernels::qconv

@@ -1,0 +1,15 @@
+// AVX2 microkernels (compiled with -mavx2): 4.6-bit and 4-bit through int16 accumulation, exact 8-bit through
+// vpmaddwd. The tiles are sized for 16 ymm registers: 2 x 5 int16 accumulators, or 1 x 5 pairs of int32.
+#include "runtime/kernels/qconv/qconv_methods.h"
+
+namespace q46::kernels::qconv {
+
+std::vector<const Microkernel*> MicrokernelsAvx2() {
+  static const Microkernel maddubs = MakeMicrokernel<MaddubsI16<simd::Ymm>, simd::Ymm, 2, 5>(
+      "qconv_u8s8_maddubs_i16_16x5_quadplanar_avx2", Isa::kAvx2, &MaddubsFlushSteps);
+  static const Microkernel maddwd = MakeMicrokernel<MaddwdI32<simd::Ymm>, simd::Ymm, 1, 5>(
+      "qconv_u8s8_maddwd_i32_8x5_quadplanar_avx2", Isa::kAvx2, &NeverFlush);
+  return {&maddubs, &maddwd};
+}
+
+}  // namespace q46::kernels::qconv

@@ -1,0 +1,13 @@
+// AVX-512 VNNI microkernel (compiled with -mavx512f -mavx512bw -mavx512vnni): vpdpbusd into int32, exact for
+// every precision; 4 x 6 int32 accumulators of 32 zmm registers.
+#include "runtime/kernels/qconv/qconv_methods.h"
+
+namespace q46::kernels::qconv {
+
+std::vector<const Microkernel*> MicrokernelsVnni() {
+  static const Microkernel dpbusd = MakeMicrokernel<DpbusdZmm, simd::Zmm, 4, 6>(
+      "qconv_u8s8_dpbusd_i32_64x6_quadplanar_avx512vnni", Isa::kVnni, &NeverFlush);
+  return {&dpbusd};
+}
+
+}  // namespace q46::kernels::qconv

@@ -1,0 +1,100 @@
+// Thin, named wrappers over x86 vector registers: the same few operations on ymm (AVX2) and zmm (AVX-512BW),
+// so each microkernel method (qconv_methods.h) is written once and instantiated per register width.
+// Only intrinsics live here, no kernel logic. Include it only from translation units compiled for the ISA
+// (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc): the AVX-512 wrappers need -mavx512bw.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace q46::kernels::simd {
+
+inline int32_t LoadI32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline int64_t LoadI64(const void* p) {
+  int64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+#ifdef __AVX2__
+struct Ymm {
+  using I = __m256i;
+  using F = __m256;
+  static constexpr int kBytes = 32;
+  static I Load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static void Store(void* p, I v) { _mm256_storeu_si256(static_cast<__m256i*>(p), v); }
+  static I Zero() { return _mm256_setzero_si256(); }
+  static I Set1I32(int32_t v) { return _mm256_set1_epi32(v); }
+  static I Set1I64(int64_t v) { return _mm256_set1_epi64x(v); }
+  static I AddI16(I a, I b) { return _mm256_add_epi16(a, b); }
+  static I AddI32(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I MaddUbs(I u8, I s8) { return _mm256_maddubs_epi16(u8, s8); }
+  static I MaddI16(I a, I b) { return _mm256_madd_epi16(a, b); }
+  // Zero-extends the low / high half of the kBytes bytes at p to int16.
+  static I WidenU8Lo(const uint8_t* p) { return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static I WidenU8Hi(const uint8_t* p) {
+    return _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+  }
+  // Lane i of the result is a[2i] + a[2i+1] over the concatenation a = (lo, hi).
+  static I PairSums(I lo, I hi) { return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8); }
+  static F ToF32(I v) { return _mm256_cvtepi32_ps(v); }
+  static F Set1F(float v) { return _mm256_set1_ps(v); }
+  static F MulF(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F MaxF(F a, F b) { return _mm256_max_ps(a, b); }
+  static F MinF(F a, F b) { return _mm256_min_ps(a, b); }
+  static I RoundToI32(F v) { return _mm256_cvtps_epi32(v); }  // half-to-even in the default MXCSR
+  static void StoreF(float* p, F v) { _mm256_storeu_ps(p, v); }
+  // Stores the low byte of each int32 lane (values already in [0, 255]) as kBytes / 4 bytes.
+  static void StoreBytes(uint8_t* p, I v) {
+    const I w = _mm256_packus_epi16(_mm256_packus_epi32(v, v), Zero());
+    const int32_t lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(w));
+    const int32_t hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(w, 1));
+    std::memcpy(p, &lo, 4);
+    std::memcpy(p + 4, &hi, 4);
+  }
+};
+#endif
+
+#ifdef __AVX512BW__
+struct Zmm {
+  using I = __m512i;
+  using F = __m512;
+  static constexpr int kBytes = 64;
+  static I Load(const void* p) { return _mm512_loadu_si512(p); }
+  static void Store(void* p, I v) { _mm512_storeu_si512(p, v); }
+  static I Zero() { return _mm512_setzero_si512(); }
+  static I Set1I32(int32_t v) { return _mm512_set1_epi32(v); }
+  static I Set1I64(int64_t v) { return _mm512_set1_epi64(v); }
+  static I AddI16(I a, I b) { return _mm512_add_epi16(a, b); }
+  static I AddI32(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I MaddUbs(I u8, I s8) { return _mm512_maddubs_epi16(u8, s8); }
+  static I MaddI16(I a, I b) { return _mm512_madd_epi16(a, b); }
+  static I WidenU8Lo(const uint8_t* p) { return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  static I WidenU8Hi(const uint8_t* p) {
+    return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+  }
+  static I PairSums(I lo, I hi) {
+    const I even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const I odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_add_epi32(_mm512_permutex2var_epi32(lo, even, hi), _mm512_permutex2var_epi32(lo, odd, hi));
+  }
+  static F ToF32(I v) { return _mm512_cvtepi32_ps(v); }
+  static F Set1F(float v) { return _mm512_set1_ps(v); }
+  static F MulF(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F MaxF(F a, F b) { return _mm512_max_ps(a, b); }
+  static F MinF(F a, F b) { return _mm512_min_ps(a, b); }
+  static I RoundToI32(F v) { return _mm512_cvtps_epi32(v); }
+  static void StoreF(float* p, F v) { _mm512_storeu_ps(p, v); }
+  static void StoreBytes(uint8_t* p, I v) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(v));
+  }
+};
+#endif
+
+}  // namespace q46::kernels::simd

@@ -1,0 +1,176 @@
+// Every fast integer-convolution microkernel this CPU can run, against the reference kernel (ConvQuantRef with
+// arith's output stage), bit for bit: random shapes (odd sizes, tails, padding, strides, dilation, groups,
+// batches), every kind of precision, random and extreme codes, reductions past the int16 flush interval, codes and
+// float outputs, one and several threads. Tests only.
+#include "runtime/kernels/qconv/qconv.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "runtime/arith.h"
+
+namespace q46::kernels::qconv {
+namespace {
+
+struct Case {
+  Dims4 xs;
+  int64_t cout, groups;
+  Window2d win;
+  arith::Precision prec;
+  enum Codes { kRandom, kMaxPositive, kMaxNegative } codes = kRandom;
+  bool codes_out = true;
+  FloatActivation act;
+};
+
+std::string Describe(const Case& c) {
+  const Window2d& w = c.win;
+  return "x " + std::to_string(c.xs.n) + "x" + std::to_string(c.xs.c) + "x" + std::to_string(c.xs.h) + "x" +
+         std::to_string(c.xs.w) + " -> " + std::to_string(c.cout) + " groups " + std::to_string(c.groups) +
+         " kernel " + std::to_string(w.kh) + "x" + std::to_string(w.kw) + " stride " + std::to_string(w.sh) + "," +
+         std::to_string(w.sw) + " dilation " + std::to_string(w.dh) + "," + std::to_string(w.dw) + " pads " +
+         std::to_string(w.pad_t) + "," + std::to_string(w.pad_l) + "," + std::to_string(w.pad_b) + "," +
+         std::to_string(w.pad_r) + " (N_x, N_w) = (" + std::to_string(c.prec.nx) + ", " + std::to_string(c.prec.nw) +
+         ") codes " + std::to_string(c.codes) + (c.codes_out ? " codes out" : " float out");
+}
+
+Dims4 OutputDims(const Case& c) {
+  const Window2d& w = c.win;
+  return {c.xs.n, c.cout, (c.xs.h + w.pad_t + w.pad_b - (w.kh - 1) * w.dh - 1) / w.sh + 1,
+          (c.xs.w + w.pad_l + w.pad_r - (w.kw - 1) * w.dw - 1) / w.sw + 1};
+}
+
+// Runs `c` through every applicable microkernel and the reference; returns how many kernels ran it.
+int CheckCase(const Case& c, std::mt19937& rng) {
+  const Dims4 ys = OutputDims(c);
+  const int32_t max_code = c.prec.nx - 1;
+  const arith::CodeRange wr = arith::WeightCodes(c.prec.nw);
+  const int32_t max_weight = std::max(-wr.lo, wr.hi);
+  const int64_t cin_g = c.xs.c / c.groups, per_oc = cin_g * c.win.kh * c.win.kw;
+
+  std::uniform_int_distribution<int> code(0, max_code), weight(wr.lo, wr.hi);
+  std::vector<uint8_t> x(static_cast<size_t>(c.xs.size()));
+  std::vector<int8_t> w(static_cast<size_t>(c.cout * per_oc));
+  const uint8_t pad = c.codes == Case::kRandom ? static_cast<uint8_t>(code(rng)) : static_cast<uint8_t>(max_code);
+  for (auto& v : x) v = c.codes == Case::kRandom ? static_cast<uint8_t>(code(rng)) : static_cast<uint8_t>(max_code);
+  for (auto& v : w)
+    v = static_cast<int8_t>(c.codes == Case::kRandom ? weight(rng) : c.codes == Case::kMaxPositive ? wr.hi : wr.lo);
+
+  OutputStage stage;
+  stage.codes_out = c.codes_out;
+  stage.activation = c.act;
+  std::uniform_int_distribution<int> bias(-5000, 5000);
+  std::uniform_real_distribution<float> spread(0.3f, 3.0f);
+  const float typical = static_cast<float>(max_code) * max_weight * std::sqrt(static_cast<float>(per_oc)) + 1.0f;
+  for (int64_t oc = 0; oc < c.cout; ++oc) {
+    stage.bias.push_back(bias(rng));
+    stage.scale.push_back(spread(rng) * (c.codes_out ? 128.0f / typical : 1.0f / typical));
+  }
+  if (c.codes_out) {
+    const arith::CodeRange full = arith::ActivationCodes(c.prec.nx);
+    std::uniform_int_distribution<int> lo(full.lo, full.hi / 3), hi(2 * full.hi / 3, full.hi);
+    stage.zero_point = code(rng), stage.lo = lo(rng), stage.hi = hi(rng);
+  }
+
+  const size_t y_bytes = static_cast<size_t>(ys.size()) * (c.codes_out ? 1 : sizeof(float));
+  std::vector<unsigned char> want(y_bytes);
+  ConvQuantRef(x.data(), c.xs, w.data(), stage.bias.data(), c.win, c.groups, pad, ys,
+               [&](int64_t i, int64_t ch, int32_t acc) {
+                 const size_t at = static_cast<size_t>(i);
+                 if (c.codes_out) {
+                   want[at] = static_cast<unsigned char>(
+                       arith::Requantize(acc, stage.scale[ch], stage.zero_point, {stage.lo, stage.hi}));
+                 } else {
+                   const float v = Activate(arith::DequantizeAccumulator(acc, stage.scale[ch]), c.act);
+                   std::memcpy(&want[at * sizeof(float)], &v, sizeof(v));
+                 }
+               });
+
+  const Geometry g = MakeGeometry(c.xs, ys, c.win, c.groups);
+  int ran = 0;
+  for (const Microkernel* k : Microkernels()) {
+    if (k->isa > DetectIsa()) continue;
+    PackedConv conv;
+    std::string why;
+    if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why)) {
+      EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
+      continue;
+    }
+    std::vector<uint8_t> scratch(conv.scratch_bytes());
+    for (int threads : {1, 3}) {
+      std::vector<unsigned char> got(y_bytes, 0xAB);
+      conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
+      const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
+      EXPECT_TRUE(diff.first == got.end())
+          << k->name << " differs from the reference at byte " << (diff.first - got.begin()) << " of " << y_bytes
+          << " (" << threads << " threads) on " << Describe(c);
+    }
+    ++ran;
+  }
+  return ran;
+}
+
+const arith::Precision kPrecisions[] = {{23, 23}, {5, 127}, {127, 5}, {15, 37}, {16, 16}, {256, 256}, {3, 3}};
+
+TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
+  std::mt19937 rng(4646);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int ran = 0;
+  for (int i = 0; i < 300; ++i) {
+    Case c;
+    c.groups = pick(1, 4) == 4 ? pick(2, 3) : 1;
+    c.xs = {pick(1, 2), c.groups * pick(1, 21), pick(1, 19), pick(1, 19)};
+    c.cout = c.groups * pick(1, 14);
+    Window2d& w = c.win;
+    w.kh = pick(1, 4), w.kw = pick(1, 4), w.sh = pick(1, 3), w.sw = pick(1, 3), w.dh = pick(1, 2), w.dw = pick(1, 2);
+    w.pad_t = pick(0, 2), w.pad_l = pick(0, 2), w.pad_b = pick(0, 2), w.pad_r = pick(0, 2);
+    if (c.xs.h + w.pad_t + w.pad_b < (w.kh - 1) * w.dh + 1 || c.xs.w + w.pad_l + w.pad_r < (w.kw - 1) * w.dw + 1)
+      continue;
+    c.prec = kPrecisions[i % std::size(kPrecisions)];
+    c.codes = static_cast<Case::Codes>(pick(0, 5) / 2 % 3);
+    c.codes_out = pick(0, 3) != 0;
+    if (!c.codes_out) c.act = {static_cast<FloatActivation::Kind>(pick(0, 3)), -1.5f, 2.5f};
+    ran += CheckCase(c, rng);
+  }
+  EXPECT_GT(ran, 300) << "too few kernel runs: does this CPU have AVX2?";
+}
+
+// Reductions far past the int16 flush interval, every operand at its largest magnitude: 128 input channels of
+// 3x3 taps are 288 steps (the flush interval is 67 steps at (23, 23), 65 at (127, 5), 136 at 4-bit).
+TEST(QConv, ExtremeCodesOverLongReductions) {
+  std::mt19937 rng(46);
+  for (const arith::Precision prec : kPrecisions)
+    for (const auto codes : {Case::kMaxPositive, Case::kMaxNegative})
+      for (const bool codes_out : {true, false}) {
+        Case c;
+        c.xs = {1, 128, 9, 11};
+        c.cout = 13;
+        c.groups = 1;
+        c.win.kh = c.win.kw = 3;
+        c.win.pad_t = c.win.pad_l = c.win.pad_b = c.win.pad_r = 1;
+        c.prec = prec;
+        c.codes = codes;
+        c.codes_out = codes_out;
+        CheckCase(c, rng);
+      }
+}
+
+TEST(QConv, FlushIntervalFollowsFromThePrecision) {
+  for (const arith::Precision prec : kPrecisions) {
+    const arith::CodeRange wr = arith::WeightCodes(prec.nw);
+    const int64_t max_code = prec.nx - 1, max_weight = std::max(-wr.lo, wr.hi);
+    for (const Microkernel* k : Microkernels()) {
+      const int64_t steps = k->flush_steps(static_cast<int32_t>(max_code), static_cast<int32_t>(max_weight));
+      if (steps == 0 || steps == std::numeric_limits<int64_t>::max()) continue;
+      // The bound holds for `steps` pair sums and fails for one more: the interval is the longest exact one.
+      EXPECT_LE(steps * 2 * max_code * max_weight, 32767) << k->name;
+      EXPECT_GT((steps + 1) * 2 * max_code * max_weight, 32767) << k->name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace q46::kernels::qconv

@@ -1,0 +1,173 @@
+// q46bench: latency of a compiled plan through the runtime: warm-up, then the median and spread of whole-network
+// runs, per-layer times with MACs per cycle (the clock measured in the same run), for a chosen ISA and thread
+// count. --json prints one object on stdout (median_ms: the whole-network median) for scripts in bench/.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "runtime/context.h"
+#include "runtime/model.h"
+#include "runtime/ops/op_builder.h"
+#include "tools/cpu_clock.h"
+#include "tools/tool_common.h"
+
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory kBench("Benchmark");
+cl::opt<std::string> plan_path(cl::Positional, cl::desc("<model.q46>"), cl::Required, cl::cat(kBench));
+cl::opt<unsigned> threads("threads", cl::desc("Threads each layer is split over (default 1)"), cl::init(1),
+                          cl::cat(kBench));
+cl::opt<std::string> isa("isa", cl::desc("Highest instruction set for the integer kernels: ref, avx2, avx512, vnni "
+                                         "(default: Q46_ISA, else this CPU's best)"),
+                         cl::cat(kBench));
+cl::opt<unsigned> repeats("repeats", cl::desc("Timed whole-network runs"), cl::init(50), cl::cat(kBench));
+cl::opt<double> min_seconds("min-time", cl::desc("Keep running past --repeats until this many seconds are timed"),
+                            cl::init(1.0), cl::cat(kBench));
+cl::opt<unsigned> warmup("warmup", cl::desc("Untimed runs first"), cl::init(5), cl::cat(kBench));
+cl::opt<bool> layers("layers", cl::desc("Also time each layer (extra runs; on by default)"), cl::init(true),
+                     cl::cat(kBench));
+cl::opt<bool> json("json", cl::desc("Print one JSON object on stdout"), cl::cat(kBench));
+
+struct Spread {
+  double median, p10, p90, min;
+};
+Spread SpreadOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)]; };
+  return {at(0.5), at(0.1), at(0.9), v.front()};
+}
+
+// Multiply-accumulates of a convolution node (0 for other ops).
+int64_t MacsOf(const q46::plan::Plan& plan, const q46::plan::Node& node) {
+  const q46::plan::Window* window = nullptr;
+  int64_t groups = 1;
+  bool transposed = false;
+  if (node.has_quant_conv()) window = &node.quant_conv().window(), groups = node.quant_conv().groups();
+  if (node.has_float_conv())
+    window = &node.float_conv().window(), groups = node.float_conv().groups(),
+    transposed = node.float_conv().transposed();
+  if (!window || groups < 1) return 0;
+  int64_t kernel = 1;
+  for (int64_t k : window->kernel()) kernel *= k;
+  const std::vector<int64_t> x = q46::rt::DimsOf(plan.tensors(node.inputs(0)));
+  const std::vector<int64_t> y = q46::rt::DimsOf(plan.tensors(node.outputs(0)));
+  const int64_t x_elems = q46::rt::NumElements(plan.tensors(node.inputs(0)));
+  const int64_t y_elems = q46::rt::NumElements(plan.tensors(node.outputs(0)));
+  if (x.size() < 2 || y.size() < 2) return 0;
+  // Each output element takes (C_in / groups) * kernel products; transposed: each input element gives that many.
+  return transposed ? x_elems * (y[1] / groups) * kernel : y_elems * (x[1] / groups) * kernel;
+}
+
+std::string OpKind(const q46::plan::Node& node) {
+  switch (node.op_case()) {
+    case q46::plan::Node::kQuantConv: return "quant_conv";
+    case q46::plan::Node::kFloatConv: return "float_conv";
+    case q46::plan::Node::kPool: return "pool";
+    case q46::plan::Node::kBinary: return "binary";
+    case q46::plan::Node::kQuantize: return "quantize";
+    case q46::plan::Node::kDequantize: return "dequantize";
+    default: return "other";
+  }
+}
+
+absl::Status Main() {
+  using q46::rt::Status;
+  q46::rt::LoadOptions options;
+  if (Status st = isa.empty() ? q46::rt::LoadOptionsFromEnvironment(&options)
+                              : q46::rt::ResolveIsa(isa, &options.max_isa);
+      !st.ok())
+    return absl::InvalidArgumentError(st.message());
+  if (threads < 1) return absl::InvalidArgumentError("--threads must be at least 1");
+  std::unique_ptr<q46::rt::Model> model;
+  if (Status st = q46::rt::Model::LoadFile(plan_path, &model, &options); !st.ok())
+    return absl::InvalidArgumentError(st.message());
+  const q46::plan::Plan& plan = model->plan();
+  q46::rt::Context ctx(*model);
+  ctx.set_threads(static_cast<int>(threads));
+  std::mt19937 rng(46);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  for (int i = 0; i < plan.inputs_size(); ++i) {
+    std::vector<float> x(static_cast<size_t>(q46::rt::NumElements(plan.tensors(plan.inputs(i)))));
+    for (float& v : x) v = unit(rng);
+    if (Status st = ctx.SetInput(static_cast<size_t>(i), x.data(), x.size()); !st.ok())
+      return absl::InternalError(st.message());
+  }
+
+  const double ghz = q46::tools::MeasureClockGhz();
+  for (unsigned i = 0; i < warmup; ++i) ctx.Run();
+  std::vector<double> whole;
+  double timed = 0;
+  while (whole.size() < repeats || timed < min_seconds) {
+    const auto start = std::chrono::steady_clock::now();
+    ctx.Run();
+    whole.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    timed += whole.back();
+  }
+  const Spread net = SpreadOf(whole);
+
+  const int nodes = plan.nodes_size();
+  std::vector<std::vector<double>> per_op(static_cast<size_t>(nodes));
+  if (layers) {
+    std::vector<double> seconds;
+    for (size_t r = 0; r < std::max<size_t>(whole.size() / 2, 5); ++r) {
+      ctx.Run(&seconds);
+      for (int i = 0; i < nodes; ++i) per_op[i].push_back(seconds[i]);
+    }
+  }
+  int64_t total_macs = 0;
+  for (const auto& node : plan.nodes()) total_macs += MacsOf(plan, node);
+  const auto macs_per_cycle = [&](int64_t macs, double seconds) {
+    return seconds > 0 ? static_cast<double>(macs) / (seconds * ghz * 1e9) : 0.0;
+  };
+  const std::string isa_name = q46::kernels::qconv::IsaName(options.max_isa);
+
+  if (json) {
+    std::string out = absl::StrFormat(
+        "{\"model\":\"%s\",\"isa\":\"%s\",\"threads\":%u,\"runs\":%zu,\"median_ms\":%.6f,\"p10_ms\":%.6f,"
+        "\"p90_ms\":%.6f,\"min_ms\":%.6f,\"clock_ghz\":%.4f,\"macs\":%d,\"macs_per_cycle\":%.3f,\"layers\":[",
+        plan.model_name(), isa_name, threads.getValue(), whole.size(), net.median * 1e3, net.p10 * 1e3,
+        net.p90 * 1e3, net.min * 1e3, ghz, total_macs, macs_per_cycle(total_macs, net.median));
+    for (int i = 0; layers && i < nodes; ++i) {
+      const Spread s = SpreadOf(per_op[i]);
+      const int64_t macs = MacsOf(plan, plan.nodes(i));
+      absl::StrAppendFormat(&out,
+                            "%s{\"name\":\"%s\",\"op\":\"%s\",\"kernel\":\"%s\",\"median_ms\":%.6f,\"macs\":%d,"
+                            "\"macs_per_cycle\":%.3f}",
+                            i ? "," : "", plan.nodes(i).name(), OpKind(plan.nodes(i)),
+                            model->ops()[i]->implementation(), s.median * 1e3, macs, macs_per_cycle(macs, s.median));
+    }
+    std::printf("%s]}\n", out.c_str());
+    return absl::OkStatus();
+  }
+  std::printf("%s: ISA %s, %u thread(s), clock %.2f GHz (measured)\n", plan_path.c_str(), isa_name.c_str(),
+              threads.getValue(), ghz);
+  std::printf("whole network: median %.4f ms (p10 %.4f, p90 %.4f, min %.4f) over %zu runs; %.1f M MACs, "
+              "%.1f MACs/cycle\n",
+              net.median * 1e3, net.p10 * 1e3, net.p90 * 1e3, net.min * 1e3, whole.size(), total_macs / 1e6,
+              macs_per_cycle(total_macs, net.median));
+  if (!layers) return absl::OkStatus();
+  std::printf("\n%-28s %-11s %-52s %10s %9s %9s\n", "layer", "op", "kernel", "median ms", "M MACs", "MAC/cyc");
+  for (int i = 0; i < nodes; ++i) {
+    const Spread s = SpreadOf(per_op[i]);
+    const int64_t macs = MacsOf(plan, plan.nodes(i));
+    std::printf("%-28s %-11s %-52s %10.4f %9.2f %9s\n", plan.nodes(i).name().substr(0, 28).c_str(),
+                OpKind(plan.nodes(i)).c_str(), model->ops()[i]->implementation().c_str(), s.median * 1e3, macs / 1e6,
+                macs ? absl::StrFormat("%.1f", macs_per_cycle(macs, s.median)).c_str() : "");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  q46::tools::InitTool(argc, argv, {&kBench},
+                       "q46bench: latency of a q46 plan (whole network and per layer)\n\n"
+                       "  q46bench model.q46 --threads 1\n"
+                       "  q46bench model.q46 --isa avx2 --json      # as on a CPU without AVX-512\n");
+  return q46::tools::ExitWith("q46bench", Main());
+}
