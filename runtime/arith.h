@@ -69,10 +69,17 @@ inline bool CheckPrecision(Precision p, std::string* why) {
 
 inline int32_t Clamp(int32_t v, CodeRange r) { return std::min(std::max(v, r.lo), r.hi); }
 
-// Round half to even, float32 -> int32 (saturating at the int32 range; NaN -> 0).
+// Round half to even, float32 -> int32 (saturating at the int32 range; NaN -> 0). Equal to std::nearbyint in the
+// default rounding mode, without its libm call: below 2^23 in magnitude, adding and subtracting 2^23 leaves the
+// nearest-even integer (the sum's unit in the last place is 1); from 2^23 up every float is an integer already.
 inline int32_t RoundToInt(float v) {
   if (!(v == v)) return 0;
-  const float r = std::nearbyint(v);
+  constexpr float kTwo23 = 8388608.0f;
+  float r = v;
+  if (v >= 0.0f && v < kTwo23)
+    r = (v + kTwo23) - kTwo23;
+  else if (v < 0.0f && v > -kTwo23)
+    r = (v - kTwo23) + kTwo23;
   if (r >= 2147483520.0f) return INT32_MAX;
   if (r <= -2147483648.0f) return INT32_MIN;
   return static_cast<int32_t>(r);

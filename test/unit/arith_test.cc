@@ -1,6 +1,8 @@
 // runtime/arith.h: the precision rule, the code ranges, rounding, and the identities the compiler relies on.
 #include "runtime/arith.h"
 
+#include <cmath>
+#include <cstring>
 #include <random>
 
 #include "gtest/gtest.h"
@@ -55,6 +57,27 @@ TEST(Rounding, HalfToEvenAndSaturating) {
   EXPECT_EQ(Quantize(1e30f, 0.1f, 3, ActivationCodes(23)), 22);
   EXPECT_EQ(Quantize(-1e30f, 0.1f, 3, ActivationCodes(23)), 0);
   EXPECT_EQ(Requantize(INT32_MAX, 1.0f, 0, ActivationCodes(256)), 255);
+}
+
+// RoundToInt avoids libm; it must agree with std::nearbyint (default rounding mode) wherever the result fits:
+// every half-integer and its neighbours up to 2^24, and random bit patterns of every magnitude.
+TEST(Rounding, AgreesWithNearbyint) {
+  const auto check = [](float v) {
+    const float r = std::nearbyint(v);
+    if (!(r > -2147483648.0f && r < 2147483520.0f)) return;
+    ASSERT_EQ(RoundToInt(v), static_cast<int32_t>(r)) << "at " << v;
+  };
+  for (int32_t i = -(1 << 24); i <= (1 << 24); i += 7) {
+    const float h = static_cast<float>(i) + 0.5f;
+    check(h), check(std::nextafter(h, 0.0f)), check(std::nextafter(h, 1e30f)), check(-h);
+  }
+  std::mt19937 rng(46);
+  for (int i = 0; i < 2'000'000; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(rng());
+    float v;
+    std::memcpy(&v, &bits, sizeof(v));
+    if (v == v) check(v);
+  }
 }
 
 TEST(Activation, ZeroIsExactlyRepresentable) {

@@ -52,16 +52,18 @@ bool CheckShapes(Dims4 xs, const Window2d& win, int64_t groups, Dims4 ys, std::s
   return true;
 }
 
-// This thread's scratchpad, grown to at least `bytes` (64-byte aligned) and kept for the thread's lifetime.
-// oneDNN's default (library-mode) scratchpad is thread-local to the thread that *created* the primitive, so a
-// primitive run from any other thread crashes or races; with user mode each running thread brings this one.
-void* ThreadScratchpad(size_t bytes) {
+// One of this thread's buffers (0: scratchpad, 1: blocked source, 2: blocked destination), grown to at least
+// `bytes` (64-byte aligned) and kept for the thread's lifetime. oneDNN's default (library-mode) scratchpad is
+// thread-local to the thread that *created* the primitive, so a primitive run from any other thread crashes or
+// races; with user mode each running thread brings its own.
+void* ThreadBuffer(int slot, size_t bytes) {
   struct Buffer {
     void* data = nullptr;
     size_t size = 0;
     ~Buffer() { std::free(data); }
   };
-  thread_local Buffer buffer;
+  thread_local Buffer buffers[3];
+  Buffer& buffer = buffers[slot];
   if (bytes > buffer.size) {
     const size_t size = (bytes + 63) / 64 * 64;
     void* data = std::aligned_alloc(64, size);
@@ -89,6 +91,10 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
     std::unique_ptr<OnednnConvF32> conv(new OnednnConvF32());
     conv->x_md_ = PlainActivation(xs);
     conv->y_md_ = PlainActivation(ys);
+    // Activations in the layout oneDNN runs fastest (blocked for its direct kernels; plain NCHW would send most
+    // layers to im2col + gemm), reordered from and to NCHW around the primitive when they differ.
+    const memory::desc x_any({xs.n, xs.c, xs.h, xs.w}, memory::data_type::f32, tag::any);
+    const memory::desc y_any({ys.n, ys.c, ys.h, ys.w}, memory::data_type::f32, tag::any);
 
     // Logical weight dims are [OC, IC, kh, kw] (grouped: [G, OC/G, IC/G, kh, kw]) for both primitives. The
     // user layout is ONNX's: OIHW for Conv, IOHW for ConvTranspose ([C_in, C_out/G, kh, kw] = giohw).
@@ -116,24 +122,28 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
     memory::desc w_md;
     if (transposed) {
       const dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                                   dnnl::algorithm::deconvolution_direct, conv->x_md_, w_any, b_md,
-                                                   conv->y_md_, strides, dilates, pad_l, pad_r);
+                                                   dnnl::algorithm::deconvolution_direct, x_any, w_any, b_md, y_any,
+                                                   strides, dilates, pad_l, pad_r);
       const dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
       w_md = pd.weights_desc();
       conv->scratchpad_md_ = pd.scratchpad_desc();
       conv->impl_ = pd.impl_info_str();
+      conv->x_run_md_ = pd.src_desc(), conv->y_run_md_ = pd.dst_desc();
       conv->primitive_ = dnnl::deconvolution_forward(pd);
     } else {
       const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
-                                                 dnnl::algorithm::convolution_direct, conv->x_md_, w_any, b_md,
-                                                 conv->y_md_, strides, dilates, pad_l, pad_r);
+                                                 dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any,
+                                                 strides, dilates, pad_l, pad_r);
       const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
       w_md = pd.weights_desc();
       conv->scratchpad_md_ = pd.scratchpad_desc();
       conv->impl_ = pd.impl_info_str();
+      conv->x_run_md_ = pd.src_desc(), conv->y_run_md_ = pd.dst_desc();
       conv->primitive_ = dnnl::convolution_forward(pd);
     }
 
+    if (conv->x_run_md_ != conv->x_md_) conv->x_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, conv->x_md_, engine, conv->x_run_md_));
+    if (conv->y_run_md_ != conv->y_md_) conv->y_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, conv->y_run_md_, engine, conv->y_md_));
     memory user_w({w_dims, memory::data_type::f32, user_tag}, engine, const_cast<float*>(w));
     conv->weights_ = memory(w_md, engine);
     dnnl::stream stream(engine);
@@ -155,13 +165,17 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
 void OnednnConvF32::Run(const float* x, float* y, dnnl::stream& stream) const {
   // Memory objects around the caller's buffers (and this thread's scratchpad) are cheap handles; making them per
   // call keeps Run reentrant.
-  const memory x_mem(x_md_, CpuEngine(), const_cast<float*>(x));
-  const memory y_mem(y_md_, CpuEngine(), y);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_mem}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y_mem}};
+  memory x_mem(x_md_, CpuEngine(), const_cast<float*>(x));
+  memory y_mem(y_md_, CpuEngine(), y);
+  memory x_run = x_reorder_ ? memory(x_run_md_, CpuEngine(), ThreadBuffer(1, x_run_md_.get_size())) : x_mem;
+  memory y_run = y_reorder_ ? memory(y_run_md_, CpuEngine(), ThreadBuffer(2, y_run_md_.get_size())) : y_mem;
+  if (x_reorder_) x_reorder_.execute(stream, x_mem, x_run);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_run}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y_run}};
   if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
   if (const size_t bytes = scratchpad_md_.get_size())
-    args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_md_, CpuEngine(), ThreadScratchpad(bytes)));
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_md_, CpuEngine(), ThreadBuffer(0, bytes)));
   primitive_.execute(stream, args);
+  if (y_reorder_) y_reorder_.execute(stream, y_run, y_mem);
   stream.wait();
 }
 

@@ -1,5 +1,6 @@
 // Float convolution and transposed convolution on oneDNN, for the runtime's float layers: one primitive per
-// layer, weights reordered once at creation. Activations stay plain NCHW so it composes with the other kernels.
+// layer, weights reordered once at creation. Activations are plain NCHW at the interface so it composes with the
+// other kernels.
 // Semantics are those of ConvF32Ref / ConvTransposeF32Ref (runtime/kernels/ref/ref_kernels.h), which test it.
 #pragma once
 
@@ -15,7 +16,8 @@ namespace q46::kernels {
 dnnl::engine& CpuEngine();
 
 // A oneDNN convolution or deconvolution (transposed) primitive with weights reordered once into oneDNN's
-// preferred layout at creation; activations stay plain NCHW (format_tag::nchw).
+// preferred layout at creation; the caller's activations are plain NCHW (format_tag::nchw), reordered to and from
+// the primitive's preferred layout around each run when it differs.
 class OnednnConvF32 {
  public:
   // Weights and bias as in ConvF32Ref (transposed: ConvTransposeF32Ref); both are copied, bias may be null.
@@ -36,7 +38,9 @@ class OnednnConvF32 {
   OnednnConvF32() = default;
 
   dnnl::primitive primitive_;
-  dnnl::memory::desc x_md_, y_md_;
+  dnnl::memory::desc x_md_, y_md_;          // plain NCHW, as the caller's buffers
+  dnnl::memory::desc x_run_md_, y_run_md_;  // the layouts the primitive runs on
+  dnnl::reorder x_reorder_, y_reorder_;     // empty when the primitive runs on plain NCHW
   dnnl::memory::desc scratchpad_md_;  // user-mode scratchpad; each calling thread supplies its own
   dnnl::memory weights_;              // in the primitive's preferred layout
   dnnl::memory bias_;                 // empty when the layer has no bias

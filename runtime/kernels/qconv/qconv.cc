@@ -5,6 +5,10 @@
 
 #include <omp.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -81,9 +85,51 @@ Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
   return g;
 }
 
+namespace {
+
+// One plane row: quad c = the four rows' bytes at column c * stride + first, or the pad code outside [0, width).
+void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, int64_t stride, int64_t count,
+                   uint8_t pad_code, uint8_t* out) {
+  const uint32_t pad_quad = pad_code * 0x01010101u;
+  int64_t c = 0;
+  const auto scalar_until = [&](int64_t end) {
+    for (; c < end; ++c) {
+      const int64_t ix = c * stride + first;
+      uint32_t quad = pad_quad;
+      if (ix >= 0 && ix < width)
+        quad = rows[0][ix] | rows[1][ix] << 8 | static_cast<uint32_t>(rows[2][ix]) << 16 |
+               static_cast<uint32_t>(rows[3][ix]) << 24;
+      std::memcpy(out + c * 4, &quad, 4);
+    }
+  };
+#if defined(__SSE2__)
+  if (stride == 1) {
+    // Columns whose 16-column run lies inside the row: four unpack levels turn 4 x 16 bytes into 16 quads.
+    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, -first));
+    scalar_until(inside_begin);
+    for (; c + 16 <= count && c + first + 16 <= width; c += 16) {
+      const auto load = [&](int e) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[e] + c + first)); };
+      const __m128i a = load(0), b = load(1), d = load(2), e = load(3);
+      const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+      const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
+      auto* dst = reinterpret_cast<__m128i*>(out + c * 4);
+      _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab_lo, de_lo));
+      _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab_lo, de_lo));
+      _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(ab_hi, de_hi));
+      _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(ab_hi, de_hi));
+    }
+  }
+#endif
+  scalar_until(count);
+}
+
+}  // namespace
+
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads) {
   const Dims4& xs = g.xs;
   const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4;
+  uint8_t* pad_row = packed + g.packed_input_bytes();  // xs.w pad codes, for missing channels and rows
+  std::memset(pad_row, pad_code, static_cast<size_t>(xs.w));
   const int64_t items = g.groups * g.quads;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t item = 0; item < items; ++item) {
@@ -94,20 +140,14 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
         uint8_t* plane = quad + (ph * g.phases_w + pw) * plane_bytes;
         std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
         for (int64_t r = 0; r < g.plane_h; ++r) {
-          uint8_t* row = plane + r * g.plane_w * 4;
           const int64_t iy = r * g.win.sh + ph - g.win.pad_t;
+          const uint8_t* rows[4];
           for (int64_t e = 0; e < 4; ++e) {
             const int64_t ic = q * 4 + e;
-            if (ic >= g.cin_g || iy < 0 || iy >= xs.h) {
-              for (int64_t c = 0; c < g.plane_w; ++c) row[c * 4 + e] = pad_code;
-              continue;
-            }
-            const uint8_t* src = x + ((n * xs.c + grp * g.cin_g + ic) * xs.h + iy) * xs.w;
-            for (int64_t c = 0; c < g.plane_w; ++c) {
-              const int64_t ix = c * g.win.sw + pw - g.win.pad_l;
-              row[c * 4 + e] = ix >= 0 && ix < xs.w ? src[ix] : pad_code;
-            }
+            rows[e] = ic < g.cin_g && iy >= 0 && iy < xs.h ? x + ((n * xs.c + grp * g.cin_g + ic) * xs.h + iy) * xs.w
+                                                           : pad_row;
           }
+          InterleaveRow(rows, xs.w, pw - g.win.pad_l, g.win.sw, g.plane_w, pad_code, plane + r * g.plane_w * 4);
         }
       }
   }

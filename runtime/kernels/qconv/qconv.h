@@ -42,11 +42,13 @@ struct Geometry {
   std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base
   int64_t steps() const { return static_cast<int64_t>(step_offsets.size()); }
   int64_t packed_input_bytes() const { return group_bytes * groups; }
+  // Scratch a run needs: the packed input and one row of pad codes.
+  int64_t scratch_bytes() const { return packed_input_bytes() + xs.w; }
 };
 constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel reads
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
 
-// Repacks image `n` of NCHW codes x into the quad-planar layout at `packed`.
+// Repacks image `n` of NCHW codes x into the quad-planar layout at `packed` (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
 
 // One tile's work: sums[n][m * lanes + i] over all steps, for positions base..base + mr * lanes - 1.
@@ -104,7 +106,7 @@ class PackedConv {
   static bool Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
                      int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why);
   const char* name() const { return kernel_->name; }
-  size_t scratch_bytes() const { return static_cast<size_t>(g_.packed_input_bytes()); }
+  size_t scratch_bytes() const { return static_cast<size_t>(g_.scratch_bytes()); }
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(), any alignment) and up to `threads`.
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
 

@@ -20,6 +20,12 @@ float Apply(BinaryKind kind, float a, float b) {
 
 void BinaryF32Ref(BinaryKind kind, const float* a, const Dims& ad, const float* b, const Dims& bd, FloatActivation act,
                   float* y, const Dims& yd) {
+  if (ad == yd && bd == yd) {  // no broadcasting: one flat pass
+    int64_t n = 1;
+    for (int64_t d : yd) n *= d;
+    for (int64_t i = 0; i < n; ++i) y[i] = Activate(Apply(kind, a[i], b[i]), act);
+    return;
+  }
   ref_internal::BroadcastWalk<2>(yd, {ad, bd}, [&](int64_t yi, const std::array<int64_t, 2>& in) {
     y[yi] = Activate(Apply(kind, a[in[0]], b[in[1]]), act);
   });

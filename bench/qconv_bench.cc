@@ -1,0 +1,84 @@
+// Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the 3x3 layer shapes of
+// ResNet-18 at 224x224 and a CIFAR-10 layer, one thread: the whole packed convolution per microkernel, and its
+// parts (input repack alone). Counters: MACs per second. Run: build/bin/qconv_bench [--benchmark_format=json].
+// Measures only; asserts nothing.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/qconv/qconv.h"
+
+namespace q46::kernels::qconv {
+namespace {
+
+struct Shape {
+  const char* name;
+  int64_t c, h, w, oc, k, stride, pad;
+};
+constexpr Shape kShapes[] = {
+    {"resnet18_layer1_3x3", 64, 56, 56, 64, 3, 1, 1},    {"resnet18_layer2_3x3", 128, 28, 28, 128, 3, 1, 1},
+    {"resnet18_layer3_3x3", 256, 14, 14, 256, 3, 1, 1},  {"resnet18_layer4_3x3", 512, 7, 7, 512, 3, 1, 1},
+    {"resnet18_layer2_3x3_s2", 64, 56, 56, 128, 3, 2, 1}, {"cnn10_conv2_1_3x3", 32, 16, 16, 32, 3, 1, 1},
+};
+
+struct Problem {
+  Geometry g;
+  std::vector<uint8_t> x;
+  std::vector<int8_t> w;
+  OutputStage stage;
+  int64_t macs;
+};
+
+Problem MakeProblem(const Shape& s) {
+  Problem p;
+  Window2d win;
+  win.kh = win.kw = s.k, win.sh = win.sw = s.stride, win.pad_t = win.pad_l = win.pad_b = win.pad_r = s.pad;
+  const int64_t oh = (s.h + 2 * s.pad - s.k) / s.stride + 1, ow = (s.w + 2 * s.pad - s.k) / s.stride + 1;
+  p.g = MakeGeometry({1, s.c, s.h, s.w}, {1, s.oc, oh, ow}, win, 1);
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int> code(0, 22), weight(-11, 11);
+  p.x.resize(static_cast<size_t>(s.c * s.h * s.w));
+  for (auto& v : p.x) v = static_cast<uint8_t>(code(rng));
+  p.w.resize(static_cast<size_t>(s.oc * s.c * s.k * s.k));
+  for (auto& v : p.w) v = static_cast<int8_t>(weight(rng));
+  p.stage.bias.assign(static_cast<size_t>(s.oc), 0);
+  p.stage.scale.assign(static_cast<size_t>(s.oc), 0.01f);
+  p.stage.hi = 22;
+  p.macs = s.oc * oh * ow * s.c * s.k * s.k;
+  return p;
+}
+
+void BM_Conv(benchmark::State& state, Shape shape, const Microkernel* kernel) {
+  Problem p = MakeProblem(shape);
+  PackedConv conv;
+  std::string why;
+  if (!PackedConv::Create(*kernel, p.g, p.w.data(), 22, 11, p.stage, &conv, &why)) return state.SkipWithError(why.c_str());
+  std::vector<uint8_t> scratch(conv.scratch_bytes()), y(static_cast<size_t>(p.g.ys.size()));
+  for (auto _ : state) conv.Run(p.x.data(), 0, y.data(), scratch.data(), 1);
+  state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(p.macs), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Repack(benchmark::State& state, Shape shape) {
+  Problem p = MakeProblem(shape);
+  std::vector<uint8_t> scratch(static_cast<size_t>(p.g.scratch_bytes()));
+  for (auto _ : state) RepackInput(p.g, p.x.data(), 0, 0, scratch.data(), 1);
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+int Register() {
+  const Isa cpu = DetectIsa();
+  for (const Shape& s : kShapes) {
+    for (const Microkernel* k : Microkernels())
+      if (k->isa <= cpu) benchmark::RegisterBenchmark((std::string(s.name) + "/" + k->name).c_str(), BM_Conv, s, k);
+    benchmark::RegisterBenchmark((std::string(s.name) + "/repack").c_str(), BM_Repack, s);
+  }
+  return 0;
+}
+const int registered = Register();
+
+}  // namespace
+}  // namespace q46::kernels::qconv
+
+BENCHMARK_MAIN();
