@@ -1,5 +1,6 @@
 // Elementwise ops: broadcasting binary arithmetic, unary activations, and the float <-> code conversions.
 #include "runtime/arith.h"
+#include "runtime/kernels/fast/fast_kernels.h"
 #include "runtime/ops/op_factories.h"
 
 namespace q46::rt {
@@ -48,7 +49,7 @@ class QuantizeOp final : public Op {
     const auto* x = static_cast<const float*>(st.buffers[x_]);
     auto* y = static_cast<uint8_t*>(st.buffers[y_]);
     const arith::CodeRange range = arith::ActivationCodes(q_.levels());
-    for (int64_t i = 0; i < n_; ++i) y[i] = static_cast<uint8_t>(arith::Quantize(x[i], q_.scale(), q_.zero_point(), range));
+    kernels::QuantizeRow(x, n_, q_.scale(), q_.zero_point(), range.lo, range.hi, y);
   }
 
  private:

@@ -1,4 +1,5 @@
 // Pool op: max pool on floats or on codes (max commutes with quantization), average pool on floats.
+#include "runtime/kernels/fast/fast_kernels.h"
 #include "runtime/ops/op_factories.h"
 
 namespace q46::rt {
@@ -11,15 +12,23 @@ template <typename T>
 class MaxPool final : public Op {
  public:
   MaxPool(const OpBuilder& b, Dims4 xs, Dims4 ys, Window2d win)
-      : x_(b.input_index(0)), y_(b.output_index(0)), xs_(xs), ys_(ys), win_(win) {}
+      : x_(b.input_index(0)), y_(b.output_index(0)), xs_(xs), ys_(ys), win_(win),
+        two_by_two_(kernels::AcceptsMaxPool2x2(xs, win, ys)) {}
   void Run(const RunState& st) const override {
-    kernels::MaxPoolRef(static_cast<const T*>(st.buffers[x_]), xs_, win_, static_cast<T*>(st.buffers[y_]), ys_);
+    const auto* x = static_cast<const T*>(st.buffers[x_]);
+    auto* y = static_cast<T*>(st.buffers[y_]);
+    if (two_by_two_)
+      kernels::MaxPool2x2(x, xs_, y, ys_);
+    else
+      kernels::MaxPoolRef(x, xs_, win_, y, ys_);
   }
+  std::string implementation() const override { return two_by_two_ ? "2x2" : "ref"; }
 
  private:
   int x_, y_;
   Dims4 xs_, ys_;
   Window2d win_;
+  bool two_by_two_;
 };
 
 class AvgPool final : public Op {

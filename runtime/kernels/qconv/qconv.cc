@@ -191,14 +191,18 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
 namespace {
 
 // Copies the values of positions [first, first + count) that are real outputs (column < OW) into an NCHW
-// output plane.
-template <class T>
-void WritePositions(const T* values, int64_t first, int64_t count, const Geometry& g, T* plane) {
+// output plane, then calls finish(segment, length) on each written run.
+template <class T, class Finish>
+void WritePositions(const T* values, int64_t first, int64_t count, const Geometry& g, T* plane, Finish&& finish) {
   const int64_t end = std::min(first + count, g.positions);
   for (int64_t row = first / g.plane_w, q = first; q < end; ++row) {
     const int64_t row_start = row * g.plane_w;
     const int64_t lo = std::max(q, row_start), hi = std::min(end, row_start + g.ys.w);
-    if (hi > lo) std::memcpy(plane + row * g.ys.w + (lo - row_start), values + (lo - first), (hi - lo) * sizeof(T));
+    if (hi > lo) {
+      T* out = plane + row * g.ys.w + (lo - row_start);
+      std::memcpy(out, values + (lo - first), (hi - lo) * sizeof(T));
+      finish(out, hi - lo);
+    }
     q = row_start + g.plane_w;
   }
 }
@@ -222,16 +226,19 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
     if (st.codes_out) {
       alignas(64) uint8_t codes[4 * kMaxLanes];
       k.requantize(sums + n * count, count, st.bias[c], st.scale[c], st.zero_point, st.lo, st.hi, codes);
-      WritePositions(codes, first, count, g_, static_cast<uint8_t*>(y) + at);
+      WritePositions(codes, first, count, g_, static_cast<uint8_t*>(y) + at, [](uint8_t*, int64_t) {});
     } else {
       alignas(64) float values[4 * kMaxLanes];
       const FloatActivation& act = st.activation;
       const bool clip = act.kind == FloatActivation::kClip;
       k.dequantize(sums + n * count, count, st.bias[c], st.scale[c], clip ? act.lo : -INFINITY,
                    clip ? act.hi : INFINITY, values);
-      if (act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid)
-        for (int64_t i = 0; i < count; ++i) values[i] = Activate(values[i], act);
-      WritePositions(values, first, count, g_, static_cast<float*>(y) + at);
+      // tanh and sigmoid (no vector form here) only on the real outputs, not on the grid's dropped columns.
+      const bool transcendental = act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid;
+      WritePositions(values, first, count, g_, static_cast<float*>(y) + at, [&](float* out, int64_t length) {
+        if (transcendental)
+          for (int64_t i = 0; i < length; ++i) out[i] = Activate(out[i], act);
+      });
     }
   }
 }

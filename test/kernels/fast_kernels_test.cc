@@ -1,0 +1,60 @@
+// The fast kernels (runtime/kernels/fast/) against the reference kernels, bit for bit, on random shapes and
+// values, including NaN, infinities and values far outside the code range. Tests only.
+#include "runtime/kernels/fast/fast_kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "runtime/arith.h"
+
+namespace q46::kernels {
+namespace {
+
+TEST(MaxPool2x2, MatchesTheReferenceOnCodesAndFloats) {
+  std::mt19937 rng(2);
+  Window2d win;
+  win.kh = win.kw = win.sh = win.sw = 2;
+  for (int i = 0; i < 50; ++i) {
+    const Dims4 xs{1 + i % 2, 1 + i % 5, 2 + i % 9, 2 + (i * 7) % 11};
+    const Dims4 ys{xs.n, xs.c, xs.h / 2, xs.w / 2};
+    ASSERT_TRUE(AcceptsMaxPool2x2(xs, win, ys));
+    std::vector<uint8_t> xc(static_cast<size_t>(xs.size())), yc(static_cast<size_t>(ys.size())), wc(yc.size());
+    std::vector<float> xf(xc.size()), yf(yc.size()), wf(yc.size());
+    for (size_t k = 0; k < xc.size(); ++k) {
+      xc[k] = static_cast<uint8_t>(rng());
+      xf[k] = k % 13 == 0 ? NAN : k % 17 == 0 ? -INFINITY : static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 7;
+    }
+    MaxPool2x2(xc.data(), xs, yc.data(), ys);
+    MaxPoolRef(xc.data(), xs, win, wc.data(), ys);
+    EXPECT_EQ(yc, wc);
+    MaxPool2x2(xf.data(), xs, yf.data(), ys);
+    MaxPoolRef(xf.data(), xs, win, wf.data(), ys);
+    EXPECT_EQ(0, std::memcmp(yf.data(), wf.data(), yf.size() * sizeof(float)));
+  }
+  Window2d padded = win;
+  padded.pad_t = 1;
+  EXPECT_FALSE(AcceptsMaxPool2x2({1, 1, 4, 4}, padded, {1, 1, 2, 2}));
+  EXPECT_FALSE(AcceptsMaxPool2x2({1, 1, 5, 5}, win, {1, 1, 3, 3}));  // ceil mode
+}
+
+TEST(QuantizeRow, MatchesArithQuantize) {
+  std::mt19937 rng(3);
+  std::vector<float> x;
+  for (float v : {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f}) x.push_back(v);
+  for (int i = 0; i < 100000; ++i) x.push_back(std::uniform_real_distribution<float>(-40.0f, 40.0f)(rng));
+  for (int i = 0; i < 2000; ++i) x.push_back(static_cast<float>(i % 200) * 0.05f + 0.025f);  // ties at scale 0.05
+  for (const auto& [levels, zp, scale] : {std::tuple{23, 0, 0.05f}, {23, 11, 0.1f}, {256, 128, 0.3f}, {16, 3, 1.0f}}) {
+    const arith::CodeRange r = arith::ActivationCodes(levels);
+    std::vector<uint8_t> got(x.size());
+    QuantizeRow(x.data(), static_cast<int64_t>(x.size()), scale, zp, r.lo, r.hi, got.data());
+    for (size_t i = 0; i < x.size(); ++i)
+      ASSERT_EQ(got[i], arith::Quantize(x[i], scale, zp, r)) << "x = " << x[i] << " levels " << levels;
+  }
+}
+
+}  // namespace
+}  // namespace q46::kernels
