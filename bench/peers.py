@@ -75,8 +75,8 @@ def q46_row(bin_dir, plan, isa, threads, kernels):
     three = [l for l in convs if kernels.get(l["name"]) == [3, 3] and l["op"] == "quant_conv"]
     return {"median_ms": d["median_ms"], "p10_ms": d["p10_ms"], "p90_ms": d["p90_ms"], "clock_ghz": d["clock_ghz"],
             "conv_ms": round(sum(l["median_ms"] for l in convs), 6), "macs": d["macs"],
-            "conv3x3_macs_per_cycle": round(sum(l["macs"] for l in three) /
-                                            (sum(l["median_ms"] for l in three) * 1e-3 * d["clock_ghz"] * 1e9), 2)
+            "conv3x3_macs_per_cycle_per_core": round(sum(l["macs"] for l in three) / threads /
+                                                     (sum(l["median_ms"] for l in three) * 1e-3 * d["clock_ghz"] * 1e9), 2)
             if three else None}
 
 
@@ -97,12 +97,15 @@ def markdown(results, meta):
                        if k.endswith("_macs_per_cycle")) + ".", "",
              "q46 columns are whole networks with every conv/fc layer at the named precision (like the peers), "
              "`default` keeps the first and last layers float; `conv` columns are convolutions only (q46: the sum "
-             "of its conv layers; oneDNN runs convolutions only). Ratios: peer time / q46 4.6-bit time.", ""]
+             "of its conv layers; oneDNN runs convolutions only). Ratios: peer time / q46 4.6-bit time. "
+             "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
+             "layers, per core at the measured clock, to compare with the peaks above. The machine is shared: "
+             "single cells can be off by 10-20%, compare columns of one row.", ""]
     for isa in ("native", "avx2"):
         lines += [f"## ISA: {isa}" + (" (q46 --isa avx2, DNNL_MAX_CPU_ISA=AVX2)" if isa == "avx2" else ""), "",
                   "| model | thr | q46 4.6 | 4-bit | 8-bit | default | float | q46 4.6 conv | oneDNN int8 conv | "
                   "oneDNN f32 conv | ORT fp32 | oneDNN int8 / q46 4.6 (conv) | q46 8 / q46 4.6 | 4.6 vs 4 | "
-                  "3x3 MAC/cycle |",
+                  "3x3 MAC/cycle/core |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results:
             if r["isa"] != isa:
@@ -117,7 +120,7 @@ def markdown(results, meta):
                 f"{f(r.get('ort_fp32_ms'))} | {ratio(r['onednn_int8_conv_ms'], q['q46_4.6']['conv_ms'])} | "
                 f"{ratio(q['q46_8']['median_ms'], q['q46_4.6']['median_ms'])} | "
                 f"{q['q46_4.6']['median_ms'] / q['q46_4']['median_ms'] - 1:+.1%} | "
-                f"{q['q46_4.6']['conv3x3_macs_per_cycle'] or '—'} |")
+                f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -244,6 +244,10 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
 }
 
 void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
+  // A thread only pays for its fork and join with about a million MACs of work (~10 us here).
+  constexpr int64_t kMacsPerThread = 1 << 20;
+  const int64_t macs = g_.ys.h * g_.ys.w * g_.ys.c * g_.cin_g * g_.win.kh * g_.win.kw;
+  threads = static_cast<int>(std::clamp<int64_t>(macs / kMacsPerThread, 1, threads));
   const int64_t lanes = kernel_->lanes, full_len = int64_t{kernel_->mr} * lanes;
   const int64_t full_tiles = g_.positions / full_len;
   const int64_t pos_tiles = full_tiles + CeilDiv(g_.positions - full_tiles * full_len, lanes);
