@@ -19,12 +19,14 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 
 import onnx
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from script_common import cpu_name  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CIFAR = ["cnn6", "cnn7", "cnn8", "cnn9", "cnn10"]
@@ -37,13 +39,6 @@ def run_json(cmd, env=None):
     if proc.returncode != 0:
         sys.exit(f"peers: {' '.join(cmd)} failed: {proc.stderr.strip()}")
     return json.loads(proc.stdout)
-
-
-def cpu_name():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def compile_plans(bin_dir, onnx_path, calib, calib_count, work, name):

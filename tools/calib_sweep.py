@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from script_common import split_passthrough
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MODELS = ["cnn6", "cnn7", "cnn8", "cnn9", "cnn10"]
 MAXIMAL = [(5, 127), (7, 85), (9, 63), (11, 51), (13, 43), (15, 37), (17, 31), (19, 29), (21, 25), (23, 23),
@@ -125,10 +127,7 @@ def write_table(out_dir, results, models, pairs, extra):
 
 
 def main():
-    argv = sys.argv[1:]
-    extra = []
-    if "--" in argv:
-        extra, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
+    argv, extra = split_passthrough(sys.argv[1:])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("data", help="CIFAR-10 binary folder (data_batch_1.bin, test_batch.bin)")
     ap.add_argument("--out", required=True, help="output folder (results.jsonl, table.md, table.json)")

@@ -67,19 +67,18 @@ Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
   g.xs = xs, g.ys = ys, g.win = win, g.groups = groups;
   g.cin_g = xs.c / groups, g.cout_g = ys.c / groups;
   g.quads = CeilDiv(g.cin_g, 4);
-  g.phases_h = win.sh, g.phases_w = win.sw;
   g.plane_h = CeilDiv(win.pad_t + xs.h + win.pad_b, win.sh);
   g.plane_w = CeilDiv(win.pad_l + xs.w + win.pad_r, win.sw);
   g.positions = (ys.h - 1) * g.plane_w + ys.w;
   const int64_t last_tap = (win.dh * (win.kh - 1)) / win.sh * g.plane_w + (win.dw * (win.kw - 1)) / win.sw;
   g.plane_len = std::max(g.plane_h * g.plane_w, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
-  const int64_t plane_bytes = g.plane_len * 4, quad_bytes = g.phases_h * g.phases_w * plane_bytes;
+  const int64_t plane_bytes = g.plane_len * 4, quad_bytes = win.sh * win.sw * plane_bytes;
   g.group_bytes = g.quads * quad_bytes;
   for (int64_t q = 0; q < g.quads; ++q)
     for (int64_t ky = 0; ky < win.kh; ++ky)
       for (int64_t kx = 0; kx < win.kw; ++kx) {
         const int64_t dy = ky * win.dh, dx = kx * win.dw;
-        const int64_t plane = (dy % win.sh) * g.phases_w + dx % win.sw;
+        const int64_t plane = (dy % win.sh) * win.sw + dx % win.sw;
         g.step_offsets.push_back(q * quad_bytes + plane * plane_bytes + (dy / win.sh * g.plane_w + dx / win.sw) * 4);
       }
   return g;
@@ -134,10 +133,10 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int64_t item = 0; item < items; ++item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
-    uint8_t* quad = packed + grp * g.group_bytes + q * g.phases_h * g.phases_w * plane_bytes;
-    for (int64_t ph = 0; ph < g.phases_h; ++ph)
-      for (int64_t pw = 0; pw < g.phases_w; ++pw) {
-        uint8_t* plane = quad + (ph * g.phases_w + pw) * plane_bytes;
+    uint8_t* quad = packed + grp * g.group_bytes + q * g.win.sh * g.win.sw * plane_bytes;
+    for (int64_t ph = 0; ph < g.win.sh; ++ph)
+      for (int64_t pw = 0; pw < g.win.sw; ++pw) {
+        uint8_t* plane = quad + (ph * g.win.sw + pw) * plane_bytes;
         std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
         for (int64_t r = 0; r < g.plane_h; ++r) {
           const int64_t iy = r * g.win.sh + ph - g.win.pad_t;

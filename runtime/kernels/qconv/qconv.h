@@ -34,8 +34,7 @@ struct Geometry {
   Window2d win;
   int64_t groups = 1, cin_g = 0, cout_g = 0;
   int64_t quads = 0;         // ceil(cin_g / 4)
-  int64_t phases_h = 1, phases_w = 1;
-  int64_t plane_h = 0, plane_w = 0;
+  int64_t plane_h = 0, plane_w = 0;  // each of the win.sh * win.sw stride-phase planes
   int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
   int64_t plane_len = 0;     // positions per plane including read slack past the last tile
   int64_t group_bytes = 0;   // bytes of one group's packed input
