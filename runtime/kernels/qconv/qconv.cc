@@ -183,61 +183,36 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
             const int16_t wide = v;
             std::memcpy(&p.weights_[at * elem], elem == 1 ? static_cast<const void*>(&v) : &wide, elem);
           }
+  const bool clip = stage.activation.kind == FloatActivation::kClip;
+  p.lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
+  p.hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
   p.stage_ = std::move(stage);
   return true;
 }
 
-namespace {
-
-// Copies the values of positions [first, first + count) that are real outputs (column < OW) into an NCHW
-// output plane, then calls finish(segment, length) on each written run.
-template <class T, class Finish>
-void WritePositions(const T* values, int64_t first, int64_t count, const Geometry& g, T* plane, Finish&& finish) {
-  const int64_t end = std::min(first + count, g.positions);
-  for (int64_t row = first / g.plane_w, q = first; q < end; ++row) {
-    const int64_t row_start = row * g.plane_w;
-    const int64_t lo = std::max(q, row_start), hi = std::min(end, row_start + g.ys.w);
-    if (hi > lo) {
-      T* out = plane + row * g.ys.w + (lo - row_start);
-      std::memcpy(out, values + (lo - first), (hi - lo) * sizeof(T));
-      finish(out, hi - lo);
-    }
-    q = row_start + g.plane_w;
-  }
-}
-
-}  // namespace
-
 void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t oc_tile, int64_t first, int mr,
                          void* y) const {
   const Microkernel& k = *kernel_;
-  alignas(64) int32_t sums[kMaxNr * 4 * kMaxLanes];
+  alignas(64) int32_t partial[kMaxNr * 4 * kMaxLanes];
+  const int64_t plane = g_.ys.h * g_.ys.w, c0 = group * g_.cout_g + oc_tile * nr_;
+  const size_t elem = stage_.codes_out ? 1 : sizeof(float);
+  const TileOutput out{static_cast<unsigned char*>(y) + (image * g_.ys.c + c0) * plane * elem, plane,
+                       static_cast<int>(std::min<int64_t>(nr_, (group + 1) * g_.cout_g - c0)), stage_.codes_out,
+                       stage_.bias.data() + c0, stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_,
+                       g_.plane_w, g_.ys.w, g_.positions};
   const TileArgs args{packed + group * g_.group_bytes + first * 4, g_.step_offsets.data(), g_.steps(),
-                      weights_.data() + (group * oc_tiles_ + oc_tile) * tile_weight_bytes_, flush_steps_, sums};
+                      weights_.data() + (group * oc_tiles_ + oc_tile) * tile_weight_bytes_, flush_steps_, partial,
+                      first, out};
   (mr == k.mr ? k.full : k.tail)[nr_ - 1](args);
-  const int64_t count = int64_t{mr} * k.lanes, plane = g_.ys.h * g_.ys.w;
-  const OutputStage& st = stage_;
-  for (int64_t n = 0; n < nr_; ++n) {
-    const int64_t oc = oc_tile * nr_ + n;
-    if (oc >= g_.cout_g) break;
-    const int64_t c = group * g_.cout_g + oc;
-    const int64_t at = (image * g_.ys.c + c) * plane;
-    if (st.codes_out) {
-      alignas(64) uint8_t codes[4 * kMaxLanes];
-      k.requantize(sums + n * count, count, st.bias[c], st.scale[c], st.zero_point, st.lo, st.hi, codes);
-      WritePositions(codes, first, count, g_, static_cast<uint8_t*>(y) + at, [](uint8_t*, int64_t) {});
-    } else {
-      alignas(64) float values[4 * kMaxLanes];
-      const FloatActivation& act = st.activation;
-      const bool clip = act.kind == FloatActivation::kClip;
-      k.dequantize(sums + n * count, count, st.bias[c], st.scale[c], clip ? act.lo : -INFINITY,
-                   clip ? act.hi : INFINITY, values);
-      // tanh and sigmoid (no vector form here) only on the real outputs, not on the grid's dropped columns.
-      const bool transcendental = act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid;
-      WritePositions(values, first, count, g_, static_cast<float*>(y) + at, [&](float* out, int64_t length) {
-        if (transcendental)
-          for (int64_t i = 0; i < length; ++i) out[i] = Activate(out[i], act);
-      });
+  // tanh and sigmoid (no vector form here) only on the real outputs, not on the grid's dropped columns.
+  const FloatActivation& act = stage_.activation;
+  if (stage_.codes_out || (act.kind != FloatActivation::kTanh && act.kind != FloatActivation::kSigmoid)) return;
+  const int64_t end = std::min(first + int64_t{mr} * k.lanes, g_.positions);
+  for (int64_t n = 0; n < out.channels; ++n) {
+    float* values = static_cast<float*>(out.out) + n * plane;
+    for (int64_t q = first; q < end; ++q) {
+      const int64_t row = q / g_.plane_w, col = q - row * g_.plane_w;
+      if (col < g_.ys.w) values[row * g_.ys.w + col] = Activate(values[row * g_.ys.w + col], act);
     }
   }
 }

@@ -9,8 +9,8 @@
 // the output width are computed and dropped (the price of the grid). Weights are packed once, at load, per
 // output-channel tile: [step][nr][4 channels], step = (quad, ky, kx).
 //
-// A microkernel computes an mr x lanes (positions) by nr (output channels) tile of int32 sums; an output stage
-// (requantize to codes, or dequantize to floats) then adds the bias. This header knows no intrinsics: the
+// A microkernel computes an mr x lanes (positions) by nr (output channels) tile of int32 sums and, still in
+// registers, its output stage: bias, requantize to codes or dequantize to floats, written into the NCHW output. This header knows no intrinsics: the
 // microkernels live in per-ISA translation units (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc).
 #pragma once
 
@@ -50,23 +50,36 @@ Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
 // Repacks image `n` of NCHW codes x into the quad-planar layout at `packed` (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
 
-// One tile's work: sums[n][m * lanes + i] over all steps, for positions base..base + mr * lanes - 1.
+// Where a tile's outputs go and the output stage that makes them. Channel n of the tile writes grid position p
+// to out + n * channel_stride + row(p) * out_w + column(p) when column(p) < out_w (the grid's other columns are
+// dropped). Codes: requantize with scale[n], clamp the scaled value to [lo_f, hi_f] (= [lo, hi] - zero_point),
+// round, add the zero point. Floats: dequantize with scale[n], clip to [lo_f, hi_f].
+struct TileOutput {
+  void* out;               // the tile's first channel's NCHW plane: uint8 codes or floats
+  int64_t channel_stride;  // elements between consecutive channels' planes
+  int channels;            // channels to write: nr, or fewer in the last output-channel tile
+  bool codes;
+  const int32_t* bias;     // per channel, from the tile's first
+  const float* scale;
+  int32_t zero_point;
+  float lo_f, hi_f;
+  int64_t plane_w, out_w, positions;
+};
+
+// One tile's work: mr x lanes positions starting at `first` by nr output channels, all steps, then the output
+// stage.
 struct TileArgs {
   const uint8_t* x;          // group base + 4 * first position
   const int64_t* offsets;    // Geometry::step_offsets
   int64_t steps;
   const void* weights;       // this tile's packed weights, [steps][nr][4] of the microkernel's weight type
-  int64_t flush_steps;       // steps an int16 accumulator may take before widening (>= 1)
-  int32_t* sums;             // [nr][mr * lanes]
+  int64_t flush_steps;       // steps an accumulator may take before it is widened into `partial` (>= 1)
+  int32_t* partial;          // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
+  int64_t first;
+  TileOutput out;
 };
 using TileFn = void (*)(const TileArgs&);
 constexpr int kMaxNr = 6;
-
-// Output stages over `count` sums (a multiple of the lanes): requantize, or dequantize and clip.
-using RequantizeFn = void (*)(const int32_t* sums, int64_t count, int32_t bias, float multiplier, int32_t zero_point,
-                              int32_t lo, int32_t hi, uint8_t* out);
-using DequantizeFn = void (*)(const int32_t* sums, int64_t count, int32_t bias, float scale, float lo, float hi,
-                              float* out);
 
 enum class WeightType { kS8, kS16 };
 
@@ -80,8 +93,6 @@ struct Microkernel {
   int64_t (*flush_steps)(int32_t max_code, int32_t max_weight);
   TileFn full[kMaxNr];  // mr x nr tiles, index nr - 1
   TileFn tail[kMaxNr];  // 1 x nr tiles
-  RequantizeFn requantize;
-  DequantizeFn dequantize;
 };
 
 // Every microkernel this build has, fastest first; the caller filters by ISA level and precision and falls
@@ -112,6 +123,7 @@ class PackedConv {
  private:
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t oc_tile, int64_t first, int mr,
                void* y) const;
+  float lo_f_ = 0, hi_f_ = 0;  // TileOutput's clamp
   const Microkernel* kernel_ = nullptr;
   Geometry g_;
   int nr_ = 1;

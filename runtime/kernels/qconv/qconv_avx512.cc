@@ -5,9 +5,9 @@
 namespace q46::kernels::qconv {
 
 std::vector<const Microkernel*> MicrokernelsAvx512() {
-  static const Microkernel maddubs = MakeMicrokernel<MaddubsI16<simd::Zmm>, simd::Zmm, 4, 6>(
+  static const Microkernel maddubs = MakeMicrokernel<MaddubsI16<simd::Zmm>, 4, 6>(
       "qconv_u8s8_maddubs_i16_64x6_quadplanar_avx512bw", Isa::kAvx512, &MaddubsFlushSteps);
-  static const Microkernel maddwd = MakeMicrokernel<MaddwdI32<simd::Zmm>, simd::Zmm, 2, 5>(
+  static const Microkernel maddwd = MakeMicrokernel<MaddwdI32<simd::Zmm>, 2, 5>(
       "qconv_u8s8_maddwd_i32_32x5_quadplanar_avx512bw", Isa::kAvx512, &NeverFlush);
   return {&maddubs, &maddwd};
 }

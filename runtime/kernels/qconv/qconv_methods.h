@@ -4,6 +4,7 @@
 // runtime/arith.h's, restated on vectors; test/kernels/qconv_test.cc holds every kernel to the reference.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -36,6 +37,7 @@ static_assert(32767 / (2 * 22 * 11) == 67 && 32767 / (2 * 15 * 8) == 136, "flush
 
 template <class R>
 struct MaddubsI16 {
+  using Reg = R;
   static constexpr int kLanes = R::kBytes / 4;
   using W = int8_t;
   using X = typename R::I;
@@ -47,16 +49,14 @@ struct MaddubsI16 {
   static X LoadX(const uint8_t* p) { return R::Load(p); }
   static Wv LoadW(const W* p) { return R::Set1I32(simd::LoadI32(p)); }
   static void Madd(Acc& a, X x, Wv w) { a.v = R::AddI16(a.v, R::MaddUbs(x, w)); }
-  static void Flush(const Acc& a, int32_t* out, bool first) {
-    const auto s = R::MaddI16(a.v, R::Set1I32(0x00010001));
-    R::Store(out, first ? s : R::AddI32(s, R::Load(out)));
-  }
+  static typename R::I Widen(const Acc& a) { return R::MaddI16(a.v, R::Set1I32(0x00010001)); }
 };
 
 // Exact for any codes up to 8 bits: activations zero-extended and weights sign-extended to int16, multiplied
 // in pairs into int32 (vpmaddwd), accumulated in int32. Each position keeps two partial sums until the flush.
 template <class R>
 struct MaddwdI32 {
+  using Reg = R;
   static constexpr int kLanes = R::kBytes / 4;
   using W = int16_t;
   struct X {
@@ -73,16 +73,14 @@ struct MaddwdI32 {
     a.lo = R::AddI32(a.lo, R::MaddI16(x.lo, w));
     a.hi = R::AddI32(a.hi, R::MaddI16(x.hi, w));
   }
-  static void Flush(const Acc& a, int32_t* out, bool first) {
-    const auto s = R::PairSums(a.lo, a.hi);
-    R::Store(out, first ? s : R::AddI32(s, R::Load(out)));
-  }
+  static typename R::I Widen(const Acc& a) { return R::PairSums(a.lo, a.hi); }
 };
 
 #ifdef __AVX512VNNI__
 // u8 x s8 products summed in fours straight into int32 (vpdpbusd): exact for any codes up to 8 bits.
 struct DpbusdZmm {
-  using R = simd::Zmm;
+  using Reg = simd::Zmm;
+  using R = Reg;
   static constexpr int kLanes = 16;
   using W = int8_t;
   using X = __m512i;
@@ -94,13 +92,57 @@ struct DpbusdZmm {
   static X LoadX(const uint8_t* p) { return R::Load(p); }
   static Wv LoadW(const W* p) { return R::Set1I32(simd::LoadI32(p)); }
   static void Madd(Acc& a, X x, Wv w) { a.v = _mm512_dpbusd_epi32(a.v, x, w); }
-  static void Flush(const Acc& a, int32_t* out, bool first) { R::Store(out, first ? a.v : R::AddI32(a.v, R::Load(out))); }
+  static __m512i Widen(const Acc& a) { return a.v; }
 };
 #endif
 
-// The tile: an MR x lanes block of positions by NR output channels, all steps, flushing as the method needs.
+// Stores kL values of one channel at grid positions q.. (row, column on the grid): one store when they all fall
+// inside the output row, else one masked store per output row they reach. Lane i lands at
+// row * out_w + col + i - k * (plane_w - out_w) where k counts the rows it crossed, so the vector stored at
+// that address minus the k-th row's shift puts every lane of row k in place; lanes in the grid's dropped
+// columns and past the last position are masked off. (Masked stores never touch masked-off lanes, so tiles on
+// other threads may own the neighbouring bytes.)
+template <int kL, class T, class Store, class StoreMasked>
+void StorePositions(const TileOutput& o, T* plane, int64_t q, int64_t row, int64_t col, Store&& store,
+                    StoreMasked&& store_masked) {
+  T* at = plane + row * o.out_w + col;
+  if (col + kL <= o.out_w) return store(at);
+  const int64_t lanes = std::min<int64_t>(kL, o.positions - q);
+  for (int64_t k = 0, row_start = -col; row_start < lanes; ++k, row_start += o.plane_w) {
+    const int64_t lo = std::max<int64_t>(row_start, 0), hi = std::min(row_start + o.out_w, lanes);
+    if (lo < hi) store_masked(at - k * (o.plane_w - o.out_w), (1u << hi) - (1u << lo));
+  }
+}
+
+// The output stage of kL int32 sums of channel n (arith::Requantize / DequantizeAccumulator on vectors).
+// Clamping the scaled value to [lo - zp, hi - zp] before rounding gives the same code as rounding, adding zp
+// and clamping, because both bounds are integers and rounding is monotonic; it also keeps the conversion in
+// range.
+template <class R>
+void WriteOutput(const TileOutput& o, int n, int64_t q, int64_t row, int64_t col, typename R::I sums) {
+  constexpr int kL = R::kBytes / 4;
+  const auto v = R::MaxF(R::MulF(R::ToF32(R::AddI32(sums, R::Set1I32(o.bias[n]))), R::Set1F(o.scale[n])),
+                         R::Set1F(o.lo_f));
+  const auto clamped = R::MinF(v, R::Set1F(o.hi_f));
+  if (o.codes) {
+    const auto codes = R::AddI32(R::RoundToI32(clamped), R::Set1I32(o.zero_point));
+    uint8_t* plane = static_cast<uint8_t*>(o.out) + n * o.channel_stride;
+    StorePositions<kL>(
+        o, plane, q, row, col, [&](uint8_t* p) { R::StoreBytes(p, codes); },
+        [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
+  } else {
+    float* plane = static_cast<float*>(o.out) + n * o.channel_stride;
+    StorePositions<kL>(
+        o, plane, q, row, col, [&](float* p) { R::StoreF(p, clamped); },
+        [&](float* p, uint32_t mask) { R::StoreFMasked(p, clamped, mask); });
+  }
+}
+
+// The tile: an MR x lanes block of positions by NR output channels, all steps, widening into `partial` every
+// flush_steps steps as the method needs, then the output stage.
 template <class M, int MR, int NR>
 void Tile(const TileArgs& a) {
+  using R = typename M::Reg;
   constexpr int kL = M::kLanes;
   const auto* w = static_cast<const typename M::W*>(a.weights);
   for (int64_t s0 = 0, s1; s0 < a.steps; s0 = s1) {
@@ -119,34 +161,19 @@ void Tile(const TileArgs& a) {
       }
     }
     for (int n = 0; n < NR; ++n)
-      for (int m = 0; m < MR; ++m) M::Flush(acc[m][n], a.sums + (n * MR + m) * kL, s0 == 0);
+      for (int m = 0; m < MR; ++m) {
+        int32_t* sums = a.partial + (n * MR + m) * kL;
+        const auto wide = M::Widen(acc[m][n]);
+        R::Store(sums, s0 == 0 ? wide : R::AddI32(wide, R::Load(sums)));
+      }
   }
-}
-
-// Output stages (see arith::Requantize): clamping the scaled value to [lo - zp, hi - zp] before rounding gives
-// the same code as rounding, adding zp and clamping, because both bounds are integers and rounding is monotonic;
-// it also keeps the conversion in range.
-template <class R>
-void RequantizeRow(const int32_t* sums, int64_t count, int32_t bias, float multiplier, int32_t zero_point,
-                   int32_t lo, int32_t hi, uint8_t* out) {
-  constexpr int kL = R::kBytes / 4;
-  const auto b = R::Set1I32(bias);
-  const auto z = R::Set1I32(zero_point);
-  const auto m = R::Set1F(multiplier);
-  const auto flo = R::Set1F(static_cast<float>(lo - zero_point)), fhi = R::Set1F(static_cast<float>(hi - zero_point));
-  for (int64_t i = 0; i < count; i += kL) {
-    const auto v = R::MulF(R::ToF32(R::AddI32(R::Load(sums + i), b)), m);
-    R::StoreBytes(out + i, R::AddI32(R::RoundToI32(R::MinF(R::MaxF(v, flo), fhi)), z));
+  // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators of the
+  // loop above in memory.
+  const TileOutput& o = a.out;
+  for (int m = 0; m < MR; ++m) {
+    const int64_t q = a.first + m * kL, row = q / o.plane_w, col = q - row * o.plane_w;
+    for (int n = 0; n < o.channels; ++n) WriteOutput<R>(o, n, q, row, col, R::Load(a.partial + (n * MR + m) * kL));
   }
-}
-
-template <class R>
-void DequantizeRow(const int32_t* sums, int64_t count, int32_t bias, float scale, float lo, float hi, float* out) {
-  constexpr int kL = R::kBytes / 4;
-  const auto b = R::Set1I32(bias);
-  const auto s = R::Set1F(scale), flo = R::Set1F(lo), fhi = R::Set1F(hi);
-  for (int64_t i = 0; i < count; i += kL)
-    R::StoreF(out + i, R::MinF(R::MaxF(R::MulF(R::ToF32(R::AddI32(R::Load(sums + i), b)), s), flo), fhi));
 }
 
 template <class M, int MR, int... NR>
@@ -154,13 +181,12 @@ constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
   return {&Tile<M, MR, NR + 1>...};
 }
 
-// A Microkernel record for method M on registers R with MR x NR (NR <= MAX_NR) tiles.
-template <class M, class R, int MR, int MAX_NR>
+// A Microkernel record for method M with MR x NR (NR <= MAX_NR) tiles.
+template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t)) {
   static_assert(MAX_NR <= kMaxNr, "tile too wide");
   Microkernel k{name, isa, M::kLanes, MR, MAX_NR,
-                sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps, {}, {},
-                &RequantizeRow<R>, &DequantizeRow<R>};
+                sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps, {}, {}};
   const auto full = Tiles<M, MR>(std::make_integer_sequence<int, MAX_NR>());
   const auto tail = Tiles<M, 1>(std::make_integer_sequence<int, MAX_NR>());
   for (int i = 0; i < MAX_NR; ++i) k.full[i] = full[i], k.tail[i] = tail[i];

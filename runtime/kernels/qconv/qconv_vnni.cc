@@ -5,7 +5,7 @@
 namespace q46::kernels::qconv {
 
 std::vector<const Microkernel*> MicrokernelsVnni() {
-  static const Microkernel dpbusd = MakeMicrokernel<DpbusdZmm, simd::Zmm, 4, 6>(
+  static const Microkernel dpbusd = MakeMicrokernel<DpbusdZmm, 4, 6>(
       "qconv_u8s8_dpbusd_i32_64x6_quadplanar_avx512vnni", Isa::kVnni, &NeverFlush);
   return {&dpbusd};
 }

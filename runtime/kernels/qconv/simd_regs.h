@@ -58,6 +58,20 @@ struct Ymm {
     std::memcpy(p, &lo, 4);
     std::memcpy(p + 4, &hi, 4);
   }
+  // The same, only lanes whose bit is set in `mask` (no byte-masked store on AVX2: lane by lane).
+  static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
+    alignas(32) uint8_t bytes[8];
+    StoreBytes(bytes, v);
+    for (; mask != 0; mask &= mask - 1) {
+      const int i = __builtin_ctz(mask);
+      p[i] = bytes[i];
+    }
+  }
+  static void StoreFMasked(float* p, F v, uint32_t mask) {
+    const I bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const I select = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int32_t>(mask)), bits), bits);
+    _mm256_maskstore_ps(p, select, v);
+  }
 };
 #endif
 
@@ -94,6 +108,10 @@ struct Zmm {
   static void StoreBytes(uint8_t* p, I v) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(v));
   }
+  static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
+    _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>(mask), v);
+  }
+  static void StoreFMasked(float* p, F v, uint32_t mask) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v); }
 };
 #endif
 
