@@ -21,6 +21,7 @@ constexpr Shape kShapes[] = {
     {"resnet18_layer1_3x3", 64, 56, 56, 64, 3, 1, 1},    {"resnet18_layer2_3x3", 128, 28, 28, 128, 3, 1, 1},
     {"resnet18_layer3_3x3", 256, 14, 14, 256, 3, 1, 1},  {"resnet18_layer4_3x3", 512, 7, 7, 512, 3, 1, 1},
     {"resnet18_layer2_3x3_s2", 64, 56, 56, 128, 3, 2, 1}, {"cnn10_conv2_1_3x3", 32, 16, 16, 32, 3, 1, 1},
+    {"cnn10_conv3_2_3x3", 64, 6, 6, 64, 3, 1, 0},        {"cnn10_fc1_2x2", 128, 2, 2, 256, 2, 1, 0},
 };
 
 struct Problem {
@@ -50,11 +51,12 @@ Problem MakeProblem(const Shape& s) {
   return p;
 }
 
-void BM_Conv(benchmark::State& state, Shape shape, const Microkernel* kernel) {
+void BM_Conv(benchmark::State& state, Shape shape, const Microkernel* kernel, const TileSet* tiles) {
   Problem p = MakeProblem(shape);
   PackedConv conv;
   std::string why;
-  if (!PackedConv::Create(*kernel, p.g, p.w.data(), 22, 11, p.stage, &conv, &why)) return state.SkipWithError(why.c_str());
+  if (!PackedConv::Create(*kernel, p.g, p.w.data(), 22, 11, p.stage, &conv, &why, tiles))
+    return state.SkipWithError(why.c_str());
   std::vector<uint8_t> scratch(conv.scratch_bytes()), y(static_cast<size_t>(p.g.ys.size()));
   for (auto _ : state) conv.Run(p.x.data(), 0, y.data(), scratch.data(), 1);
   state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(p.macs), benchmark::Counter::kIsIterationInvariantRate);
@@ -71,7 +73,9 @@ int Register() {
   const Isa cpu = DetectIsa();
   for (const Shape& s : kShapes) {
     for (const Microkernel* k : Microkernels())
-      if (k->isa <= cpu) benchmark::RegisterBenchmark((std::string(s.name) + "/" + k->name).c_str(), BM_Conv, s, k);
+      for (const TileSet* t : {&k->positions, &k->channels})
+        if (k->isa <= cpu && t->name != nullptr)
+          benchmark::RegisterBenchmark((std::string(s.name) + "/" + t->name).c_str(), BM_Conv, s, k, t);
     benchmark::RegisterBenchmark((std::string(s.name) + "/repack").c_str(), BM_Repack, s);
   }
   return 0;

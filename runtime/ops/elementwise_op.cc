@@ -13,18 +13,26 @@ class BinaryOp final : public Op {
  public:
   BinaryOp(const OpBuilder& b, kernels::BinaryKind kind, FloatActivation act)
       : a_(b.input_index(0)), b_(b.input_index(1)), y_(b.output_index(0)), kind_(kind),
-        ad_(DimsOf(b.input(0))), bd_(DimsOf(b.input(1))), yd_(DimsOf(b.output(0))), act_(act) {}
+        ad_(DimsOf(b.input(0))), bd_(DimsOf(b.input(1))), yd_(DimsOf(b.output(0))), act_(act),
+        flat_(ad_ == yd_ && bd_ == yd_), n_(NumElements(b.output(0))) {}
   void Run(const RunState& st) const override {
-    kernels::BinaryF32Ref(kind_, static_cast<const float*>(st.buffers[a_]), ad_,
-                          static_cast<const float*>(st.buffers[b_]), bd_, act_, static_cast<float*>(st.buffers[y_]),
-                          yd_);
+    const auto* a = static_cast<const float*>(st.buffers[a_]);
+    const auto* b = static_cast<const float*>(st.buffers[b_]);
+    auto* y = static_cast<float*>(st.buffers[y_]);
+    if (flat_)
+      kernels::BinaryFlat(kind_, a, b, n_, act_, y);
+    else
+      kernels::BinaryF32Ref(kind_, a, ad_, b, bd_, act_, y, yd_);
   }
+  std::string implementation() const override { return flat_ ? "flat" : "ref"; }
 
  private:
   int a_, b_, y_;
   kernels::BinaryKind kind_;
   Dims ad_, bd_, yd_;
   FloatActivation act_;
+  bool flat_;  // same shapes: no broadcasting
+  int64_t n_;
 };
 
 class UnaryOp final : public Op {

@@ -41,6 +41,63 @@ TEST(MaxPool2x2, MatchesTheReferenceOnCodesAndFloats) {
   EXPECT_FALSE(AcceptsMaxPool2x2({1, 1, 5, 5}, win, {1, 1, 3, 3}));  // ceil mode
 }
 
+// Random windows (padding, stride, dilation, ceil-mode output sizes) on codes and on floats with NaN and -inf.
+TEST(MaxPool, MatchesTheReferenceOnCodesAndFloats) {
+  std::mt19937 rng(2);
+  auto pick = [&](int lo, int hi) { return static_cast<int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng)); };
+  int ran = 0;
+  for (int i = 0; i < 300; ++i) {
+    Window2d win;
+    win.kh = pick(1, 4), win.kw = pick(1, 4), win.sh = pick(1, 3), win.sw = pick(1, 3);
+    win.dh = pick(1, 2), win.dw = pick(1, 2);
+    win.pad_t = pick(0, win.kh - 1), win.pad_l = pick(0, win.kw - 1);
+    win.pad_b = pick(0, win.kh - 1), win.pad_r = pick(0, win.kw - 1);
+    const Dims4 xs{pick(1, 2), pick(1, 5), pick(1, 17), pick(1, 23)};
+    const int64_t span_h = xs.h + win.pad_t + win.pad_b - (win.kh - 1) * win.dh - 1;
+    const int64_t span_w = xs.w + win.pad_l + win.pad_r - (win.kw - 1) * win.dw - 1;
+    if (span_h < 0 || span_w < 0) continue;
+    const bool ceil_mode = pick(0, 1) == 1;  // the last window may start in the padding's last stride
+    const Dims4 ys{xs.n, xs.c, (span_h + (ceil_mode ? win.sh - 1 : 0)) / win.sh + 1,
+                   (span_w + (ceil_mode ? win.sw - 1 : 0)) / win.sw + 1};
+    std::vector<uint8_t> xc(static_cast<size_t>(xs.size())), yc(static_cast<size_t>(ys.size())), wc(yc.size());
+    std::vector<float> xf(xc.size()), yf(yc.size()), wf(yc.size());
+    for (size_t k = 0; k < xc.size(); ++k) {
+      xc[k] = static_cast<uint8_t>(rng());
+      xf[k] = k % 13 == 0 ? NAN : k % 17 == 0 ? -INFINITY : static_cast<float>(static_cast<int>(rng() % 2001) - 1000) / 7;
+    }
+    MaxPool(xc.data(), xs, win, yc.data(), ys);
+    MaxPoolRef(xc.data(), xs, win, wc.data(), ys);
+    EXPECT_EQ(yc, wc) << "window " << win.kh << "x" << win.kw << " stride " << win.sh << "," << win.sw;
+    MaxPool(xf.data(), xs, win, yf.data(), ys);
+    MaxPoolRef(xf.data(), xs, win, wf.data(), ys);
+    EXPECT_EQ(0, std::memcmp(yf.data(), wf.data(), yf.size() * sizeof(float)));
+    ++ran;
+  }
+  EXPECT_GT(ran, 200);
+}
+
+// Every operation and activation, on values that include NaN, infinities, signed zeros and clip-bound ties.
+TEST(BinaryFlat, MatchesTheReference) {
+  std::mt19937 rng(3);
+  const float specials[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 6.0f, -1.0f};
+  std::vector<float> a(1001), b(a.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    a[k] = k % 11 == 0 ? specials[k / 11 % 7] : static_cast<float>(static_cast<int>(rng() % 4001) - 2000) / 97;
+    b[k] = k % 7 == 0 ? specials[k / 7 % 7] : static_cast<float>(static_cast<int>(rng() % 4001) - 2000) / 89;
+  }
+  const Dims d{1, static_cast<int64_t>(a.size())};
+  for (const BinaryKind kind : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kDiv})
+    for (const FloatActivation act : {FloatActivation{}, FloatActivation{FloatActivation::kClip, 0.0f, 6.0f},
+                                      FloatActivation{FloatActivation::kClip, -1.0f, INFINITY},
+                                      FloatActivation{FloatActivation::kSigmoid}}) {
+      std::vector<float> got(a.size()), want(a.size());
+      BinaryFlat(kind, a.data(), b.data(), static_cast<int64_t>(a.size()), act, got.data());
+      BinaryF32Ref(kind, a.data(), d, b.data(), d, act, want.data(), d);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+          << "kind " << static_cast<int>(kind) << " activation " << act.kind;
+    }
+}
+
 TEST(QuantizeRow, MatchesArithQuantize) {
   std::mt19937 rng(3);
   std::vector<float> x;

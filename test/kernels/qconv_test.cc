@@ -93,22 +93,25 @@ int CheckCase(const Case& c, std::mt19937& rng) {
   int ran = 0;
   for (const Microkernel* k : Microkernels()) {
     if (k->isa > DetectIsa()) continue;
-    PackedConv conv;
-    std::string why;
-    if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why)) {
-      EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
-      continue;
+    for (const TileSet* tiles : {&k->positions, &k->channels}) {
+      if (tiles->name == nullptr) continue;
+      PackedConv conv;
+      std::string why;
+      if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why, tiles)) {
+        EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
+        continue;
+      }
+      std::vector<uint8_t> scratch(conv.scratch_bytes());
+      for (int threads : {1, 3}) {
+        std::vector<unsigned char> got(y_bytes, 0xAB);
+        conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
+        const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
+        EXPECT_TRUE(diff.first == got.end())
+            << conv.name() << " differs from the reference at byte " << (diff.first - got.begin()) << " of "
+            << y_bytes << " (" << threads << " threads) on " << Describe(c);
+      }
+      ++ran;
     }
-    std::vector<uint8_t> scratch(conv.scratch_bytes());
-    for (int threads : {1, 3}) {
-      std::vector<unsigned char> got(y_bytes, 0xAB);
-      conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
-      const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
-      EXPECT_TRUE(diff.first == got.end())
-          << k->name << " differs from the reference at byte " << (diff.first - got.begin()) << " of " << y_bytes
-          << " (" << threads << " threads) on " << Describe(c);
-    }
-    ++ran;
   }
   return ran;
 }

@@ -1,7 +1,9 @@
 // See fast_kernels.h. Every function restates its reference kernel's arithmetic in a branch-free form.
 #include "runtime/kernels/fast/fast_kernels.h"
 
+#include <algorithm>
 #include <limits>
+#include <type_traits>
 
 namespace q46::kernels {
 
@@ -26,6 +28,63 @@ void MaxPool2x2(const T* x, Dims4 xs, T* y, Dims4 ys) {
 }
 template void MaxPool2x2<float>(const float*, Dims4, float*, Dims4);
 template void MaxPool2x2<uint8_t>(const uint8_t*, Dims4, uint8_t*, Dims4);
+
+
+template <typename T>
+void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
+  // Row by row: each tap (ky, kx) in the reference's order sweeps the outputs whose input column it reaches,
+  // so each output still sees its taps in that order and padding is skipped without a test per element. The
+  // reference starts from the lowest value and takes a tap when it is greater (NaN never wins).
+  const auto take = [](T m, T v) { return v > m ? v : m; };
+  const auto floor_div = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  for (int64_t plane = 0; plane < ys.n * ys.c; ++plane)
+    for (int64_t oy = 0; oy < ys.h; ++oy) {
+      T* out = y + (plane * ys.h + oy) * ys.w;
+      for (int64_t ox = 0; ox < ys.w; ++ox) out[ox] = std::numeric_limits<T>::lowest();
+      for (int64_t ky = 0; ky < win.kh; ++ky) {
+        const int64_t iy = oy * win.sh + ky * win.dh - win.pad_t;
+        if (iy < 0 || iy >= xs.h) continue;
+        const T* row = x + (plane * xs.h + iy) * xs.w;
+        for (int64_t kx = 0; kx < win.kw; ++kx) {
+          // Outputs whose column ox * sw + shift lies in [0, xs.w).
+          const int64_t shift = kx * win.dw - win.pad_l;
+          const int64_t lo = std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw));
+          const int64_t hi = std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1);
+          const auto sweep = [&](auto stride) {
+            for (int64_t ox = lo; ox < hi; ++ox) out[ox] = take(out[ox], row[ox * stride + shift]);
+          };
+          if (win.sw == 2)  // a constant stride lets the compiler vectorise the common case
+            sweep(std::integral_constant<int64_t, 2>());
+          else
+            sweep(win.sw);
+        }
+      }
+    }
+}
+template void MaxPool<float>(const float*, Dims4, const Window2d&, float*, Dims4);
+template void MaxPool<uint8_t>(const uint8_t*, Dims4, const Window2d&, uint8_t*, Dims4);
+
+void BinaryFlat(BinaryKind kind, const float* a, const float* b, int64_t n, FloatActivation act, float* y) {
+  // The reference's flat path with the operation and the activation chosen once, outside the loop.
+  const auto run = [&](auto op) {
+    switch (act.kind) {
+      case FloatActivation::kNone:
+        for (int64_t i = 0; i < n; ++i) y[i] = op(a[i], b[i]);
+        return;
+      case FloatActivation::kClip:
+        for (int64_t i = 0; i < n; ++i) y[i] = Clip(op(a[i], b[i]), act.lo, act.hi);
+        return;
+      default:
+        for (int64_t i = 0; i < n; ++i) y[i] = Activate(op(a[i], b[i]), act);
+    }
+  };
+  switch (kind) {
+    case BinaryKind::kAdd: return run([](float u, float v) { return u + v; });
+    case BinaryKind::kSub: return run([](float u, float v) { return u - v; });
+    case BinaryKind::kMul: return run([](float u, float v) { return u * v; });
+    case BinaryKind::kDiv: return run([](float u, float v) { return u / v; });
+  }
+}
 
 void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi, uint8_t* y) {
   // arith::Quantize is clamp(RoundToInt(x / scale) + zp, lo, hi) with NaN -> zp. Clamping x / scale to

@@ -60,6 +60,18 @@ std::vector<const Microkernel*> Microkernels() {
 
 namespace {
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// body(i) for i in [0, items) on up to `threads` threads of OpenMP's pool; a plain loop on one thread (an
+// OpenMP region, even of one thread, costs microseconds, as much as a small layer).
+template <class Body>
+void ParallelFor(int64_t items, int threads, Body&& body) {
+  if (threads <= 1) {
+    for (int64_t i = 0; i < items; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < items; ++i) body(i);
+}
 }  // namespace
 
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
@@ -129,9 +141,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
   const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4;
   uint8_t* pad_row = packed + g.packed_input_bytes();  // xs.w pad codes, for missing channels and rows
   std::memset(pad_row, pad_code, static_cast<size_t>(xs.w));
-  const int64_t items = g.groups * g.quads;
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (int64_t item = 0; item < items; ++item) {
+  ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
     uint8_t* quad = packed + grp * g.group_bytes + q * g.win.sh * g.win.sw * plane_bytes;
     for (int64_t ph = 0; ph < g.win.sh; ++ph)
@@ -149,11 +159,31 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
           InterleaveRow(rows, xs.w, pw - g.win.pad_l, g.win.sw, g.plane_w, pad_code, plane + r * g.plane_w * 4);
         }
       }
-  }
+  });
 }
 
+namespace {
+
+// The multiply-adds a layout's vector instructions do per step, padding included, plus (channel lanes) its
+// output stores, one element at a time, counted as two vector instructions each. Both layouts are bit-exact;
+// this only picks the faster.
+int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
+  const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
+  const int64_t vectors = full_tiles * t.mr + CeilDiv(g.positions - full_tiles * full_len, t.lanes);
+  const int64_t channel_tiles = CeilDiv(g.cout_g, t.max_nr);
+  return g.steps() * vectors * channel_tiles * CeilDiv(g.cout_g, channel_tiles);
+}
+int64_t ChannelLaneWork(const TileSet& t, const Geometry& g) {
+  constexpr int64_t kStoreCost = 2;
+  const int64_t outputs = g.ys.h * g.ys.w;
+  return g.steps() * CeilDiv(g.cout_g, t.lanes) * outputs + kStoreCost * outputs * g.cout_g;
+}
+
+}  // namespace
+
 bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
-                        int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why) {
+                        int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
+                        const TileSet* tiles) {
   const int64_t flush = kernel.flush_steps(max_code, max_weight);
   if (flush == 0) {
     *why = std::string(kernel.name) + " cannot accumulate codes up to " + std::to_string(max_code) +
@@ -161,58 +191,103 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     return false;
   }
   PackedConv& p = *out;
-  p.kernel_ = &kernel;
   p.g_ = g;
   p.flush_steps_ = flush;
-  const int64_t tiles = CeilDiv(g.cout_g, kernel.max_nr);
-  p.nr_ = static_cast<int>(CeilDiv(g.cout_g, tiles));
-  p.oc_tiles_ = CeilDiv(g.cout_g, p.nr_);
-  const int64_t steps = g.steps(), taps = g.win.kh * g.win.kw;
-  const size_t elem = kernel.weight_type == WeightType::kS8 ? 1 : 2;
-  p.tile_weight_bytes_ = steps * p.nr_ * 4 * static_cast<int64_t>(elem);
-  p.weights_.assign(static_cast<size_t>(g.groups * p.oc_tiles_ * p.tile_weight_bytes_), 0);
+  if (tiles == nullptr)
+    tiles = kernel.channels.name != nullptr &&
+                    ChannelLaneWork(kernel.channels, g) < PositionLaneWork(kernel.positions, g)
+                ? &kernel.channels
+                : &kernel.positions;
+  const TileSet& t = *tiles;
+  const bool channel_lanes = t.lanes_of == Lanes::kChannels;
+  p.tiles_ = &t;
+
+  // Channel blocks (one tile's output channels) and position spans (one tile's positions).
+  const int64_t steps = g.steps(), taps = g.win.kh * g.win.kw, full_len = int64_t{t.mr} * t.lanes;
+  const int64_t elem = kernel.weight_type == WeightType::kS8 ? 1 : 2;
+  const auto add_block = [&](int64_t first, int64_t width) {
+    p.blocks_.push_back({first, width, p.group_weight_bytes_});
+    p.group_weight_bytes_ += steps * width * 4 * elem;
+  };
+  if (channel_lanes) {
+    const int64_t full = g.cout_g / full_len;
+    for (int64_t b = 0; b < full; ++b) add_block(b * full_len, full_len);
+    for (int64_t c = full * full_len; c < g.cout_g; c += t.lanes) add_block(c, t.lanes);
+    const int64_t outputs = g.ys.h * g.ys.w;
+    for (int64_t q = 0; q < outputs; q += t.max_nr) p.spans_.push_back({q, std::min<int64_t>(t.max_nr, outputs - q)});
+  } else {
+    const int64_t tiles = CeilDiv(g.cout_g, t.max_nr), width = CeilDiv(g.cout_g, tiles);
+    for (int64_t b = 0; b < tiles; ++b) add_block(b * width, width);
+    const int64_t full_tiles = g.positions / full_len;
+    for (int64_t i = 0; i < full_tiles; ++i) p.spans_.push_back({i * full_len, full_len});
+    for (int64_t q = full_tiles * full_len; q < g.positions; q += t.lanes) p.spans_.push_back({q, t.lanes});
+  }
+
+  p.weights_.assign(static_cast<size_t>(g.groups * p.group_weight_bytes_), 0);
   for (int64_t grp = 0; grp < g.groups; ++grp)
-    for (int64_t t = 0; t < p.oc_tiles_; ++t)
+    for (const Block& b : p.blocks_)
       for (int64_t s = 0; s < steps; ++s)
-        for (int64_t n = 0; n < p.nr_; ++n)
+        for (int64_t n = 0; n < b.width; ++n)
           for (int64_t e = 0; e < 4; ++e) {
-            const int64_t oc = t * p.nr_ + n, ic = s / taps * 4 + e;
+            const int64_t oc = b.first_channel + n, ic = s / taps * 4 + e;
             if (oc >= g.cout_g || ic >= g.cin_g) continue;
             const int8_t v = weights[((grp * g.cout_g + oc) * g.cin_g + ic) * taps + s % taps];
-            const size_t at = static_cast<size_t>((((grp * p.oc_tiles_ + t) * steps + s) * p.nr_ + n) * 4 + e);
+            const int64_t at = grp * p.group_weight_bytes_ + b.weight_offset + ((s * b.width + n) * 4 + e) * elem;
             const int16_t wide = v;
-            std::memcpy(&p.weights_[at * elem], elem == 1 ? static_cast<const void*>(&v) : &wide, elem);
+            std::memcpy(&p.weights_[static_cast<size_t>(at)], elem == 1 ? static_cast<const void*>(&v) : &wide,
+                        static_cast<size_t>(elem));
           }
   const bool clip = stage.activation.kind == FloatActivation::kClip;
   p.lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
   p.hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
   p.stage_ = std::move(stage);
+  p.stage_.bias.resize(p.stage_.bias.size() + kMaxLanes * 4, 0);  // channel-lane tiles read whole vectors
+  p.stage_.scale.resize(p.stage_.scale.size() + kMaxLanes * 4, 1.0f);
   return true;
 }
 
-void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t oc_tile, int64_t first, int mr,
+void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
                          void* y) const {
-  const Microkernel& k = *kernel_;
+  const TileSet& t = *tiles_;
+  const bool channel_lanes = t.lanes_of == Lanes::kChannels;
   alignas(64) int32_t partial[kMaxNr * 4 * kMaxLanes];
-  const int64_t plane = g_.ys.h * g_.ys.w, c0 = group * g_.cout_g + oc_tile * nr_;
+  int64_t position_bytes[kMaxNr];
+  const uint8_t* x = packed + group * g_.group_bytes;
+  if (channel_lanes) {
+    for (int64_t i = 0; i < span.count; ++i) {
+      const int64_t q = span.first + i, row = q / g_.ys.w;
+      position_bytes[i] = 4 * (row * g_.plane_w + q - row * g_.ys.w);
+    }
+  } else {
+    x += span.first * 4;
+  }
+  const int64_t plane = g_.ys.h * g_.ys.w, c0 = group * g_.cout_g + block.first_channel;
   const size_t elem = stage_.codes_out ? 1 : sizeof(float);
   const TileOutput out{static_cast<unsigned char*>(y) + (image * g_.ys.c + c0) * plane * elem, plane,
-                       static_cast<int>(std::min<int64_t>(nr_, (group + 1) * g_.cout_g - c0)), stage_.codes_out,
+                       static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)), stage_.codes_out,
                        stage_.bias.data() + c0, stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_,
                        g_.plane_w, g_.ys.w, g_.positions};
-  const TileArgs args{packed + group * g_.group_bytes + first * 4, g_.step_offsets.data(), g_.steps(),
-                      weights_.data() + (group * oc_tiles_ + oc_tile) * tile_weight_bytes_, flush_steps_, partial,
-                      first, out};
-  (mr == k.mr ? k.full : k.tail)[nr_ - 1](args);
+  const TileArgs args{x, g_.step_offsets.data(), g_.steps(),
+                      weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, partial,
+                      span.first, position_bytes, out};
+  const int64_t full_len = int64_t{t.mr} * t.lanes;
+  if (channel_lanes)
+    (block.width == full_len ? t.full : t.tail)[span.count - 1](args);
+  else
+    (span.count == full_len ? t.full : t.tail)[block.width - 1](args);
+
   // tanh and sigmoid (no vector form here) only on the real outputs, not on the grid's dropped columns.
   const FloatActivation& act = stage_.activation;
   if (stage_.codes_out || (act.kind != FloatActivation::kTanh && act.kind != FloatActivation::kSigmoid)) return;
-  const int64_t end = std::min(first + int64_t{mr} * k.lanes, g_.positions);
   for (int64_t n = 0; n < out.channels; ++n) {
     float* values = static_cast<float*>(out.out) + n * plane;
-    for (int64_t q = first; q < end; ++q) {
-      const int64_t row = q / g_.plane_w, col = q - row * g_.plane_w;
-      if (col < g_.ys.w) values[row * g_.ys.w + col] = Activate(values[row * g_.ys.w + col], act);
+    for (int64_t q = span.first; q < span.first + span.count; ++q) {
+      if (channel_lanes) {
+        values[q] = Activate(values[q], act);
+      } else if (q < g_.positions) {
+        const int64_t row = q / g_.plane_w, col = q - row * g_.plane_w;
+        if (col < g_.ys.w) values[row * g_.ys.w + col] = Activate(values[row * g_.ys.w + col], act);
+      }
     }
   }
 }
@@ -222,24 +297,18 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   constexpr int64_t kMacsPerThread = 1 << 20;
   const int64_t macs = g_.ys.h * g_.ys.w * g_.ys.c * g_.cin_g * g_.win.kh * g_.win.kw;
   threads = static_cast<int>(std::clamp<int64_t>(macs / kMacsPerThread, 1, threads));
-  const int64_t lanes = kernel_->lanes, full_len = int64_t{kernel_->mr} * lanes;
-  const int64_t full_tiles = g_.positions / full_len;
-  const int64_t pos_tiles = full_tiles + CeilDiv(g_.positions - full_tiles * full_len, lanes);
-  const int64_t per_group = pos_tiles * oc_tiles_, items = g_.groups * per_group;
-  // Keep the larger operand streaming once: with more weights than input, walk positions inside output-channel
-  // tiles (the input stays in cache), else the reverse.
-  const bool weights_outer = tile_weight_bytes_ * oc_tiles_ > g_.group_bytes;
+  const int64_t blocks = static_cast<int64_t>(blocks_.size()), spans = static_cast<int64_t>(spans_.size());
+  const int64_t per_group = blocks * spans, items = g_.groups * per_group;
+  // Keep the larger operand streaming once: with more weights than input, walk positions inside channel
+  // blocks (the input stays in cache), else the reverse.
+  const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     RepackInput(g_, x, image, pad_code, scratch, threads);
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (int64_t i = 0; i < items; ++i) {
+    ParallelFor(items, threads, [&](int64_t i) {
       const int64_t group = i / per_group, r = i % per_group;
-      const int64_t t = weights_outer ? r / pos_tiles : r % oc_tiles_;
-      const int64_t p = weights_outer ? r % pos_tiles : r / oc_tiles_;
-      const bool full = p < full_tiles;
-      RunTile(scratch, image, group, t, full ? p * full_len : full_tiles * full_len + (p - full_tiles) * lanes,
-              full ? kernel_->mr : 1, y);
-    }
+      const int64_t b = weights_outer ? r / spans : r % blocks, s = weights_outer ? r % spans : r / blocks;
+      RunTile(scratch, image, group, blocks_[static_cast<size_t>(b)], spans_[static_cast<size_t>(s)], y);
+    });
   }
 }
 

@@ -9,8 +9,9 @@
 // the output width are computed and dropped (the price of the grid). Weights are packed once, at load, per
 // output-channel tile: [step][nr][4 channels], step = (quad, ky, kx).
 //
-// A microkernel computes an mr x lanes (positions) by nr (output channels) tile of int32 sums and, still in
-// registers, its output stage: bias, requantize to codes or dequantize to floats, written into the NCHW output. This header knows no intrinsics: the
+// A microkernel computes a tile of int32 sums, positions by output channels, with either positions or output
+// channels on the vector lanes (TileSet), then its output stage: bias, requantize to codes or dequantize to
+// floats, written into the NCHW output. This header knows no intrinsics: the
 // microkernels live in per-ISA translation units (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc).
 #pragma once
 
@@ -50,49 +51,64 @@ Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
 // Repacks image `n` of NCHW codes x into the quad-planar layout at `packed` (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
 
-// Where a tile's outputs go and the output stage that makes them. Channel n of the tile writes grid position p
-// to out + n * channel_stride + row(p) * out_w + column(p) when column(p) < out_w (the grid's other columns are
-// dropped). Codes: requantize with scale[n], clamp the scaled value to [lo_f, hi_f] (= [lo, hi] - zero_point),
-// round, add the zero point. Floats: dequantize with scale[n], clip to [lo_f, hi_f].
+// Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
+// p (row * out_w + column) to out + c * channel_stride + p. Codes: requantize with scale[c], clamp the scaled
+// value to [lo_f, hi_f] (= [lo, hi] - zero_point), round, add the zero point. Floats: dequantize with
+// scale[c], clip to [lo_f, hi_f]. bias and scale may be read up to kMaxLanes * 4 channels past `channels`.
 struct TileOutput {
   void* out;               // the tile's first channel's NCHW plane: uint8 codes or floats
   int64_t channel_stride;  // elements between consecutive channels' planes
-  int channels;            // channels to write: nr, or fewer in the last output-channel tile
+  int channels;            // channels to write: the tile's width, or fewer in the last one
   bool codes;
   const int32_t* bias;     // per channel, from the tile's first
   const float* scale;
   int32_t zero_point;
   float lo_f, hi_f;
-  int64_t plane_w, out_w, positions;
+  int64_t plane_w, out_w, positions;  // position-lane tiles: the grid and its last position
 };
 
-// One tile's work: mr x lanes positions starting at `first` by nr output channels, all steps, then the output
-// stage.
+// One tile's work: its positions by its output channels, all steps, then the output stage.
+//   Position lanes: mr x lanes consecutive grid positions from `first` (x = group base + 4 * first) by nr
+//     channels; grid position q is output row q / plane_w, column q % plane_w, dropped past out_w.
+//   Channel lanes: nr output positions from `first` (x = group base; position_bytes[i] = 4 * grid position of
+//     output position first + i) by mr x lanes channels.
 struct TileArgs {
-  const uint8_t* x;          // group base + 4 * first position
-  const int64_t* offsets;    // Geometry::step_offsets
+  const uint8_t* x;
+  const int64_t* offsets;         // Geometry::step_offsets
   int64_t steps;
-  const void* weights;       // this tile's packed weights, [steps][nr][4] of the microkernel's weight type
-  int64_t flush_steps;       // steps an accumulator may take before it is widened into `partial` (>= 1)
-  int32_t* partial;          // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
+  const void* weights;            // this tile's packed weights, [steps][channels][4] of the weight type
+  int64_t flush_steps;            // steps an accumulator may take before it is widened into `partial` (>= 1)
+  int32_t* partial;               // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
   int64_t first;
+  const int64_t* position_bytes;  // channel lanes only
   TileOutput out;
 };
 using TileFn = void (*)(const TileArgs&);
 constexpr int kMaxNr = 6;
 
 enum class WeightType { kS8, kS16 };
+enum class Lanes { kPositions, kChannels };
+
+// The tiles of one method in one layout: lanes of positions (one weight broadcast per channel, the input
+// loaded as vectors; best on wide images) or lanes of output channels (one input broadcast per position, the
+// weights loaded as vectors; no grid columns wasted, best on small images and 1-position layers).
+struct TileSet {
+  const char* name;  // method, tile (positions x channels), layout, ISA
+  Lanes lanes_of;
+  int lanes, mr, max_nr;
+  TileFn full[kMaxNr];  // mr x nr tiles, index nr - 1
+  TileFn tail[kMaxNr];  // 1 x nr tiles
+};
 
 struct Microkernel {
-  const char* name;  // method, tile (positions x output channels), layout, ISA
+  const char* name;  // method and ISA
   Isa isa;
-  int lanes, mr, max_nr;
   WeightType weight_type;
   // How many steps int16 accumulators may take before widening, for activation codes <= max_code and
   // |weight codes| <= max_weight; 0 if this method cannot compute that precision exactly.
   int64_t (*flush_steps)(int32_t max_code, int32_t max_weight);
-  TileFn full[kMaxNr];  // mr x nr tiles, index nr - 1
-  TileFn tail[kMaxNr];  // 1 x nr tiles
+  TileSet positions;
+  TileSet channels;  // name nullptr where the method has no channel-lane tiles
 };
 
 // Every microkernel this build has, fastest first; the caller filters by ISA level and precision and falls
@@ -111,25 +127,36 @@ struct OutputStage {
 
 class PackedConv {
  public:
-  // `weights` are OIHW codes within +-max_weight; activations are codes <= max_code. Returns false (and why)
-  // if `kernel` cannot run this precision.
+  // `weights` are OIHW codes within +-max_weight; activations are codes <= max_code. Uses `tiles` (one of the
+  // kernel's tile sets), or by default the one that wastes the least work on this shape. Returns false (and
+  // why) if `kernel` cannot run this precision.
   static bool Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
-                     int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why);
-  const char* name() const { return kernel_->name; }
+                     int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
+                     const TileSet* tiles = nullptr);
+  const char* name() const { return tiles_->name; }
   size_t scratch_bytes() const { return static_cast<size_t>(g_.scratch_bytes()); }
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(), any alignment) and up to `threads`.
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
 
  private:
-  void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t oc_tile, int64_t first, int mr,
+  // A run of output channels computed by one tile, with its packed weights.
+  struct Block {
+    int64_t first_channel, width, weight_offset;
+  };
+  // A run of positions: `first` and `count` in the layout's units (grid positions or output positions).
+  struct Span {
+    int64_t first, count;
+  };
+  void RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
                void* y) const;
-  float lo_f_ = 0, hi_f_ = 0;  // TileOutput's clamp
-  const Microkernel* kernel_ = nullptr;
+  const TileSet* tiles_ = nullptr;
   Geometry g_;
-  int nr_ = 1;
-  int64_t oc_tiles_ = 0, flush_steps_ = 1, tile_weight_bytes_ = 0;
-  std::vector<unsigned char> weights_;  // [group][oc_tile][steps][nr][4] of the weight type
-  OutputStage stage_;
+  int64_t flush_steps_ = 1, group_weight_bytes_ = 0;
+  std::vector<Block> blocks_;        // per group, the same
+  std::vector<Span> spans_;
+  std::vector<unsigned char> weights_;  // [group][block][steps][width][4] of the weight type
+  OutputStage stage_;                   // bias and scale padded by kMaxLanes * 4 channels
+  float lo_f_ = 0, hi_f_ = 0;           // TileOutput's clamp
 };
 
 }  // namespace q46::kernels::qconv

@@ -6,9 +6,10 @@ namespace q46::kernels::qconv {
 
 std::vector<const Microkernel*> MicrokernelsAvx2() {
   static const Microkernel maddubs = MakeMicrokernel<MaddubsI16<simd::Ymm>, 2, 5>(
-      "qconv_u8s8_maddubs_i16_16x5_quadplanar_avx2", Isa::kAvx2, &MaddubsFlushSteps);
+      "qconv_u8s8_maddubs_i16_avx2", Isa::kAvx2, &MaddubsFlushSteps, "qconv_u8s8_maddubs_i16_16x5_quadplanar_avx2",
+      "qconv_u8s8_maddubs_i16_5x16_quadplanar_chlanes_avx2");
   static const Microkernel maddwd = MakeMicrokernel<MaddwdI32<simd::Ymm>, 1, 5>(
-      "qconv_u8s8_maddwd_i32_8x5_quadplanar_avx2", Isa::kAvx2, &NeverFlush);
+      "qconv_u8s8_maddwd_i32_avx2", Isa::kAvx2, &NeverFlush, "qconv_u8s8_maddwd_i32_8x5_quadplanar_avx2", nullptr);
   return {&maddubs, &maddwd};
 }
 

@@ -6,9 +6,11 @@ namespace q46::kernels::qconv {
 
 std::vector<const Microkernel*> MicrokernelsAvx512() {
   static const Microkernel maddubs = MakeMicrokernel<MaddubsI16<simd::Zmm>, 4, 6>(
-      "qconv_u8s8_maddubs_i16_64x6_quadplanar_avx512bw", Isa::kAvx512, &MaddubsFlushSteps);
+      "qconv_u8s8_maddubs_i16_avx512bw", Isa::kAvx512, &MaddubsFlushSteps,
+      "qconv_u8s8_maddubs_i16_64x6_quadplanar_avx512bw", "qconv_u8s8_maddubs_i16_6x64_quadplanar_chlanes_avx512bw");
   static const Microkernel maddwd = MakeMicrokernel<MaddwdI32<simd::Zmm>, 2, 5>(
-      "qconv_u8s8_maddwd_i32_32x5_quadplanar_avx512bw", Isa::kAvx512, &NeverFlush);
+      "qconv_u8s8_maddwd_i32_avx512bw", Isa::kAvx512, &NeverFlush, "qconv_u8s8_maddwd_i32_32x5_quadplanar_avx512bw",
+      nullptr);
   return {&maddubs, &maddwd};
 }
 

@@ -38,6 +38,7 @@ static_assert(32767 / (2 * 22 * 11) == 67 && 32767 / (2 * 15 * 8) == 136, "flush
 template <class R>
 struct MaddubsI16 {
   using Reg = R;
+  static constexpr bool kChannelLanes = true;
   static constexpr int kLanes = R::kBytes / 4;
   using W = int8_t;
   using X = typename R::I;
@@ -57,6 +58,7 @@ struct MaddubsI16 {
 template <class R>
 struct MaddwdI32 {
   using Reg = R;
+  static constexpr bool kChannelLanes = false;
   static constexpr int kLanes = R::kBytes / 4;
   using W = int16_t;
   struct X {
@@ -81,6 +83,7 @@ struct MaddwdI32 {
 struct DpbusdZmm {
   using Reg = simd::Zmm;
   using R = Reg;
+  static constexpr bool kChannelLanes = true;
   static constexpr int kLanes = 16;
   using W = int8_t;
   using X = __m512i;
@@ -114,82 +117,162 @@ void StorePositions(const TileOutput& o, T* plane, int64_t q, int64_t row, int64
   }
 }
 
-// The output stage of kL int32 sums of channel n (arith::Requantize / DequantizeAccumulator on vectors).
-// Clamping the scaled value to [lo - zp, hi - zp] before rounding gives the same code as rounding, adding zp
-// and clamping, because both bounds are integers and rounding is monotonic; it also keeps the conversion in
-// range.
+// The output stage on a vector of int32 sums with their biases and scales (arith::Requantize and
+// DequantizeAccumulator on vectors): bias, scale, clamp to [lo_f, hi_f]. Codes are then rounded and shifted by
+// the zero point: clamping the scaled value to [lo - zp, hi - zp] before rounding gives the same code as
+// rounding, adding zp and clamping, because both bounds are integers and rounding is monotonic; it also keeps
+// the conversion in range.
 template <class R>
-void WriteOutput(const TileOutput& o, int n, int64_t q, int64_t row, int64_t col, typename R::I sums) {
+typename R::F ScaleAndClamp(const TileOutput& o, typename R::I sums, typename R::I bias, typename R::F scale) {
+  const auto v = R::MaxF(R::MulF(R::ToF32(R::AddI32(sums, bias)), scale), R::Set1F(o.lo_f));
+  return R::MinF(v, R::Set1F(o.hi_f));
+}
+template <class R>
+typename R::I Codes(const TileOutput& o, typename R::F clamped) {
+  return R::AddI32(R::RoundToI32(clamped), R::Set1I32(o.zero_point));
+}
+
+// Position lanes: the outputs of channel n at kL grid positions from q (grid row and column given).
+template <class R>
+void WritePositions(const TileOutput& o, int n, int64_t q, int64_t row, int64_t col, typename R::I sums) {
   constexpr int kL = R::kBytes / 4;
-  const auto v = R::MaxF(R::MulF(R::ToF32(R::AddI32(sums, R::Set1I32(o.bias[n]))), R::Set1F(o.scale[n])),
-                         R::Set1F(o.lo_f));
-  const auto clamped = R::MinF(v, R::Set1F(o.hi_f));
+  const auto clamped = ScaleAndClamp<R>(o, sums, R::Set1I32(o.bias[n]), R::Set1F(o.scale[n]));
   if (o.codes) {
-    const auto codes = R::AddI32(R::RoundToI32(clamped), R::Set1I32(o.zero_point));
-    uint8_t* plane = static_cast<uint8_t*>(o.out) + n * o.channel_stride;
+    const auto codes = Codes<R>(o, clamped);
     StorePositions<kL>(
-        o, plane, q, row, col, [&](uint8_t* p) { R::StoreBytes(p, codes); },
-        [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
+        o, static_cast<uint8_t*>(o.out) + n * o.channel_stride, q, row, col,
+        [&](uint8_t* p) { R::StoreBytes(p, codes); }, [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
   } else {
-    float* plane = static_cast<float*>(o.out) + n * o.channel_stride;
     StorePositions<kL>(
-        o, plane, q, row, col, [&](float* p) { R::StoreF(p, clamped); },
+        o, static_cast<float*>(o.out) + n * o.channel_stride, q, row, col, [&](float* p) { R::StoreF(p, clamped); },
         [&](float* p, uint32_t mask) { R::StoreFMasked(p, clamped, mask); });
   }
 }
 
-// The tile: an MR x lanes block of positions by NR output channels, all steps, widening into `partial` every
-// flush_steps steps as the method needs, then the output stage.
+// Channel lanes: the outputs of channels c.. c + kL - 1 at output position p, one channel plane apart.
+template <class R>
+void WriteChannels(const TileOutput& o, int c, int64_t p, typename R::I sums) {
+  constexpr int kL = R::kBytes / 4;
+  const auto clamped = ScaleAndClamp<R>(o, sums, R::Load(o.bias + c), R::LoadF(o.scale + c));
+  const int count = std::min(kL, o.channels - c);
+  if (o.codes) {
+    alignas(64) uint8_t codes[kL];
+    R::StoreBytes(codes, Codes<R>(o, clamped));
+    uint8_t* out = static_cast<uint8_t*>(o.out) + c * o.channel_stride + p;
+    for (int i = 0; i < count; ++i) out[i * o.channel_stride] = codes[i];
+  } else {
+    alignas(64) float values[kL];
+    R::StoreF(values, clamped);
+    float* out = static_cast<float*>(o.out) + c * o.channel_stride + p;
+    for (int i = 0; i < count; ++i) out[i * o.channel_stride] = values[i];
+  }
+}
+
+// Accumulates MR x NR accumulators over steps [s0, s1) and widens them into `partial` ([n][m] vectors), added
+// to what is there unless s0 == 0. Madd(m, n, acc, s) does one step of one accumulator's work.
+template <class M, int MR, int NR, class Step>
+void AccumulateChunk(int64_t s0, int64_t s1, int32_t* partial, Step&& step) {
+  using R = typename M::Reg;
+  typename M::Acc acc[MR][NR];
+  for (int m = 0; m < MR; ++m)
+    for (int n = 0; n < NR; ++n) acc[m][n] = M::Zero();
+  for (int64_t s = s0; s < s1; ++s) step(s, acc);
+  for (int n = 0; n < NR; ++n)
+    for (int m = 0; m < MR; ++m) {
+      int32_t* sums = partial + (n * MR + m) * M::kLanes;
+      const auto wide = M::Widen(acc[m][n]);
+      R::Store(sums, s0 == 0 ? wide : R::AddI32(wide, R::Load(sums)));
+    }
+}
+
+// All steps in chunks of at most flush_steps (the method's widening interval).
+template <class M, int MR, int NR, class Step>
+void Accumulate(const TileArgs& a, Step&& step) {
+  for (int64_t s0 = 0, s1; s0 < a.steps; s0 = s1) {
+    s1 = a.steps - s0 <= a.flush_steps ? a.steps : s0 + a.flush_steps;
+    AccumulateChunk<M, MR, NR>(s0, s1, a.partial, step);
+  }
+}
+
+// Position lanes: MR x lanes grid positions by NR output channels. Per step, MR input vectors (4 channels of
+// lanes positions) and NR weight broadcasts (4 channels of one output channel).
 template <class M, int MR, int NR>
-void Tile(const TileArgs& a) {
+struct PositionTile {
+  static void Run(const TileArgs& a) {
   using R = typename M::Reg;
   constexpr int kL = M::kLanes;
   const auto* w = static_cast<const typename M::W*>(a.weights);
-  for (int64_t s0 = 0, s1; s0 < a.steps; s0 = s1) {
-    s1 = a.steps - s0 <= a.flush_steps ? a.steps : s0 + a.flush_steps;
-    typename M::Acc acc[MR][NR];
-    for (int m = 0; m < MR; ++m)
-      for (int n = 0; n < NR; ++n) acc[m][n] = M::Zero();
-    for (int64_t s = s0; s < s1; ++s) {
-      const uint8_t* p = a.x + a.offsets[s];
-      typename M::X xv[MR];
-      for (int m = 0; m < MR; ++m) xv[m] = M::LoadX(p + m * kL * 4);
-      const typename M::W* ws = w + s * NR * 4;
-      for (int n = 0; n < NR; ++n) {
-        const typename M::Wv wv = M::LoadW(ws + n * 4);
-        for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv[m], wv);
-      }
+  Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
+    const uint8_t* p = a.x + a.offsets[s];
+    typename M::X xv[MR];
+    for (int m = 0; m < MR; ++m) xv[m] = M::LoadX(p + m * kL * 4);
+    const typename M::W* ws = w + s * NR * 4;
+    for (int n = 0; n < NR; ++n) {
+      const typename M::Wv wv = M::LoadW(ws + n * 4);
+      for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv[m], wv);
     }
-    for (int n = 0; n < NR; ++n)
-      for (int m = 0; m < MR; ++m) {
-        int32_t* sums = a.partial + (n * MR + m) * kL;
-        const auto wide = M::Widen(acc[m][n]);
-        R::Store(sums, s0 == 0 ? wide : R::AddI32(wide, R::Load(sums)));
-      }
-  }
-  // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators of the
-  // loop above in memory.
+  });
+  // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
+  // memory.
   const TileOutput& o = a.out;
   for (int m = 0; m < MR; ++m) {
     const int64_t q = a.first + m * kL, row = q / o.plane_w, col = q - row * o.plane_w;
-    for (int n = 0; n < o.channels; ++n) WriteOutput<R>(o, n, q, row, col, R::Load(a.partial + (n * MR + m) * kL));
+    for (int n = 0; n < o.channels; ++n)
+      WritePositions<R>(o, n, q, row, col, R::Load(a.partial + (n * MR + m) * kL));
   }
-}
+  }
+};
 
-template <class M, int MR, int... NR>
+// Channel lanes: NR output positions by MR x lanes output channels. Per step, MR weight vectors (4 input
+// channels of lanes output channels) and NR input broadcasts (4 channels at one position). Only methods whose
+// operands are both byte vectors (M::kChannelLanes) have this form.
+template <class M, int MR, int NR>
+struct ChannelTile {
+  static void Run(const TileArgs& a) {
+  using R = typename M::Reg;
+  constexpr int kL = M::kLanes;
+  const auto* w = static_cast<const int8_t*>(a.weights);
+  int64_t at[NR];
+  for (int n = 0; n < NR; ++n) at[n] = a.position_bytes[n];
+  Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
+    const uint8_t* p = a.x + a.offsets[s];
+    const int8_t* ws = w + s * MR * kL * 4;
+    typename R::I wv[MR];
+    for (int m = 0; m < MR; ++m) wv[m] = R::Load(ws + m * kL * 4);
+    for (int n = 0; n < NR; ++n) {
+      const auto xv = R::Set1I32(simd::LoadI32(p + at[n]));
+      for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv, wv[m]);
+    }
+  });
+  for (int n = 0; n < NR; ++n)
+    for (int m = 0; m < MR && m * kL < a.out.channels; ++m)
+      WriteChannels<R>(a.out, m * kL, a.first + n, R::Load(a.partial + (n * MR + m) * kL));
+  }
+};
+
+template <template <class, int, int> class T, class M, int MR, int... NR>
 constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
-  return {&Tile<M, MR, NR + 1>...};
+  return {&T<M, MR, NR + 1>::Run...};
 }
 
-// A Microkernel record for method M with MR x NR (NR <= MAX_NR) tiles.
-template <class M, int MR, int MAX_NR>
-Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t)) {
+template <template <class, int, int> class T, class M, int MR, int MAX_NR>
+TileSet MakeTileSet(const char* name, Lanes lanes_of) {
   static_assert(MAX_NR <= kMaxNr, "tile too wide");
-  Microkernel k{name, isa, M::kLanes, MR, MAX_NR,
-                sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps, {}, {}};
-  const auto full = Tiles<M, MR>(std::make_integer_sequence<int, MAX_NR>());
-  const auto tail = Tiles<M, 1>(std::make_integer_sequence<int, MAX_NR>());
-  for (int i = 0; i < MAX_NR; ++i) k.full[i] = full[i], k.tail[i] = tail[i];
+  TileSet t{name, lanes_of, M::kLanes, MR, MAX_NR, {}, {}};
+  const auto full = Tiles<T, M, MR>(std::make_integer_sequence<int, MAX_NR>());
+  const auto tail = Tiles<T, M, 1>(std::make_integer_sequence<int, MAX_NR>());
+  for (int i = 0; i < MAX_NR; ++i) t.full[i] = full[i], t.tail[i] = tail[i];
+  return t;
+}
+
+// A Microkernel record for method M: MR x NR (NR <= MAX_NR) position-lane tiles, and where the method allows,
+// NR positions by MR vectors of channels.
+template <class M, int MR, int MAX_NR>
+Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
+                            const char* positions_name, const char* channels_name) {
+  Microkernel k{name, isa, sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps,
+                MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}};
+  if constexpr (M::kChannelLanes) k.channels = MakeTileSet<ChannelTile, M, MR, MAX_NR>(channels_name, Lanes::kChannels);
   return k;
 }
 

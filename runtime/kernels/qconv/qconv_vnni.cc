@@ -6,7 +6,8 @@ namespace q46::kernels::qconv {
 
 std::vector<const Microkernel*> MicrokernelsVnni() {
   static const Microkernel dpbusd = MakeMicrokernel<DpbusdZmm, 4, 6>(
-      "qconv_u8s8_dpbusd_i32_64x6_quadplanar_avx512vnni", Isa::kVnni, &NeverFlush);
+      "qconv_u8s8_dpbusd_i32_avx512vnni", Isa::kVnni, &NeverFlush, "qconv_u8s8_dpbusd_i32_64x6_quadplanar_avx512vnni",
+      "qconv_u8s8_dpbusd_i32_6x64_quadplanar_chlanes_avx512vnni");
   return {&dpbusd};
 }
 

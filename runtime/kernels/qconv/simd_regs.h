@@ -45,6 +45,7 @@ struct Ymm {
   static I PairSums(I lo, I hi) { return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8); }
   static F ToF32(I v) { return _mm256_cvtepi32_ps(v); }
   static F Set1F(float v) { return _mm256_set1_ps(v); }
+  static F LoadF(const float* p) { return _mm256_loadu_ps(p); }
   static F MulF(F a, F b) { return _mm256_mul_ps(a, b); }
   static F MaxF(F a, F b) { return _mm256_max_ps(a, b); }
   static F MinF(F a, F b) { return _mm256_min_ps(a, b); }
@@ -100,6 +101,7 @@ struct Zmm {
   }
   static F ToF32(I v) { return _mm512_cvtepi32_ps(v); }
   static F Set1F(float v) { return _mm512_set1_ps(v); }
+  static F LoadF(const float* p) { return _mm512_loadu_ps(p); }
   static F MulF(F a, F b) { return _mm512_mul_ps(a, b); }
   static F MaxF(F a, F b) { return _mm512_max_ps(a, b); }
   static F MinF(F a, F b) { return _mm512_min_ps(a, b); }

@@ -37,10 +37,16 @@ struct FloatActivation {
   float hi = INFINITY;
 };
 
+// Clip as x86's maxps then minps compute it (the vector kernels' form): NaN becomes lo; a tie keeps the bound.
+inline float Clip(float v, float lo, float hi) {
+  v = v > lo ? v : lo;
+  return v < hi ? v : hi;
+}
+
 inline float Activate(float v, const FloatActivation& a) {
   switch (a.kind) {
     case FloatActivation::kNone: return v;
-    case FloatActivation::kClip: return std::fmin(std::fmax(v, a.lo), a.hi);
+    case FloatActivation::kClip: return Clip(v, a.lo, a.hi);
     case FloatActivation::kTanh: return std::tanh(v);
     case FloatActivation::kSigmoid: return 1.0f / (1.0f + std::exp(-v));
   }
