@@ -86,11 +86,13 @@ Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
   g.plane_len = std::max(g.plane_h * g.plane_w, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
   const int64_t plane_bytes = g.plane_len * 4, quad_bytes = win.sh * win.sw * plane_bytes;
   g.group_bytes = g.quads * quad_bytes;
+  g.phase_used.assign(static_cast<size_t>(win.sh * win.sw), false);
   for (int64_t q = 0; q < g.quads; ++q)
     for (int64_t ky = 0; ky < win.kh; ++ky)
       for (int64_t kx = 0; kx < win.kw; ++kx) {
         const int64_t dy = ky * win.dh, dx = kx * win.dw;
         const int64_t plane = (dy % win.sh) * win.sw + dx % win.sw;
+        g.phase_used[static_cast<size_t>(plane)] = true;
         g.step_offsets.push_back(q * quad_bytes + plane * plane_bytes + (dy / win.sh * g.plane_w + dx / win.sw) * 4);
       }
   return g;
@@ -146,6 +148,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
     uint8_t* quad = packed + grp * g.group_bytes + q * g.win.sh * g.win.sw * plane_bytes;
     for (int64_t ph = 0; ph < g.win.sh; ++ph)
       for (int64_t pw = 0; pw < g.win.sw; ++pw) {
+        if (!g.phase_used[static_cast<size_t>(ph * g.win.sw + pw)]) continue;
         uint8_t* plane = quad + (ph * g.win.sw + pw) * plane_bytes;
         std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
         for (int64_t r = 0; r < g.plane_h; ++r) {

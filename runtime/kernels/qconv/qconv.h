@@ -40,6 +40,7 @@ struct Geometry {
   int64_t plane_len = 0;     // positions per plane including read slack past the last tile
   int64_t group_bytes = 0;   // bytes of one group's packed input
   std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base
+  std::vector<bool> phase_used;       // per stride-phase plane: read by some tap (a 1x1 stride-2 layer reads one)
   int64_t steps() const { return static_cast<int64_t>(step_offsets.size()); }
   int64_t packed_input_bytes() const { return group_bytes * groups; }
   // Scratch a run needs: the packed input and one row of pad codes.
