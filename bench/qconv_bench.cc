@@ -74,7 +74,7 @@ int Register() {
   for (const Shape& s : kShapes) {
     for (const Microkernel* k : Microkernels())
       for (const TileSet* t : {&k->positions, &k->channels})
-        if (k->isa <= cpu && t->name != nullptr)
+        if (IsaWithin(k->isa, cpu) && t->name != nullptr)
           benchmark::RegisterBenchmark((std::string(s.name) + "/" + t->name).c_str(), BM_Conv, s, k, t);
     benchmark::RegisterBenchmark((std::string(s.name) + "/repack").c_str(), BM_Repack, s);
   }

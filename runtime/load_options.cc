@@ -9,9 +9,9 @@ using kernels::qconv::Isa;
 
 Status ResolveIsa(const std::string& name, Isa* isa) {
   if (!kernels::qconv::ParseIsa(name, isa))
-    return Status::Error("unknown ISA '" + name + "' (expected ref, avx2, avx512 or vnni)");
+    return Status::Error("unknown ISA '" + name + "' (expected ref, avx2, avx512, vnni or neon)");
   const Isa cpu = kernels::qconv::DetectIsa();
-  if (*isa > cpu)
+  if (!kernels::qconv::IsaWithin(*isa, cpu))
     return Status::Error("ISA '" + name + "' is not available on this CPU (it supports up to " +
                          kernels::qconv::IsaName(cpu) + ")");
   return Status();

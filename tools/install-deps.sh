@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang
   libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev llvm-dev libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjpeg-dev libpng-dev zlib1g-dev
-  libonnx-testdata
+  libonnx-testdata g++-aarch64-linux-gnu qemu-user
   python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
 )
 missing=()

@@ -256,7 +256,7 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   const kernels::qconv::Geometry geometry = kernels::qconv::MakeGeometry(s.xs, s.ys, s.win, s.groups);
   const int32_t max_weight = std::max(-wr.lo, wr.hi);
   for (const kernels::qconv::Microkernel* k : kernels::qconv::Microkernels()) {
-    if (k->isa > b.options().max_isa) continue;
+    if (!kernels::qconv::IsaWithin(k->isa, b.options().max_isa)) continue;
     kernels::qconv::PackedConv conv;
     std::string why;
     if (kernels::qconv::PackedConv::Create(*k, geometry, w.data(), static_cast<int32_t>(max_code), max_weight, stage,

@@ -19,6 +19,8 @@ namespace q46::kernels::qconv {
 std::vector<const Microkernel*> MicrokernelsVnni();
 std::vector<const Microkernel*> MicrokernelsAvx512();
 std::vector<const Microkernel*> MicrokernelsAvx2();
+#elif defined(__aarch64__)
+std::vector<const Microkernel*> MicrokernelsNeon();
 #endif
 
 const char* IsaName(Isa isa) {
@@ -27,12 +29,13 @@ const char* IsaName(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
     case Isa::kVnni: return "vnni";
+    case Isa::kNeon: return "neon";
   }
   return "?";
 }
 
 bool ParseIsa(const std::string& name, Isa* isa) {
-  for (Isa i : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kVnni})
+  for (Isa i : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kVnni, Isa::kNeon})
     if (name == IsaName(i)) return *isa = i, true;
   return false;
 }
@@ -44,9 +47,17 @@ Isa DetectIsa() {
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) return Isa::kAvx2;
   if (!__builtin_cpu_supports("avx512vnni")) return Isa::kAvx512;
   return Isa::kVnni;
+#elif defined(__aarch64__)
+  return Isa::kNeon;  // Advanced SIMD is part of ARMv8-A
 #else
   return Isa::kRef;
 #endif
+}
+
+bool IsaWithin(Isa isa, Isa max) {
+  const auto x86 = [](Isa i) { return i == Isa::kAvx2 || i == Isa::kAvx512 || i == Isa::kVnni; };
+  if (isa == Isa::kRef || isa == max) return true;
+  return x86(isa) && x86(max) && isa < max;
 }
 
 std::vector<const Microkernel*> Microkernels() {
@@ -54,6 +65,8 @@ std::vector<const Microkernel*> Microkernels() {
 #if defined(__x86_64__)
   for (const auto& list : {MicrokernelsVnni(), MicrokernelsAvx512(), MicrokernelsAvx2()})
     all.insert(all.end(), list.begin(), list.end());
+#elif defined(__aarch64__)
+  all = MicrokernelsNeon();
 #endif
   return all;
 }
@@ -240,6 +253,15 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
             std::memcpy(&p.weights_[static_cast<size_t>(at)], elem == 1 ? static_cast<const void*>(&v) : &wide,
                         static_cast<size_t>(elem));
           }
+  // A centering method multiplies (x - center) by w: add center * sum(w) back to each channel's bias.
+  p.center_ = static_cast<uint8_t>(kernel.center(max_code));
+  if (p.center_ != 0)
+    for (int64_t c = 0; c < g.ys.c; ++c) {
+      const int8_t* wc = weights + c * g.cin_g * taps;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < g.cin_g * taps; ++i) sum += wc[i];
+      stage.bias[static_cast<size_t>(c)] += p.center_ * sum;
+    }
   const bool clip = stage.activation.kind == FloatActivation::kClip;
   p.lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
   p.hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
@@ -272,7 +294,7 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
                        g_.plane_w, g_.ys.w, g_.positions};
   const TileArgs args{x, g_.step_offsets.data(), g_.steps(),
                       weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, partial,
-                      span.first, position_bytes, out};
+                      span.first, position_bytes, center_, out};
   const int64_t full_len = int64_t{t.mr} * t.lanes;
   if (channel_lanes)
     (block.width == full_len ? t.full : t.tail)[span.count - 1](args);

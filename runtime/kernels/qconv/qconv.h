@@ -5,14 +5,15 @@
 //   packed[group][quad][phase_y][phase_x][position][4 channels],  position = row * plane_width + column.
 // Splitting rows and columns by stride phase makes every kernel tap a constant offset from the output
 // position on a grid as wide as the plane, so a vector of consecutive output positions reads one contiguous
-// run of quads for every tap, whatever the stride, dilation and padding. Output positions whose column is past
-// the output width are computed and dropped (the price of the grid). Weights are packed once, at load, per
-// output-channel tile: [step][nr][4 channels], step = (quad, ky, kx).
+// run of quads for every tap, whatever the stride, dilation and padding. With positions on the vector lanes,
+// output positions whose column is past the output width are computed and dropped (the price of the grid);
+// with output channels on the lanes, each position broadcasts its own quad and none is wasted. Weights are
+// packed once, at load, per block of output channels: [step][channels][4], step = (quad, ky, kx).
 //
 // A microkernel computes a tile of int32 sums, positions by output channels, with either positions or output
 // channels on the vector lanes (TileSet), then its output stage: bias, requantize to codes or dequantize to
-// floats, written into the NCHW output. This header knows no intrinsics: the
-// microkernels live in per-ISA translation units (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc).
+// floats, written into the NCHW output. This header knows no intrinsics: the microkernels live in per-ISA
+// translation units (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc; qconv_neon.cc on aarch64).
 #pragma once
 
 #include <cstdint>
@@ -23,11 +24,13 @@
 
 namespace q46::kernels::qconv {
 
-// Instruction-set levels, each including the ones before it on this machine's x86 line.
-enum class Isa { kRef = 0, kAvx2 = 1, kAvx512 = 2, kVnni = 3 };
+// Instruction-set levels. On x86 each includes the ones before it (avx2 < avx512 < vnni); on ARM there is neon.
+// The reference kernel runs everywhere.
+enum class Isa { kRef = 0, kAvx2 = 1, kAvx512 = 2, kVnni = 3, kNeon = 4 };
 const char* IsaName(Isa isa);
-bool ParseIsa(const std::string& name, Isa* isa);  // "ref", "avx2", "avx512", "vnni"
+bool ParseIsa(const std::string& name, Isa* isa);  // "ref", "avx2", "avx512", "vnni", "neon"
 Isa DetectIsa();                                     // the best level this CPU (and OS) supports
+bool IsaWithin(Isa isa, Isa max);                    // may code for `isa` run where `max` is the limit?
 
 // The quad-planar geometry of one convolution (see above).
 struct Geometry {
@@ -82,6 +85,7 @@ struct TileArgs {
   int32_t* partial;               // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
   int64_t first;
   const int64_t* position_bytes;  // channel lanes only
+  uint8_t center;                 // Microkernel::center
   TileOutput out;
 };
 using TileFn = void (*)(const TileArgs&);
@@ -108,6 +112,9 @@ struct Microkernel {
   // How many steps int16 accumulators may take before widening, for activation codes <= max_code and
   // |weight codes| <= max_weight; 0 if this method cannot compute that precision exactly.
   int64_t (*flush_steps)(int32_t max_code, int32_t max_weight);
+  // The code the method subtracts from every activation before multiplying (0: none); its product with each
+  // output channel's weight sum is added back through the bias.
+  int32_t (*center)(int32_t max_code);
   TileSet positions;
   TileSet channels;  // name nullptr where the method has no channel-lane tiles
 };
@@ -153,6 +160,7 @@ class PackedConv {
   const TileSet* tiles_ = nullptr;
   Geometry g_;
   int64_t flush_steps_ = 1, group_weight_bytes_ = 0;
+  uint8_t center_ = 0;
   std::vector<Block> blocks_;        // per group, the same
   std::vector<Span> spans_;
   std::vector<unsigned char> weights_;  // [group][block][steps][width][4] of the weight type

@@ -35,8 +35,20 @@ inline int64_t MaddubsFlushSteps(int32_t max_code, int32_t max_weight) {
 }
 static_assert(32767 / (2 * 22 * 11) == 67 && 32767 / (2 * 15 * 8) == 136, "flush intervals quoted above");
 
+// What methods that multiply the codes as they are (u8 by s8) share: no centering; channel-lane tiles
+// broadcast one position's 4 codes and load weight vectors.
 template <class R>
-struct MaddubsI16 {
+struct Uncentered {
+  struct Center {};
+  static Center MakeCenter(uint8_t) { return {}; }
+  static int32_t CenterCode(int32_t) { return 0; }
+  static typename R::I BroadcastX(const uint8_t* p, Center) { return R::Set1I32(simd::LoadI32(p)); }
+  static typename R::I LoadWVector(const int8_t* p) { return R::Load(p); }
+};
+
+template <class R>
+struct MaddubsI16 : Uncentered<R> {
+  using Center = typename Uncentered<R>::Center;
   using Reg = R;
   static constexpr bool kChannelLanes = true;
   static constexpr int kLanes = R::kBytes / 4;
@@ -47,7 +59,7 @@ struct MaddubsI16 {
     typename R::I v;
   };
   static Acc Zero() { return {R::Zero()}; }
-  static X LoadX(const uint8_t* p) { return R::Load(p); }
+  static X LoadX(const uint8_t* p, Center) { return R::Load(p); }
   static Wv LoadW(const W* p) { return R::Set1I32(simd::LoadI32(p)); }
   static void Madd(Acc& a, X x, Wv w) { a.v = R::AddI16(a.v, R::MaddUbs(x, w)); }
   static typename R::I Widen(const Acc& a) { return R::MaddI16(a.v, R::Set1I32(0x00010001)); }
@@ -56,7 +68,8 @@ struct MaddubsI16 {
 // Exact for any codes up to 8 bits: activations zero-extended and weights sign-extended to int16, multiplied
 // in pairs into int32 (vpmaddwd), accumulated in int32. Each position keeps two partial sums until the flush.
 template <class R>
-struct MaddwdI32 {
+struct MaddwdI32 : Uncentered<R> {
+  using Center = typename Uncentered<R>::Center;
   using Reg = R;
   static constexpr bool kChannelLanes = false;
   static constexpr int kLanes = R::kBytes / 4;
@@ -69,7 +82,7 @@ struct MaddwdI32 {
     typename R::I lo, hi;
   };
   static Acc Zero() { return {R::Zero(), R::Zero()}; }
-  static X LoadX(const uint8_t* p) { return {R::WidenU8Lo(p), R::WidenU8Hi(p)}; }
+  static X LoadX(const uint8_t* p, Center) { return {R::WidenU8Lo(p), R::WidenU8Hi(p)}; }
   static Wv LoadW(const W* p) { return R::Set1I64(simd::LoadI64(p)); }
   static void Madd(Acc& a, const X& x, Wv w) {
     a.lo = R::AddI32(a.lo, R::MaddI16(x.lo, w));
@@ -80,7 +93,7 @@ struct MaddwdI32 {
 
 #ifdef __AVX512VNNI__
 // u8 x s8 products summed in fours straight into int32 (vpdpbusd): exact for any codes up to 8 bits.
-struct DpbusdZmm {
+struct DpbusdZmm : Uncentered<simd::Zmm> {
   using Reg = simd::Zmm;
   using R = Reg;
   static constexpr bool kChannelLanes = true;
@@ -92,10 +105,52 @@ struct DpbusdZmm {
     __m512i v;
   };
   static Acc Zero() { return {R::Zero()}; }
-  static X LoadX(const uint8_t* p) { return R::Load(p); }
+  static X LoadX(const uint8_t* p, Center) { return R::Load(p); }
   static Wv LoadW(const W* p) { return R::Set1I32(simd::LoadI32(p)); }
   static void Madd(Acc& a, X x, Wv w) { a.v = _mm512_dpbusd_epi32(a.v, x, w); }
   static __m512i Widen(const Acc& a) { return a.v; }
+};
+#endif
+
+#ifdef __ARM_NEON
+// ARMv8.0 without SDOT: codes centered to signed bytes (x - center, center = max_code / 2), multiplied by the
+// weights in 8 bits (vmulq_s8) and added in pairs into int16 (vpadalq_s8), widened to int32 every flush_steps
+// steps (vpaddlq_s16). Proof: |x - center| <= h = max_code - center and |w| <= max_weight, so with
+// h * max_weight <= 127 every 8-bit product is exact (the h_x * h_w <= 127 of the 4.6-bit pairs); one int16
+// lane gains at most B = 2 * h * max_weight per step, exact while k * B <= 32767: flush_steps = floor(32767 / B).
+// For (23, 23): h = 11, B = 242, 135 steps; 4-bit: h = 8, B = 128, 255 steps; 8-bit cannot be centered into
+// exact 8-bit products.
+inline int32_t NeonCenterCode(int32_t max_code) { return max_code / 2; }
+inline int64_t NeonFlushSteps(int32_t max_code, int32_t max_weight) {
+  const int64_t h = max_code - NeonCenterCode(max_code);
+  if (h * max_weight == 0) return kNoFlush;
+  return h * max_weight > 127 ? 0 : 32767 / (2 * h * max_weight);
+}
+static_assert(32767 / (2 * 11 * 11) == 135 && 32767 / (2 * 8 * 8) == 255, "flush intervals quoted above");
+
+struct MulPadalNeon {
+  using Reg = simd::Neon;
+  using R = Reg;
+  static constexpr bool kChannelLanes = true;
+  static constexpr int kLanes = 4;
+  using W = int8_t;
+  using X = int8x16_t;
+  using Wv = int8x16_t;
+  using Center = uint8x16_t;
+  struct Acc {
+    int16x8_t v;
+  };
+  static Center MakeCenter(uint8_t c) { return vdupq_n_u8(c); }
+  static int32_t CenterCode(int32_t max_code) { return NeonCenterCode(max_code); }
+  static Acc Zero() { return {vdupq_n_s16(0)}; }
+  static X LoadX(const uint8_t* p, Center c) { return vreinterpretq_s8_u8(vsubq_u8(vld1q_u8(p), c)); }
+  static X BroadcastX(const uint8_t* p, Center c) {
+    return vreinterpretq_s8_u8(vsubq_u8(vreinterpretq_u8_s32(vdupq_n_s32(simd::LoadI32(p))), c));
+  }
+  static Wv LoadW(const W* p) { return vreinterpretq_s8_s32(vdupq_n_s32(simd::LoadI32(p))); }
+  static Wv LoadWVector(const W* p) { return vld1q_s8(p); }
+  static void Madd(Acc& a, X x, Wv w) { a.v = vpadalq_s8(a.v, vmulq_s8(x, w)); }
+  static int32x4_t Widen(const Acc& a) { return vpaddlq_s16(a.v); }
 };
 #endif
 
@@ -141,7 +196,8 @@ void WritePositions(const TileOutput& o, int n, int64_t q, int64_t row, int64_t 
     const auto codes = Codes<R>(o, clamped);
     StorePositions<kL>(
         o, static_cast<uint8_t*>(o.out) + n * o.channel_stride, q, row, col,
-        [&](uint8_t* p) { R::StoreBytes(p, codes); }, [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
+        [&](uint8_t* p) { R::StoreBytes(p, codes); },
+        [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
   } else {
     StorePositions<kL>(
         o, static_cast<float*>(o.out) + n * o.channel_stride, q, row, col, [&](float* p) { R::StoreF(p, clamped); },
@@ -199,27 +255,28 @@ void Accumulate(const TileArgs& a, Step&& step) {
 template <class M, int MR, int NR>
 struct PositionTile {
   static void Run(const TileArgs& a) {
-  using R = typename M::Reg;
-  constexpr int kL = M::kLanes;
-  const auto* w = static_cast<const typename M::W*>(a.weights);
-  Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
-    const uint8_t* p = a.x + a.offsets[s];
-    typename M::X xv[MR];
-    for (int m = 0; m < MR; ++m) xv[m] = M::LoadX(p + m * kL * 4);
-    const typename M::W* ws = w + s * NR * 4;
-    for (int n = 0; n < NR; ++n) {
-      const typename M::Wv wv = M::LoadW(ws + n * 4);
-      for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv[m], wv);
+    using R = typename M::Reg;
+    constexpr int kL = M::kLanes;
+    const auto* w = static_cast<const typename M::W*>(a.weights);
+    const auto center = M::MakeCenter(a.center);
+    Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
+      const uint8_t* p = a.x + a.offsets[s];
+      typename M::X xv[MR];
+      for (int m = 0; m < MR; ++m) xv[m] = M::LoadX(p + m * kL * 4, center);
+      const typename M::W* ws = w + s * NR * 4;
+      for (int n = 0; n < NR; ++n) {
+        const typename M::Wv wv = M::LoadW(ws + n * 4);
+        for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv[m], wv);
+      }
+    });
+    // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
+    // memory.
+    const TileOutput& o = a.out;
+    for (int m = 0; m < MR; ++m) {
+      const int64_t q = a.first + m * kL, row = q / o.plane_w, col = q - row * o.plane_w;
+      for (int n = 0; n < o.channels; ++n)
+        WritePositions<R>(o, n, q, row, col, R::Load(a.partial + (n * MR + m) * kL));
     }
-  });
-  // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
-  // memory.
-  const TileOutput& o = a.out;
-  for (int m = 0; m < MR; ++m) {
-    const int64_t q = a.first + m * kL, row = q / o.plane_w, col = q - row * o.plane_w;
-    for (int n = 0; n < o.channels; ++n)
-      WritePositions<R>(o, n, q, row, col, R::Load(a.partial + (n * MR + m) * kL));
-  }
   }
 };
 
@@ -229,24 +286,25 @@ struct PositionTile {
 template <class M, int MR, int NR>
 struct ChannelTile {
   static void Run(const TileArgs& a) {
-  using R = typename M::Reg;
-  constexpr int kL = M::kLanes;
-  const auto* w = static_cast<const int8_t*>(a.weights);
-  int64_t at[NR];
-  for (int n = 0; n < NR; ++n) at[n] = a.position_bytes[n];
-  Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
-    const uint8_t* p = a.x + a.offsets[s];
-    const int8_t* ws = w + s * MR * kL * 4;
-    typename R::I wv[MR];
-    for (int m = 0; m < MR; ++m) wv[m] = R::Load(ws + m * kL * 4);
-    for (int n = 0; n < NR; ++n) {
-      const auto xv = R::Set1I32(simd::LoadI32(p + at[n]));
-      for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv, wv[m]);
-    }
-  });
-  for (int n = 0; n < NR; ++n)
-    for (int m = 0; m < MR && m * kL < a.out.channels; ++m)
-      WriteChannels<R>(a.out, m * kL, a.first + n, R::Load(a.partial + (n * MR + m) * kL));
+    using R = typename M::Reg;
+    constexpr int kL = M::kLanes;
+    const auto* w = static_cast<const int8_t*>(a.weights);
+    int64_t at[NR];
+    for (int n = 0; n < NR; ++n) at[n] = a.position_bytes[n];
+    const auto center = M::MakeCenter(a.center);
+    Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
+      const uint8_t* p = a.x + a.offsets[s];
+      const int8_t* ws = w + s * MR * kL * 4;
+      typename M::Wv wv[MR];
+      for (int m = 0; m < MR; ++m) wv[m] = M::LoadWVector(ws + m * kL * 4);
+      for (int n = 0; n < NR; ++n) {
+        const auto xv = M::BroadcastX(p + at[n], center);
+        for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv, wv[m]);
+      }
+    });
+    for (int n = 0; n < NR; ++n)
+      for (int m = 0; m < MR && m * kL < a.out.channels; ++m)
+        WriteChannels<R>(a.out, m * kL, a.first + n, R::Load(a.partial + (n * MR + m) * kL));
   }
 };
 
@@ -271,7 +329,7 @@ template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                             const char* positions_name, const char* channels_name) {
   Microkernel k{name, isa, sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps,
-                MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}};
+                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}};
   if constexpr (M::kChannelLanes) k.channels = MakeTileSet<ChannelTile, M, MR, MAX_NR>(channels_name, Lanes::kChannels);
   return k;
 }

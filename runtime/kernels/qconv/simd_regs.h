@@ -1,10 +1,14 @@
-// Thin, named wrappers over x86 vector registers: the same few operations on ymm (AVX2) and zmm (AVX-512BW),
+// Thin, named wrappers over vector registers: the same few operations on ymm (AVX2), zmm (AVX-512BW) and NEON,
 // so each microkernel method (qconv_methods.h) is written once and instantiated per register width.
 // Only intrinsics live here, no kernel logic. Include it only from translation units compiled for the ISA
 // (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc): the AVX-512 wrappers need -mavx512bw.
 #pragma once
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -114,6 +118,46 @@ struct Zmm {
     _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>(mask), v);
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v); }
+};
+#endif
+
+#ifdef __ARM_NEON
+// 128-bit Advanced SIMD (ARMv8.0). Min and max restate x86's minps / maxps (a < b ? a : b), so every ISA's
+// output stage clamps alike; rounding is to nearest even, as cvtps2dq in the default MXCSR.
+struct Neon {
+  using I = int32x4_t;
+  using F = float32x4_t;
+  static constexpr int kBytes = 16;
+  static I Load(const void* p) { return vld1q_s32(static_cast<const int32_t*>(p)); }
+  static void Store(void* p, I v) { vst1q_s32(static_cast<int32_t*>(p), v); }
+  static I Zero() { return vdupq_n_s32(0); }
+  static I Set1I32(int32_t v) { return vdupq_n_s32(v); }
+  static I AddI32(I a, I b) { return vaddq_s32(a, b); }
+  static F ToF32(I v) { return vcvtq_f32_s32(v); }
+  static F Set1F(float v) { return vdupq_n_f32(v); }
+  static F LoadF(const float* p) { return vld1q_f32(p); }
+  static F MulF(F a, F b) { return vmulq_f32(a, b); }
+  static F MaxF(F a, F b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+  static F MinF(F a, F b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+  static I RoundToI32(F v) { return vcvtnq_s32_f32(v); }
+  static void StoreF(float* p, F v) { vst1q_f32(p, v); }
+  static void StoreBytes(uint8_t* p, I v) {
+    const uint8x8_t bytes = vmovn_u16(vcombine_u16(vmovn_u32(vreinterpretq_u32_s32(v)), vdup_n_u16(0)));
+    const uint32_t four = vget_lane_u32(vreinterpret_u32_u8(bytes), 0);
+    std::memcpy(p, &four, 4);
+  }
+  static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
+    uint8_t bytes[4];
+    StoreBytes(bytes, v);
+    for (int i = 0; i < 4; ++i)
+      if (mask >> i & 1) p[i] = bytes[i];
+  }
+  static void StoreFMasked(float* p, F v, uint32_t mask) {
+    float values[4];
+    vst1q_f32(values, v);
+    for (int i = 0; i < 4; ++i)
+      if (mask >> i & 1) p[i] = values[i];
+  }
 };
 #endif
 
