@@ -18,7 +18,7 @@ std::string ModelsDir();
 // Import + passes + lowering, as q46c does.
 absl::StatusOr<plan::Plan> CompileOnnx(const std::string& path, const CompileOptions& options);
 
-// Runs the plan through the runtime, one model batch at a time, over every sample of `input` (dim 0).
+// Runs the plan through the runtime on 2 threads, one model batch at a time, over every sample of `input` (dim 0).
 absl::StatusOr<FloatTensor> RunPlan(const plan::Plan& plan, const FloatTensor& input);
 
 // Runs the plan through the compiler's simulation, as RunPlan does through the runtime.

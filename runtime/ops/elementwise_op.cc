@@ -1,6 +1,7 @@
 // Elementwise ops: broadcasting binary arithmetic, unary activations, and the float <-> code conversions.
 #include "runtime/arith.h"
 #include "runtime/kernels/fast/fast_kernels.h"
+#include "runtime/kernels/parallel_for.h"
 #include "runtime/ops/op_factories.h"
 
 namespace q46::rt {
@@ -8,6 +9,9 @@ namespace {
 
 using kernels::Dims;
 using kernels::FloatActivation;
+
+// Elements per thread below which an elementwise op stays on one thread (its work is then a few microseconds).
+constexpr int64_t kGrain = 1 << 16;
 
 class BinaryOp final : public Op {
  public:
@@ -20,7 +24,9 @@ class BinaryOp final : public Op {
     const auto* b = static_cast<const float*>(st.buffers[b_]);
     auto* y = static_cast<float*>(st.buffers[y_]);
     if (flat_)
-      kernels::BinaryFlat(kind_, a, b, n_, act_, y);
+      kernels::ParallelRanges(n_, kGrain, st.threads, [&](int64_t begin, int64_t end) {
+        kernels::BinaryFlat(kind_, a + begin, b + begin, end - begin, act_, y + begin);
+      });
     else
       kernels::BinaryF32Ref(kind_, a, ad_, b, bd_, act_, y, yd_);
   }
@@ -57,7 +63,9 @@ class QuantizeOp final : public Op {
     const auto* x = static_cast<const float*>(st.buffers[x_]);
     auto* y = static_cast<uint8_t*>(st.buffers[y_]);
     const arith::CodeRange range = arith::ActivationCodes(q_.levels());
-    kernels::QuantizeRow(x, n_, q_.scale(), q_.zero_point(), range.lo, range.hi, y);
+    kernels::ParallelRanges(n_, kGrain, st.threads, [&](int64_t begin, int64_t end) {
+      kernels::QuantizeRow(x + begin, end - begin, q_.scale(), q_.zero_point(), range.lo, range.hi, y + begin);
+    });
   }
 
  private:

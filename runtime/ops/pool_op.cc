@@ -1,5 +1,8 @@
 // Pool op: max pool on floats or on codes (max commutes with quantization), average pool on floats.
+#include <algorithm>
+
 #include "runtime/kernels/fast/fast_kernels.h"
+#include "runtime/kernels/parallel_for.h"
 #include "runtime/ops/op_factories.h"
 
 namespace q46::rt {
@@ -15,12 +18,19 @@ class MaxPool final : public Op {
       : x_(b.input_index(0)), y_(b.output_index(0)), xs_(xs), ys_(ys), win_(win),
         two_by_two_(kernels::AcceptsMaxPool2x2(xs, win, ys)) {}
   void Run(const RunState& st) const override {
-    const auto* x = static_cast<const T*>(st.buffers[x_]);
-    auto* y = static_cast<T*>(st.buffers[y_]);
-    if (two_by_two_)
-      kernels::MaxPool2x2(x, xs_, y, ys_);
-    else
-      kernels::MaxPool(x, xs_, win_, y, ys_);
+    // Planes are independent: a range of them is a smaller NCHW tensor {1, planes, h, w}.
+    const int64_t planes = ys_.n * ys_.c, in_plane = xs_.h * xs_.w, out_plane = ys_.h * ys_.w;
+    constexpr int64_t kGrain = 1 << 15;  // outputs per thread, at least
+    kernels::ParallelRanges(planes, std::max<int64_t>(1, kGrain / out_plane), st.threads,
+                            [&](int64_t begin, int64_t end) {
+                              const auto* x = static_cast<const T*>(st.buffers[x_]) + begin * in_plane;
+                              auto* y = static_cast<T*>(st.buffers[y_]) + begin * out_plane;
+                              const Dims4 xs{1, end - begin, xs_.h, xs_.w}, ys{1, end - begin, ys_.h, ys_.w};
+                              if (two_by_two_)
+                                kernels::MaxPool2x2(x, xs, y, ys);
+                              else
+                                kernels::MaxPool(x, xs, win_, y, ys);
+                            });
   }
   std::string implementation() const override { return two_by_two_ ? "2x2" : "rows"; }
 

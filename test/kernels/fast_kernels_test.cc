@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "runtime/arith.h"
+#include "runtime/kernels/parallel_for.h"
 
 namespace q46::kernels {
 namespace {
@@ -111,6 +114,27 @@ TEST(QuantizeRow, MatchesArithQuantize) {
     for (size_t i = 0; i < x.size(); ++i)
       ASSERT_EQ(got[i], arith::Quantize(x[i], scale, zp, r)) << "x = " << x[i] << " levels " << levels;
   }
+}
+
+// The ranges cover [0, n) once, none shorter than the grain unless there is only one range.
+TEST(ParallelRanges, CoverEveryElementOnceInGrains) {
+  for (const int64_t n : {0, 1, 7, 1000, 65536, 100003})
+    for (const int64_t grain : {1, 100, 1 << 16})
+      for (const int threads : {1, 2, 3, 8}) {
+        std::vector<int> hits(static_cast<size_t>(n), 0);
+        std::atomic<int64_t> ranges{0}, shortest{n};
+        ParallelRanges(n, grain, threads, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) ++hits[static_cast<size_t>(i)];
+          ++ranges;
+          for (int64_t s = shortest; end - begin < s && !shortest.compare_exchange_weak(s, end - begin);) {
+          }
+        });
+        const std::string where = std::to_string(n) + " elements, grain " + std::to_string(grain) + ", " +
+                                  std::to_string(threads) + " threads";
+        EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; })) << where;
+        EXPECT_LE(ranges, threads) << where;
+        if (ranges > 1) EXPECT_GE(shortest, grain) << where;
+      }
 }
 
 }  // namespace

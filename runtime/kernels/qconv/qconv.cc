@@ -3,8 +3,6 @@
 // No intrinsics here (they are in the per-ISA files); no arithmetic beyond integer indexing.
 #include "runtime/kernels/qconv/qconv.h"
 
-#include <omp.h>
-
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -12,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#include "runtime/kernels/parallel_for.h"
 
 namespace q46::kernels::qconv {
 
@@ -74,17 +74,6 @@ std::vector<const Microkernel*> Microkernels() {
 namespace {
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// body(i) for i in [0, items) on up to `threads` threads of OpenMP's pool; a plain loop on one thread (an
-// OpenMP region, even of one thread, costs microseconds, as much as a small layer).
-template <class Body>
-void ParallelFor(int64_t items, int threads, Body&& body) {
-  if (threads <= 1) {
-    for (int64_t i = 0; i < items; ++i) body(i);
-    return;
-  }
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < items; ++i) body(i);
-}
 }  // namespace
 
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
