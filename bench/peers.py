@@ -122,11 +122,15 @@ def markdown(results, meta):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--models", default=",".join(CIFAR + EXPORTED))
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--ort", default="", help="folder where onnxruntime-node is installed (npm)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "peers"))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"),
+                    help="build folder holding bin/q46c, q46bench, onednn_peer and isa_peak (default: build)")
+    ap.add_argument("--models", default=",".join(CIFAR + EXPORTED),
+                    help="comma-separated models (default: all: %(default)s)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default: %(default)s)")
+    ap.add_argument("--ort", default="",
+                    help="folder where onnxruntime-node is installed (npm); without it the ORT column is empty")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "peers"),
+                    help="output path without extension: writes .json and .md (default: bench/results/peers)")
     args = ap.parse_args()
     bin_dir = os.path.join(args.build, "bin")
     meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "command": " ".join(["bench/peers.py"] + sys.argv[1:]),
