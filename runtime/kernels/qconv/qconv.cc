@@ -170,18 +170,19 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 namespace {
 
 // The multiply-adds a layout's vector instructions do per step, padding included, plus (channel lanes) its
-// output stores, one element at a time, counted as two vector instructions each. Both layouts are bit-exact;
-// this only picks the faster.
+// output stores, one element at a time, one channel plane apart: two vector instructions each while a plane
+// is under 4 KiB, sixteen past that (each store then lands on its own cache line, and on the same 4 KiB alias
+// as its neighbours: the U-Net's 32x32 float layers ran at half speed). Both layouts are bit-exact; this only
+// picks the faster.
 int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
   const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
   const int64_t vectors = full_tiles * t.mr + CeilDiv(g.positions - full_tiles * full_len, t.lanes);
   const int64_t channel_tiles = CeilDiv(g.cout_g, t.max_nr);
   return g.steps() * vectors * channel_tiles * CeilDiv(g.cout_g, channel_tiles);
 }
-int64_t ChannelLaneWork(const TileSet& t, const Geometry& g) {
-  constexpr int64_t kStoreCost = 2;
-  const int64_t outputs = g.ys.h * g.ys.w;
-  return g.steps() * CeilDiv(g.cout_g, t.lanes) * outputs + kStoreCost * outputs * g.cout_g;
+int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
+  const int64_t outputs = g.ys.h * g.ys.w, store_cost = outputs * output_bytes < 4096 ? 2 : 16;
+  return g.steps() * CeilDiv(g.cout_g, t.lanes) * outputs + store_cost * outputs * g.cout_g;
 }
 
 }  // namespace
@@ -200,7 +201,8 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   p.flush_steps_ = flush;
   if (tiles == nullptr)
     tiles = kernel.channels.name != nullptr &&
-                    ChannelLaneWork(kernel.channels, g) < PositionLaneWork(kernel.positions, g)
+                    ChannelLaneWork(kernel.channels, g, stage.codes_out ? 1 : sizeof(float)) <
+                        PositionLaneWork(kernel.positions, g)
                 ? &kernel.channels
                 : &kernel.positions;
   const TileSet& t = *tiles;
