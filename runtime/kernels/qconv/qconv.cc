@@ -223,8 +223,8 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     const int64_t outputs = g.ys.h * g.ys.w;
     for (int64_t q = 0; q < outputs; q += t.max_nr) p.spans_.push_back({q, std::min<int64_t>(t.max_nr, outputs - q)});
   } else {
-    const int64_t tiles = CeilDiv(g.cout_g, t.max_nr), width = CeilDiv(g.cout_g, tiles);
-    for (int64_t b = 0; b < tiles; ++b) add_block(b * width, width);
+    const int64_t blocks = CeilDiv(g.cout_g, t.max_nr), width = CeilDiv(g.cout_g, blocks);
+    for (int64_t b = 0; b < blocks; ++b) add_block(b * width, width);
     const int64_t full_tiles = g.positions / full_len;
     for (int64_t i = 0; i < full_tiles; ++i) p.spans_.push_back({i * full_len, full_len});
     for (int64_t q = full_tiles * full_len; q < g.positions; q += t.lanes) p.spans_.push_back({q, t.lanes});
