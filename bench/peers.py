@@ -8,9 +8,13 @@ For every model, thread count and ISA (this CPU's best, and AVX2 as on a CPU wit
            layers float, and float;
   oneDNN:  bench/onednn_peer.cc: the same convolutions as oneDNN int8 (from the 8-bit plan) and f32 primitives,
            convolutions only, DNNL_MAX_CPU_ISA=AVX2 for the AVX2 rows;
-  ONNX Runtime (fp32 model), when `npm install onnxruntime-node --ignore-scripts` has been run in --ort DIR.
-Not yet: ONNX Runtime int8 (needs q46c --emit-onnx-qdq). The clock and the per-instruction peaks come from
-build/bin/isa_peak in the same run. Ratios are computed within this run only.
+  ONNX Runtime, when `npm install onnxruntime-node --ignore-scripts` has been run in --ort DIR: the float model,
+           and int8: the QDQ model `q46c --emit-onnx-qdq` exports from the 8-bit plan (every layer quantized), which
+           ORT fuses into its integer kernels. ORT's outputs on the QDQ exports of the 8-bit and 4.6-bit plans are
+           checked against q46run's on sample inputs (a 4.6-bit QDQ graph is correct in ORT but runs its
+           convolutions in float: ORT's integer kernels know only the full uint8 code range).
+The clock and the per-instruction peaks come from build/bin/isa_peak in the same run. Ratios are computed within
+this run only.
 
 Writes OUT.json (every measurement) and OUT.md (the tables).
 Usage: /usr/bin/python3 bench/peers.py [--build build] [--models cnn6,...,unet] [--threads 1,2] [--out bench/results/peers]
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 import onnx
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
@@ -32,6 +37,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CIFAR = ["cnn6", "cnn7", "cnn8", "cnn9", "cnn10"]
 EXPORTED = ["resnet18", "resnet34", "unet"]
 PAIRS = {"q46_4.6": (23, 23), "q46_4": (16, 16), "q46_8": (256, 256)}
+QDQ = ("q46_4.6", "q46_8")  # variants also exported as ONNX QDQ models
 
 
 def run_json(cmd, env=None):
@@ -56,6 +62,8 @@ def compile_plans(bin_dir, onnx_path, calib, calib_count, work, name):
     out = {}
     for variant, flags in plans.items():
         path = os.path.join(work, f"{name}.{variant}.q46")
+        if variant in QDQ:
+            flags = flags + ["--emit-onnx-qdq", path[:-len(".q46")] + ".qdq.onnx"]
         proc = subprocess.run([os.path.join(bin_dir, "q46c"), onnx_path, "-o", path] + flags, capture_output=True, text=True)
         if proc.returncode != 0:
             sys.exit(f"peers: q46c {variant} on {onnx_path} failed: {proc.stderr.strip()}")
@@ -75,15 +83,54 @@ def q46_row(bin_dir, plan, isa, threads, kernels):
             if three else None}
 
 
-def ort_fp32(ort_dir, onnx_path, threads):
-    script = os.path.join(ROOT, "bench", "ort_latency.js")
-    dims = [d.dim_value for d in onnx.load(onnx_path).graph.input[0].type.tensor_type.shape.dim]
-    proc = subprocess.run(["node", script, onnx_path, str(threads), json.dumps(dims)], capture_output=True, text=True,
+def input_dims(onnx_path):
+    return [d.dim_value for d in onnx.load(onnx_path).graph.input[0].type.tensor_type.shape.dim]
+
+
+def node(ort_dir, script, *args):
+    return subprocess.run(["node", os.path.join(ROOT, "bench", script)] + list(args), capture_output=True, text=True,
                           env=dict(os.environ, NODE_PATH=os.path.join(ort_dir, "node_modules")))
+
+
+def ort_latency(ort_dir, onnx_path, threads):
+    proc = node(ort_dir, "ort_latency.js", onnx_path, str(threads), json.dumps(input_dims(onnx_path)))
     return json.loads(proc.stdout)["median_ms"] if proc.returncode == 0 else None
 
 
-def markdown(results, meta):
+def qdq_agreement(bin_dir, ort_dir, plan, samples, work):
+    """ORT on the plan's QDQ export vs q46run on the plan, same samples: max |difference| relative to the largest
+    output, and (for classifiers) the share of samples whose top-1 class agrees. A value on a rounding tie may land
+    one code apart (ORT's float arithmetic is not q46's exact integer one) and the difference grows through deep
+    networks; beyond 25% something other than rounding differs, and the script stops."""
+    qdq = plan[:-len(".q46")] + ".qdq.onnx"
+    ours, theirs, raw = (os.path.join(work, f) for f in ("q46_out.npy", "ort_out.f32", "in.f32"))
+    subprocess.run([os.path.join(bin_dir, "q46run"), plan, "--input", samples, "--output", ours, "--top-k", "0"],
+                   check=True, capture_output=True)
+    x = np.load(samples).astype(np.float32)
+    x.tofile(raw)
+    proc = node(ort_dir, "ort_outputs.js", qdq, json.dumps(input_dims(qdq)), raw, theirs)
+    if proc.returncode != 0:
+        sys.exit(f"peers: ONNX Runtime failed on {qdq}: {proc.stderr.strip()}")
+    a = np.load(ours)
+    classifier = a.ndim == 2
+    a = a.reshape(len(x), -1)
+    b = np.fromfile(theirs, dtype=np.float32).reshape(len(x), -1)
+    result = {"max_rel_diff": float(np.abs(a - b).max() / np.abs(a).max()),
+              "top1_agree": float((a.argmax(1) == b.argmax(1)).mean()) if classifier else None, "samples": len(x)}
+    if result["max_rel_diff"] > 0.25:
+        sys.exit(f"peers: ONNX Runtime's outputs on {qdq} differ from q46's: {result}")
+    return result
+
+
+def cifar_samples(path, count, work):
+    """The first `count` records of a CIFAR-10 binary batch as an .npy [N, 3, 32, 32] in [0, 1]."""
+    records = np.fromfile(path, dtype=np.uint8).reshape(-1, 3073)[:count]
+    out = os.path.join(work, "cifar_samples.npy")
+    np.save(out, (records[:, 1:].reshape(-1, 3, 32, 32) / 255.0).astype(np.float32))
+    return out
+
+
+def markdown(results, agreement, meta):
     lines = [f"# q46 beside its peers ({meta['date']})", "",
              f"CPU: {meta['cpu']}, clock {meta['peak']['clock_ghz']:.2f} GHz measured in this run; batch 1; "
              f"median latency in ms. Command: `{meta['command']}`.", "",
@@ -99,9 +146,9 @@ def markdown(results, meta):
     for isa in ("native", "avx2"):
         lines += [f"## ISA: {isa}" + (" (q46 --isa avx2, DNNL_MAX_CPU_ISA=AVX2)" if isa == "avx2" else ""), "",
                   "| model | thr | q46 4.6 | 4-bit | 8-bit | default | float | q46 4.6 conv | oneDNN int8 conv | "
-                  "oneDNN f32 conv | ORT fp32 | oneDNN int8 / q46 4.6 (conv) | q46 8 / q46 4.6 | 4.6 vs 4 | "
-                  "3x3 MAC/cycle/core |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "oneDNN f32 conv | ORT fp32 | ORT int8 | oneDNN int8 / q46 4.6 (conv) | ORT int8 / q46 4.6 | "
+                  "q46 8 / q46 4.6 | 4.6 vs 4 | 3x3 MAC/cycle/core |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results:
             if r["isa"] != isa:
                 continue
@@ -112,10 +159,25 @@ def markdown(results, meta):
                 f"| {r['model']} | {r['threads']} | {f(q['q46_4.6']['median_ms'])} | {f(q['q46_4']['median_ms'])} | "
                 f"{f(q['q46_8']['median_ms'])} | {f(q['q46_default']['median_ms'])} | {f(q['q46_float']['median_ms'])} | "
                 f"{f(q['q46_4.6']['conv_ms'])} | {f(r['onednn_int8_conv_ms'])} | {f(r['onednn_f32_conv_ms'])} | "
-                f"{f(r.get('ort_fp32_ms'))} | {ratio(r['onednn_int8_conv_ms'], q['q46_4.6']['conv_ms'])} | "
+                f"{f(r.get('ort_fp32_ms'))} | {f(r.get('ort_int8_ms'))} | "
+                f"{ratio(r['onednn_int8_conv_ms'], q['q46_4.6']['conv_ms'])} | "
+                f"{ratio(r.get('ort_int8_ms'), q['q46_4.6']['median_ms'])} | "
                 f"{ratio(q['q46_8']['median_ms'], q['q46_4.6']['median_ms'])} | "
                 f"{q['q46_4.6']['median_ms'] / q['q46_4']['median_ms'] - 1:+.1%} | "
                 f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} |")
+        lines.append("")
+    if agreement:
+        lines += ["## ONNX Runtime on q46c --emit-onnx-qdq exports vs q46run, same samples", "",
+                  "Max |ORT - q46| over the outputs, relative to the largest output, and top-1 agreement. 8-bit runs in "
+                  "ORT's integer kernels; 4.6-bit runs float convolutions on fake-quantized values, so a value on a "
+                  "rounding tie can land one code apart.", "",
+                  "| model | samples | 8-bit max rel diff | 8-bit top-1 agree | 4.6-bit max rel diff | 4.6-bit top-1 agree |",
+                  "|---|---|---|---|---|---|"]
+        share = lambda v: "—" if v is None else f"{v:.0%}"
+        for model, a in agreement.items():
+            e, q = a["q46_8"], a["q46_4.6"]
+            lines.append(f"| {model} | {e['samples']} | {e['max_rel_diff']:.1e} | {share(e['top1_agree'])} | "
+                         f"{q['max_rel_diff']:.1e} | {share(q['top1_agree'])} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -136,7 +198,7 @@ def main():
     meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "command": " ".join(["bench/peers.py"] + sys.argv[1:]),
             "peak": run_json([os.path.join(bin_dir, "isa_peak")])}
     native = "vnni" if "vpdpbusd_zmm_gmacs" in meta["peak"] else "avx2"
-    results = []
+    results, agreement = [], {}
     with tempfile.TemporaryDirectory() as work:
         wanted = args.models.split(",")
         exported = [m for m in wanted if m in EXPORTED]
@@ -154,6 +216,9 @@ def main():
                 print(f"peers: skipping {model}: {onnx_path} does not exist", file=sys.stderr)
                 continue
             plans, kernels = compile_plans(bin_dir, onnx_path, calib, calib_count, work, model)
+            if args.ort:
+                samples = calib if calib.endswith(".npy") else cifar_samples(calib, 8, work)
+                agreement[model] = {v: qdq_agreement(bin_dir, args.ort, plans[v], samples, work) for v in QDQ}
             for threads in [int(t) for t in args.threads.split(",")]:
                 for isa in ("native", "avx2"):
                     env = {"DNNL_MAX_CPU_ISA": "AVX2"} if isa == "avx2" else {}
@@ -164,13 +229,15 @@ def main():
                            "onednn_int8_conv_ms": run_json([peer, plans["q46_8"], "--threads", str(threads)], env)["median_ms"],
                            "onednn_f32_conv_ms": run_json([peer, plans["q46_float"], "--threads", str(threads)], env)["median_ms"]}
                     if args.ort and isa == "native":
-                        row["ort_fp32_ms"] = ort_fp32(args.ort, onnx_path, threads)
+                        row["ort_fp32_ms"] = ort_latency(args.ort, onnx_path, threads)
+                        row["ort_int8_ms"] = ort_latency(args.ort, plans["q46_8"][:-len(".q46")] + ".qdq.onnx", threads)
                     results.append(row)
                     print(f"{model} threads {threads} {isa}: q46 4.6 {row['q46']['q46_4.6']['median_ms']:.3f} ms, "
                           f"oneDNN int8 conv {row['onednn_int8_conv_ms']:.3f} ms", file=sys.stderr)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    json.dump({"meta": meta, "results": results}, open(args.out + ".json", "w"), indent=1)
-    open(args.out + ".md", "w").write(markdown(results, meta) + "\n")
+    json.dump({"meta": meta, "results": results, "ort_qdq_agreement": agreement}, open(args.out + ".json", "w"),
+              indent=1)
+    open(args.out + ".md", "w").write(markdown(results, agreement, meta) + "\n")
     print(f"wrote {args.out}.json and {args.out}.md", file=sys.stderr)
 
 

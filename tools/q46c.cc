@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "compiler/data/sample_source.h"
 #include "compiler/onnx_importer.h"
+#include "compiler/onnx_qdq_exporter.h"
 #include "compiler/plan_writer.h"
 #include "compiler/simulate.h"
 #include "llvm/Support/CommandLine.h"
@@ -34,6 +35,11 @@ cl::opt<std::string> output_path("o", cl::desc("Write the plan here (written ato
                                  cl::value_desc("file"), cl::cat(kModel));
 cl::opt<int64_t> batch("batch", cl::desc("Batch size for a model whose first input dimension is symbolic"),
                        cl::init(0), cl::cat(kModel));
+cl::opt<std::string> emit_qdq("emit-onnx-qdq",
+                              cl::desc("Also write the compiled network as a standard ONNX QDQ model (QuantizeLinear / "
+                                       "DequantizeLinear carrying q46's integer weights, scales and clamps) for ONNX "
+                                       "Runtime and other QDQ consumers (written atomically)"),
+                              cl::value_desc("file"), cl::cat(kModel));
 cl::opt<bool> relu6("relu6", cl::desc("Replace ReLU by ReLU6 before quantizing (the article's method)"),
                     cl::cat(kModel));
 cl::opt<unsigned> verify("verify",
@@ -134,7 +140,7 @@ absl::Status CheckVariety(const q46::FloatTensor& images) {
     const auto [lo, hi] = std::minmax_element(sample(i), sample(i) + per);
     blank += *lo == *hi;
   }
-  if (all_same)
+  if (all_same && n > 1)
     return absl::InvalidArgumentError(absl::StrCat("all ", n, " calibration samples from '", calib.getValue(),
                                                    "' are the same", blank ? " blank" : "", " image"));
   if (blank > 0)
@@ -246,16 +252,26 @@ absl::Status Main() {
     return absl::InternalError("the runtime refuses the plan: " + st.message());
   if (verify > 0 && options.calibration)
     if (absl::Status st = Verify(*plan, *options.calibration, verify); !st.ok()) return st;
+  std::string qdq_bytes;
+  if (!emit_qdq.empty()) {
+    absl::StatusOr<onnx::ModelProto> qdq = q46::ExportOnnxQdq(*graph, lower.producer);
+    if (!qdq.ok()) return qdq.status();
+    qdq->SerializeToString(&qdq_bytes);
+  }
   std::string bytes;
   if (q46::rt::Status st = q46::rt::SerializePlan(*plan, &bytes); !st.ok()) return absl::InternalError(st.message());
   if (q46::rt::Status st = q46::rt::WriteFileAtomically(output_path, bytes); !st.ok())
     return absl::InternalError(st.message());
+  if (!emit_qdq.empty())
+    if (q46::rt::Status st = q46::rt::WriteFileAtomically(emit_qdq, qdq_bytes); !st.ok())
+      return absl::InternalError(st.message());
 
   for (const q46::PassResult& p : passes) std::printf("  %-18s %s (%.2f s)\n", p.name.c_str(), p.summary.c_str(), p.seconds);
   q46::tools::PrintPlanSummary(*plan, bytes.size());
   if (verify > 0 && options.calibration)
     std::printf("verified: the integer runtime matches the compiler's simulation bit for bit\n");
   std::printf("wrote %s\n", output_path.c_str());
+  if (!emit_qdq.empty()) std::printf("wrote %s (ONNX QDQ, opset 13)\n", emit_qdq.c_str());
   return absl::OkStatus();
 }
 
