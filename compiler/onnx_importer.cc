@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -22,10 +23,76 @@ namespace {
 constexpr int kMinOpset = 6;
 constexpr int kNativeMinOpset = 13;  // older models are upgraded to this opset first
 constexpr int kMaxOpset = 17;
+// Limits checked before anything of that size is allocated: graph nodes, elements of one value, and the float
+// bytes of every activation together (what the compiler and the runtime must hold).
+constexpr int kMaxNodes = 1 << 16;
+constexpr int64_t kMaxValueElements = int64_t{1} << 31;
+constexpr int64_t kMaxActivationBytes = int64_t{16} << 30;
+
+// Element count of dims, or -1 beyond kMaxValueElements (no overflow on the way).
+int64_t BoundedElements(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || (d > 0 && n > kMaxValueElements / d)) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+// Adds a value's bytes to the activation total; an error naming it when a limit is passed.
+absl::Status CountActivation(const std::string& name, const std::vector<int64_t>& dims, int64_t* total_bytes) {
+  const int64_t n = BoundedElements(dims);
+  if (n < 0)
+    return absl::InvalidArgumentError(absl::StrCat("'", name, "' would have dims [", absl::StrJoin(dims, ", "),
+                                                   "], over q46's limit of 2^31 elements per tensor"));
+  *total_bytes += n * 4;
+  if (*total_bytes > kMaxActivationBytes)
+    return absl::InvalidArgumentError(absl::StrCat("the activations up to '", name, "' take more than ",
+                                                   kMaxActivationBytes >> 30, " GiB, q46's limit"));
+  return absl::OkStatus();
+}
 
 std::string FirstLine(const std::string& s) {
   const size_t nl = s.find('\n');
   return nl == std::string::npos ? s : s.substr(0, nl);
+}
+
+// What ONNX's own converter and shape inference take for granted but its checker does not check (they crash on
+// it): every name defined once before it is read, every graph output defined, no subgraphs (q46 has no control
+// flow), and convolution weights of the input's rank. Checked first, so that malformed models get an error.
+absl::Status CheckWiring(const onnx::GraphProto& g) {
+  std::set<std::string> defined;
+  std::map<std::string, int> rank;  // where declared
+  for (const auto& i : g.initializer()) defined.insert(i.name()), rank[i.name()] = i.dims_size();
+  for (const auto& i : g.input()) {
+    defined.insert(i.name());
+    if (i.type().has_tensor_type() && i.type().tensor_type().has_shape())
+      rank[i.name()] = i.type().tensor_type().shape().dim_size();
+  }
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto& n = g.node(i);
+    const std::string name = n.name().empty() ? absl::StrCat(n.op_type(), "_", i) : n.name();
+    for (const auto& a : n.attribute())
+      if (a.has_g() || a.graphs_size() > 0)
+        return absl::UnimplementedError(absl::StrCat("node '", name, "' (", n.op_type(), ") has a subgraph; q46 "
+                                                     "imports no control flow"));
+    for (const auto& in : n.input())
+      if (!in.empty() && !defined.count(in))
+        return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", n.op_type(), ") reads '", in,
+                                                       "', which nothing defines before it"));
+    if ((n.op_type() == "Conv" || n.op_type() == "ConvTranspose") && n.input_size() >= 2 && rank.count(n.input(0)) &&
+        rank.count(n.input(1)) && (rank[n.input(0)] < 3 || rank[n.input(0)] != rank[n.input(1)]))
+      return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", n.op_type(), "): weights of rank ",
+                                                     rank[n.input(1)], " for an input of rank ", rank[n.input(0)]));
+    for (const auto& out : n.output())
+      if (!out.empty() && !defined.insert(out).second)
+        return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", n.op_type(), ") defines '", out,
+                                                       "' a second time"));
+  }
+  for (const auto& out : g.output())
+    if (!defined.count(out.name()))
+      return absl::InvalidArgumentError(absl::StrCat("graph output '", out.name(), "' is never computed"));
+  return absl::OkStatus();
 }
 
 int DefaultOpset(const onnx::ModelProto& m) {
@@ -78,6 +145,7 @@ std::map<std::string, std::vector<int64_t>> InferredDims(const onnx::GraphProto&
 absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, const ImportOptions& options) {
   const onnx::GraphProto& g = model.graph();
   ir::Graph graph;
+  int64_t activation_bytes = 0;
   graph.name = g.name();
   std::map<std::string, ir::ValueId> names;
   for (const auto& init : g.initializer()) {
@@ -93,12 +161,16 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
     ir::Value v;
     v.name = in.name();
     absl::Status st = StaticDims(in, options, &v.dims);
+    if (st.ok()) st = CountActivation(in.name(), v.dims, &activation_bytes);
     if (!st.ok()) return st;
     const ir::ValueId id = graph.AddValue(std::move(v));
     names[in.name()] = id;
     graph.inputs.push_back(id);
   }
   if (graph.inputs.empty()) return absl::InvalidArgumentError("the model has no non-constant input");
+  if (g.node_size() > kMaxNodes)
+    return absl::InvalidArgumentError(absl::StrCat("the graph has ", g.node_size(), " nodes, over q46's limit of ",
+                                                   kMaxNodes));
 
   const auto inferred = InferredDims(g);
   for (int i = 0; i < g.node_size(); ++i) {
@@ -119,6 +191,9 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
       if (!names.count(out)) return ctx.Error(absl::StrCat("output '", out, "' is not supported"));
       const auto it = inferred.find(out);
       const auto& dims = graph.values[names[out]].dims;
+      if (!graph.IsConstant(names[out]))
+        if (absl::Status limit = CountActivation(out, dims, &activation_bytes); !limit.ok())
+          return ctx.Error(std::string(limit.message()));
       if (!graph.IsConstant(names[out]) && std::find(dims.begin(), dims.end(), 0) != dims.end())
         return ctx.Error(absl::StrCat("output '", out, "' would be empty (dims [", absl::StrJoin(dims, ", "),
                                       "]); q46 tensors are not empty"));
@@ -150,6 +225,8 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
   if (opset < kMinOpset || opset > kMaxOpset)
     return absl::UnimplementedError(absl::StrCat(name, ": ONNX opset ", opset, " is not supported (q46 imports opsets ",
                                                  kMinOpset, " to ", kMaxOpset, ")"));
+  if (absl::Status st = CheckWiring(model.graph()); !st.ok())
+    return absl::Status(st.code(), absl::StrCat(name, ": ", st.message()));
   try {
     onnx::checker::check_model(model);
     if (opset < kNativeMinOpset) {

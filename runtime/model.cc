@@ -33,13 +33,17 @@ Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const Loa
   SingleThreadScope one_thread;
   std::unique_ptr<Model> m(new Model());
   m->plan_ = std::move(plan);
+  // Activation memory is known before any op packs weights or sizes scratch: refuse absurd plans here.
+  m->placements_ = PlanMemory(m->plan_, &m->arena_bytes_);
+  if (m->arena_bytes_ > kMaxArenaBytes)
+    return Status::Error("the plan needs " + std::to_string(m->arena_bytes_ >> 20) + " MiB of activation memory per " +
+                         "context, over the runtime's limit of " + std::to_string(kMaxArenaBytes >> 30) + " GiB");
   for (const plan::Node& node : m->plan_.nodes()) {
     std::unique_ptr<Op> op;
     Q46_RETURN_IF_ERROR(CreateOp(m->plan_, node, *options, &op));
     m->scratch_bytes_ = std::max(m->scratch_bytes_, op->scratch_bytes());
     m->ops_.push_back(std::move(op));
   }
-  m->placements_ = PlanMemory(m->plan_, &m->arena_bytes_);
   for (int i = 0; i < m->plan_.tensors_size(); ++i) {
     const std::string& data = m->plan_.tensors(i).data();
     if (data.empty()) continue;

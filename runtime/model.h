@@ -20,6 +20,9 @@ struct TensorPlacement {
   const void* constant = nullptr;
 };
 
+// The most activation memory (the arena) one context may need; a plan asking for more is refused at load.
+inline constexpr size_t kMaxArenaBytes = size_t{16} << 30;
+
 class Model {
  public:
   // `options` null: the defaults with the environment applied (LoadOptionsFromEnvironment).

@@ -13,7 +13,7 @@ namespace {
 
 constexpr int kMaxRank = 8;
 constexpr int64_t kMaxElements = int64_t{1} << 31;  // per tensor
-constexpr int kMaxTensors = 1 << 20;
+constexpr int kMaxTensors = 1 << 14;  // far beyond any CNN; memory planning is quadratic in it
 
 Status CheckTensor(const plan::Tensor& t, int index) {
   const std::string what = "tensor " + std::to_string(index) + " '" + t.name() + "'";

@@ -3,7 +3,7 @@
 # when everything is already installed.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config clang
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev libomp-14-dev
   libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev llvm-dev libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjpeg-dev libpng-dev zlib1g-dev
   libonnx-testdata g++-aarch64-linux-gnu qemu-user

@@ -94,7 +94,7 @@ class OnednnFloatConv final : public Op {
 
 std::vector<float> FloatsFromBytes(const std::string& bytes) {
   std::vector<float> v(bytes.size() / sizeof(float));
-  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
   return v;
 }
 

@@ -55,6 +55,32 @@ PY
 expect_error "unsupported op" "$work/out.q46" "$bin/q46c" "$work/unsupported.onnx" --float -o "$work/out.q46"
 grep -q "my_erf" "$work/stderr" && grep -q "Erf" "$work/stderr" && grep -q "opset 13" "$work/stderr" ||
   { echo "FAIL unsupported op: message must name the node, op and opset"; failures=$((failures + 1)); }
+/usr/bin/python3 - "$work/absurd.onnx" "$work/upsampled.onnx" <<'PY'
+import sys, onnx
+from onnx import helper, TensorProto
+# An input of 3 x 100000 x 100000 floats, and a small input upsampled 10000 x 10000 times: both over the limits.
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 100000, 100000])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 100000, 100000])
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu")], "g", [x], [y])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 80000, 80000])
+scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1, 1, 10000, 10000])
+g = helper.make_graph([helper.make_node("Resize", ["x", "", "scales"], ["y"], name="huge_resize")], "g", [x], [y],
+                      initializer=[scales])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[2])
+PY
+expect_error "absurd input dims" "$work/out.q46" "$bin/q46c" "$work/absurd.onnx" --float -o "$work/out.q46"
+grep -q "limit" "$work/stderr" || { echo "FAIL absurd input dims: the message must name the limit"; failures=$((failures + 1)); }
+expect_error "absurd computed dims" "$work/out.q46" "$bin/q46c" "$work/upsampled.onnx" --float -o "$work/out.q46"
+grep -q "huge_resize" "$work/stderr" && grep -q "limit" "$work/stderr" ||
+  { echo "FAIL absurd computed dims: the message must name the node and the limit"; failures=$((failures + 1)); }
+# Found by fuzz_onnx_importer: ONNX's checker passed it, its version converter crashed on it.
+expect_error "graph output never computed (opset 11)" "$work/out.q46" "$bin/q46c" \
+  "$(dirname "$0")/../fuzz/regressions/onnx_importer/graph_output_never_computed_opset11.onnx" --float -o "$work/out.q46"
+# Found by fuzz_onnx_importer: ONNX's shape inference crashed on ConvTranspose weights of the wrong rank.
+expect_error "ConvTranspose weights of rank 2" "$work/out.q46" "$bin/q46c" \
+  "$(dirname "$0")/../fuzz/regressions/onnx_importer/convtranspose_weights_rank2.onnx" --float -o "$work/out.q46"
 expect_error "missing model" "$work/out.q46" "$bin/q46c" "$work/nope.onnx" --float -o "$work/out.q46"
 expect_error "--nx 24 (even)" "$work/out.q46" "$bin/q46c" "$onnx" --nx 24 --nw 23 --calib "$calib" -o "$work/out.q46"
 expect_error "--nx 25 --nw 25 (h_x*h_w > 127)" "$work/out.q46" "$bin/q46c" "$onnx" --nx 25 --nw 25 --calib "$calib" -o "$work/out.q46"

@@ -84,6 +84,13 @@ TEST(PlanValidation, BrokenPlansAreRefused) {
       {"stride 0", [](plan::Plan& p) { auto* w = p.mutable_nodes(1)->mutable_quant_conv()->mutable_window(); w->add_stride(0); w->add_stride(1); }, "stride"},
       {"groups 0", [](plan::Plan& p) { p.mutable_nodes(1)->mutable_quant_conv()->set_groups(0); }, "groups"},
       {"graph output is codes", [](plan::Plan& p) { p.set_outputs(0, 1); }, "not float32"},
+      {"activation memory over the limit (refused before allocating)", [](plan::Plan& p) {
+         for (const char* name : {"big1", "big2", "big3"}) {
+           AddTensor(p, name, {1, 2, 1 << 15, 1 << 15}, false);
+           p.add_inputs(p.tensors_size() - 1);
+         }
+       }, "activation memory"},
+      {"absurd tensor count", [](plan::Plan& p) { for (int i = 0; i < (1 << 14); ++i) AddTensor(p, "t", {1}, false); }, "too many tensors"},
   };
   for (const Breakage& c : cases) {
     plan::Plan p = ValidPlan();

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# q46c is deterministic and leaves nothing behind when interrupted:
+#  - two compilations with the same inputs and seed write byte-identical plans (and QDQ exports);
+#  - a compilation stopped by SIGINT, SIGTERM or SIGKILL in the middle of calibration leaves no output file and no
+#    temporary file beside it.
+# Usage: compile_robustness_test.sh BIN_DIR MODEL.onnx CALIB
+set -uo pipefail
+bin=$1 onnx=$2 calib=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() { echo "FAILED: $1"; failures=$((failures + 1)); }
+
+flags=(--calib "$calib" --calib-count 64 --calib-steps 40 --seed 7)
+for run in 1 2; do
+  "$bin/q46c" "$onnx" "${flags[@]}" -o "$work/plan$run.q46" --emit-onnx-qdq "$work/qdq$run.onnx" >/dev/null 2>&1 \
+    || fail "compilation $run failed"
+done
+cmp -s "$work/plan1.q46" "$work/plan2.q46" && echo "same seed: byte-identical plans ($(stat -c %s "$work/plan1.q46") bytes)" \
+  || fail "two compilations with seed 7 wrote different plans"
+cmp -s "$work/qdq1.onnx" "$work/qdq2.onnx" && echo "same seed: byte-identical QDQ exports" \
+  || fail "two compilations with seed 7 wrote different QDQ exports"
+
+# Long enough a calibration to be interrupted in the middle of it. Job control on: without it a background job
+# starts with SIGINT ignored, as a shell script's background jobs do.
+set -m
+for sig in INT TERM KILL; do
+  out="$work/interrupted-$sig"
+  mkdir -p "$out"
+  "$bin/q46c" "$onnx" --calib "$calib" --calib-count 256 --calib-steps 2000 -o "$out/model.q46" \
+    --emit-onnx-qdq "$out/model.onnx" >/dev/null 2>&1 &
+  pid=$!
+  sleep 2
+  kill -s "$sig" "$pid" 2>/dev/null || fail "q46c finished before SIG$sig could stop it (make its calibration longer)"
+  wait "$pid" 2>/dev/null
+  left=$(ls -A "$out")
+  [[ -z "$left" ]] && echo "SIG$sig during calibration: nothing written" || fail "SIG$sig left files behind: $left"
+done
+
+((failures == 0)) && echo "all checks passed" || exit 1
