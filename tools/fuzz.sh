@@ -25,8 +25,9 @@ for t in "${targets[@]}"; do
   log="$build/fuzz_$t.log"
   if "$build/bin/fuzz_$t" "$corpus" "$build/seeds/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
       -max_len=1048576 -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" >"$log" 2>&1; then
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
-    echo "fuzz_$t: ${seconds} s, $runs inputs, no crash ($(ls "$corpus" | wc -l) in corpus)"
+    done_line=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" || echo "Done ? runs in ? second")
+    read -r _ runs _ _ took _ <<<"$done_line"
+    echo "fuzz_$t: $took s, $runs inputs, no crash ($(ls "$corpus" | wc -l) in corpus)"
   else
     echo "fuzz_$t: FAILED, see $log and $build/crashes/:"
     grep -m3 -E "ERROR|runtime error|SUMMARY" "$log" || tail -5 "$log"

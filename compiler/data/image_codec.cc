@@ -62,13 +62,13 @@ void JpegProgress(j_common_ptr cinfo) {
 }
 
 bool RunJpeg(jpeg_decompress_struct* cinfo, JpegError* err, jpeg_progress_mgr* progress,
-             const std::string& bytes, Rgb8Image* out) {
+             const std::string& bytes, int64_t max_pixels, Rgb8Image* out) {
   if (setjmp(err->jump)) return false;
   jpeg_create_decompress(cinfo);  // keeps cinfo->err, clears everything else
   cinfo->progress = progress;
   jpeg_mem_src(cinfo, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   jpeg_read_header(cinfo, TRUE);
-  if (static_cast<int64_t>(cinfo->image_width) * cinfo->image_height > kMaxImagePixels) {
+  if (static_cast<int64_t>(cinfo->image_width) * cinfo->image_height > max_pixels) {
     JpegFail(reinterpret_cast<j_common_ptr>(cinfo), "image has too many pixels");
   }
   cinfo->out_color_space = JCS_RGB;
@@ -86,7 +86,7 @@ bool RunJpeg(jpeg_decompress_struct* cinfo, JpegError* err, jpeg_progress_mgr* p
   return true;
 }
 
-absl::StatusOr<Rgb8Image> DecodeJpeg(const std::string& bytes, const std::string& name) {
+absl::StatusOr<Rgb8Image> DecodeJpeg(const std::string& bytes, const std::string& name, int64_t max_pixels) {
   jpeg_decompress_struct cinfo{};  // zeroed so that destroying it is safe even if creating it failed
   JpegError err;
   cinfo.err = jpeg_std_error(&err.mgr);
@@ -97,7 +97,7 @@ absl::StatusOr<Rgb8Image> DecodeJpeg(const std::string& bytes, const std::string
   jpeg_progress_mgr progress{};
   progress.progress_monitor = JpegProgress;
   Rgb8Image image;
-  bool ok = RunJpeg(&cinfo, &err, &progress, bytes, &image);
+  bool ok = RunJpeg(&cinfo, &err, &progress, bytes, max_pixels, &image);
   jpeg_destroy_decompress(&cinfo);
   if (!ok) return FileError(name, absl::StrCat("cannot decode JPEG: ", err.message));
   return image;
@@ -127,12 +127,12 @@ void PngReadFn(png_structp png, png_bytep out, size_t n) {
   state->pos += n;
 }
 
-bool RunPng(png_structp png, png_infop info, Rgb8Image* out, std::vector<png_bytep>* rows) {
+bool RunPng(png_structp png, png_infop info, int64_t max_pixels, Rgb8Image* out, std::vector<png_bytep>* rows) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_read_info(png, info);
   png_uint_32 width = png_get_image_width(png, info);
   png_uint_32 height = png_get_image_height(png, info);
-  if (static_cast<int64_t>(width) * height > kMaxImagePixels) png_error(png, "image has too many pixels");
+  if (static_cast<int64_t>(width) * height > max_pixels) png_error(png, "image has too many pixels");
   png_set_expand(png);       // palette -> RGB, gray < 8 bits -> 8 bits, tRNS -> alpha
   png_set_strip_16(png);     // 16-bit samples -> high byte
   png_set_strip_alpha(png);  // drop alpha, as PIL's convert("RGB")
@@ -151,7 +151,7 @@ bool RunPng(png_structp png, png_infop info, Rgb8Image* out, std::vector<png_byt
   return true;
 }
 
-absl::StatusOr<Rgb8Image> DecodePng(const std::string& bytes, const std::string& name) {
+absl::StatusOr<Rgb8Image> DecodePng(const std::string& bytes, const std::string& name, int64_t max_pixels) {
   PngState state{reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), 0, ""};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, PngErrorFn, PngWarningFn);
   png_infop info = png == nullptr ? nullptr : png_create_info_struct(png);
@@ -162,7 +162,7 @@ absl::StatusOr<Rgb8Image> DecodePng(const std::string& bytes, const std::string&
   png_set_read_fn(png, &state, PngReadFn);
   Rgb8Image image;
   std::vector<png_bytep> rows;
-  bool ok = RunPng(png, info, &image, &rows);
+  bool ok = RunPng(png, info, max_pixels, &image, &rows);
   png_destroy_read_struct(&png, &info, nullptr);
   if (!ok) return FileError(name, absl::StrCat("cannot decode PNG: ", state.message));
   return image;
@@ -170,10 +170,10 @@ absl::StatusOr<Rgb8Image> DecodePng(const std::string& bytes, const std::string&
 
 }  // namespace
 
-absl::StatusOr<Rgb8Image> DecodeRgb8(const std::string& bytes, const std::string& name) {
+absl::StatusOr<Rgb8Image> DecodeRgb8(const std::string& bytes, const std::string& name, int64_t max_pixels) {
   absl::string_view head(bytes);
-  if (head.substr(0, 3) == absl::string_view("\xff\xd8\xff", 3)) return DecodeJpeg(bytes, name);
-  if (head.substr(0, 8) == absl::string_view("\x89PNG\r\n\x1a\n", 8)) return DecodePng(bytes, name);
+  if (head.substr(0, 3) == absl::string_view("\xff\xd8\xff", 3)) return DecodeJpeg(bytes, name, max_pixels);
+  if (head.substr(0, 8) == absl::string_view("\x89PNG\r\n\x1a\n", 8)) return DecodePng(bytes, name, max_pixels);
   return FileError(name, "not a JPEG or PNG image (unrecognized signature)");
 }
 

@@ -23,7 +23,8 @@ struct Rgb8Image {
 
 // Decodes a JPEG or PNG (recognized by its signature, not by name) to RGB. Grayscale becomes R=G=B,
 // palettes are expanded, alpha is dropped (as PIL's convert("RGB")), 16-bit samples keep their high byte.
-// `name` prefixes error messages.
-absl::StatusOr<Rgb8Image> DecodeRgb8(const std::string& bytes, const std::string& name);
+// `name` prefixes error messages. An image of more than max_pixels pixels is refused before it is decoded.
+absl::StatusOr<Rgb8Image> DecodeRgb8(const std::string& bytes, const std::string& name,
+                                     int64_t max_pixels = kMaxImagePixels);
 
 }  // namespace q46::data

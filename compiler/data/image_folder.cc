@@ -41,8 +41,8 @@ bool HasImageExtension(const std::string& path) {
 }
 
 absl::StatusOr<FloatTensor> DecodeImage(const std::string& bytes, const std::string& name,
-                                        const ImagePreprocess& preprocess) {
-  absl::StatusOr<data::Rgb8Image> image = data::DecodeRgb8(bytes, name);
+                                        const ImagePreprocess& preprocess, int64_t max_pixels) {
+  absl::StatusOr<data::Rgb8Image> image = data::DecodeRgb8(bytes, name, max_pixels);
   if (!image.ok()) return image.status();
   return PreprocessImage(*std::move(image), preprocess, name);
 }

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "compiler/data/common.h"
+#include "compiler/data/image_codec.h"
 #include "compiler/data/image_preprocess.h"
 #include "compiler/tensor.h"
 
@@ -20,8 +21,10 @@ namespace q46 {
 bool HasImageExtension(const std::string& path);
 
 // Decodes JPEG or PNG bytes held in memory and preprocesses them into [1,3,H,W]; `name` prefixes errors.
+// Images of more than max_pixels pixels are refused before decoding.
 absl::StatusOr<FloatTensor> DecodeImage(const std::string& bytes, const std::string& name,
-                                        const ImagePreprocess& preprocess);
+                                        const ImagePreprocess& preprocess,
+                                        int64_t max_pixels = data::kMaxImagePixels);
 
 // Reads and decodes one image file into [1,3,H,W].
 absl::StatusOr<FloatTensor> ReadImage(const std::string& path, const ImagePreprocess& preprocess);
