@@ -4,13 +4,20 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/shape.h"
 
 namespace q46 {
 
-absl::Status ImportContext::Error(const std::string& what) const {
-  return absl::InvalidArgumentError(
-      absl::StrCat("node '", node_name_, "' (", node_.op_type(), ", opset ", opset_, "): ", what));
+std::string OnnxNodeName(const onnx::NodeProto& node, int index) {
+  return node.name().empty() ? absl::StrCat(node.op_type(), "_", index) : node.name();
 }
+
+absl::Status OnnxNodeError(const onnx::NodeProto& node, const std::string& name, int opset, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", node.op_type(), ", opset ", opset, "): ", what));
+}
+
+absl::Status ImportContext::Error(const std::string& what) const { return OnnxNodeError(node_, node_name_, opset_, what); }
 
 ir::ValueId ImportContext::Input(int i) const { return names_.at(node_.input(i)); }
 
@@ -105,12 +112,10 @@ void CopyTyped(const Field& f, std::vector<float>* out) {
 
 absl::Status TensorFromProto(const onnx::TensorProto& t, FloatTensor* out) {
   out->dims.assign(t.dims().begin(), t.dims().end());
-  int64_t n = 1;
-  for (int64_t d : t.dims()) {
-    if (d < 0 || d > (int64_t{1} << 31)) return absl::InvalidArgumentError(absl::StrCat("tensor '", t.name(), "' has dimension ", d));
-    n *= d;
-    if (n > (int64_t{1} << 31)) return absl::InvalidArgumentError(absl::StrCat("tensor '", t.name(), "' is too large"));
-  }
+  const int64_t n = BoundedElementCount(t.dims(), int64_t{1} << 31);
+  if (n < 0)
+    return absl::InvalidArgumentError(absl::StrCat("tensor '", t.name(), "' has dims [", absl::StrJoin(t.dims(), ", "),
+                                                   "]: negative, or over 2^31 elements"));
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     return absl::UnimplementedError(absl::StrCat("tensor '", t.name(), "' keeps its data in an external file; "
                                                  "save the model with all tensors inside it"));

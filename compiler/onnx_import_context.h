@@ -12,6 +12,11 @@
 
 namespace q46 {
 
+// How errors name an ONNX node: its name, or "OpType_INDEX" when it has none.
+std::string OnnxNodeName(const onnx::NodeProto& node, int index);
+// "node 'name' (Conv, opset 13): what" -- the one format of every per-node import error.
+absl::Status OnnxNodeError(const onnx::NodeProto& node, const std::string& name, int opset, const std::string& what);
+
 class ImportContext {
  public:
   ImportContext(ir::Graph& graph, std::map<std::string, ir::ValueId>& names, const onnx::NodeProto& node,

@@ -16,6 +16,7 @@
 #include "onnx/checker.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
+#include "runtime/shape.h"
 
 namespace q46 {
 namespace {
@@ -29,19 +30,9 @@ constexpr int kMaxNodes = 1 << 16;
 constexpr int64_t kMaxValueElements = int64_t{1} << 31;
 constexpr int64_t kMaxActivationBytes = int64_t{16} << 30;
 
-// Element count of dims, or -1 beyond kMaxValueElements (no overflow on the way).
-int64_t BoundedElements(const std::vector<int64_t>& dims) {
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    if (d < 0 || (d > 0 && n > kMaxValueElements / d)) return -1;
-    n *= d;
-  }
-  return n;
-}
-
 // Adds a value's bytes to the activation total; an error naming it when a limit is passed.
 absl::Status CountActivation(const std::string& name, const std::vector<int64_t>& dims, int64_t* total_bytes) {
-  const int64_t n = BoundedElements(dims);
+  const int64_t n = BoundedElementCount(dims, kMaxValueElements);
   if (n < 0)
     return absl::InvalidArgumentError(absl::StrCat("'", name, "' would have dims [", absl::StrJoin(dims, ", "),
                                                    "], over q46's limit of 2^31 elements per tensor"));
@@ -57,10 +48,21 @@ std::string FirstLine(const std::string& s) {
   return nl == std::string::npos ? s : s.substr(0, nl);
 }
 
+// Whether q46 imports `op` in a model of `opset`: ops it has a handler for, and older ops that ONNX's opset
+// converter replaces by one of those on the way to kNativeMinOpset.
+bool Imports(const std::string& op, int opset) {
+  static const std::map<std::string, std::string> replaced_by_conversion = {{"Upsample", "Resize"}};
+  if (FindOpHandler(op)) return true;
+  const auto it = replaced_by_conversion.find(op);
+  return opset < kNativeMinOpset && it != replaced_by_conversion.end() && FindOpHandler(it->second);
+}
+
 // What ONNX's own converter and shape inference take for granted but its checker does not check (they crash on
-// it): every name defined once before it is read, every graph output defined, no subgraphs (q46 has no control
-// flow), and convolution weights of the input's rank. Checked first, so that malformed models get an error.
-absl::Status CheckWiring(const onnx::GraphProto& g) {
+// it): only ops q46 imports (so that ONNX infers no other op's shapes), every name defined once before it is
+// read, every graph output defined, no subgraphs (q46 has no control flow), convolution weights of the input's
+// rank, and positive strides, dilations and kernel sizes (ONNX divides by them). Checked first, so that malformed
+// models get an error naming the node.
+absl::Status CheckBeforeOnnx(const onnx::GraphProto& g, int opset) {
   std::set<std::string> defined;
   std::map<std::string, int> rank;  // where declared
   for (const auto& i : g.initializer()) defined.insert(i.name()), rank[i.name()] = i.dims_size();
@@ -71,23 +73,28 @@ absl::Status CheckWiring(const onnx::GraphProto& g) {
   }
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& n = g.node(i);
-    const std::string name = n.name().empty() ? absl::StrCat(n.op_type(), "_", i) : n.name();
-    for (const auto& a : n.attribute())
-      if (a.has_g() || a.graphs_size() > 0)
-        return absl::UnimplementedError(absl::StrCat("node '", name, "' (", n.op_type(), ") has a subgraph; q46 "
-                                                     "imports no control flow"));
+    const std::string name = OnnxNodeName(n, i);
+    auto error = [&](const std::string& what) { return OnnxNodeError(n, name, opset, what); };
+    auto unsupported = [&](const std::string& what) {
+      return absl::UnimplementedError(error(what).message());
+    };
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      return unsupported(absl::StrCat("domain '", n.domain(), "' is not supported"));
+    if (!Imports(n.op_type(), opset))
+      return unsupported(absl::StrCat("unsupported op; q46 imports ", absl::StrJoin(SupportedOnnxOps(), ", ")));
+    for (const auto& a : n.attribute()) {
+      if (a.has_g() || a.graphs_size() > 0) return unsupported("has a subgraph; q46 imports no control flow");
+      if (a.name() == "strides" || a.name() == "dilations" || a.name() == "kernel_shape")
+        for (int64_t v : a.ints())
+          if (v <= 0) return error(absl::StrCat(a.name(), " must be positive, not ", v));
+    }
     for (const auto& in : n.input())
-      if (!in.empty() && !defined.count(in))
-        return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", n.op_type(), ") reads '", in,
-                                                       "', which nothing defines before it"));
+      if (!in.empty() && !defined.count(in)) return error(absl::StrCat("reads '", in, "', which nothing defines before it"));
     if ((n.op_type() == "Conv" || n.op_type() == "ConvTranspose") && n.input_size() >= 2 && rank.count(n.input(0)) &&
         rank.count(n.input(1)) && (rank[n.input(0)] < 3 || rank[n.input(0)] != rank[n.input(1)]))
-      return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", n.op_type(), "): weights of rank ",
-                                                     rank[n.input(1)], " for an input of rank ", rank[n.input(0)]));
+      return error(absl::StrCat("weights of rank ", rank[n.input(1)], " for an input of rank ", rank[n.input(0)]));
     for (const auto& out : n.output())
-      if (!out.empty() && !defined.insert(out).second)
-        return absl::InvalidArgumentError(absl::StrCat("node '", name, "' (", n.op_type(), ") defines '", out,
-                                                       "' a second time"));
+      if (!out.empty() && !defined.insert(out).second) return error(absl::StrCat("defines '", out, "' a second time"));
   }
   for (const auto& out : g.output())
     if (!defined.count(out.name()))
@@ -175,15 +182,9 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
   const auto inferred = InferredDims(g);
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& node = g.node(i);
-    const std::string node_name = node.name().empty() ? absl::StrCat(node.op_type(), "_", i) : node.name();
-    ImportContext ctx(graph, names, node, node_name, opset);
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
-      return ctx.Error(absl::StrCat("domain '", node.domain(), "' is not supported"));
-    for (const auto& in : node.input())
-      if (!in.empty() && !names.count(in)) return ctx.Error(absl::StrCat("input '", in, "' is not defined before it"));
-    const OpHandler handler = FindOpHandler(node.op_type());
-    if (!handler)
-      return ctx.Error(absl::StrCat("unsupported op; q46 imports ", absl::StrJoin(SupportedOnnxOps(), ", ")));
+    ImportContext ctx(graph, names, node, OnnxNodeName(node, i), opset);
+    const OpHandler handler = FindOpHandler(node.op_type());  // CheckBeforeOnnx saw every op type
+    if (!handler) return ctx.Error("the opset conversion produced an op q46 does not import");
     absl::Status st = handler(ctx);
     if (!st.ok()) return st;
     for (const auto& out : node.output()) {
@@ -203,8 +204,7 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
     }
   }
   for (const auto& out : g.output()) {
-    if (!names.count(out.name())) return absl::InvalidArgumentError(absl::StrCat("graph output '", out.name(), "' is never computed"));
-    ir::ValueId id = names[out.name()];
+    const ir::ValueId id = names.at(out.name());  // CheckBeforeOnnx saw it defined, and every node output is bound
     if (graph.IsConstant(id)) return absl::UnimplementedError(absl::StrCat("graph output '", out.name(), "' is a constant"));
     graph.outputs.push_back(id);
     graph.values[id].name = out.name();
@@ -225,7 +225,7 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
   if (opset < kMinOpset || opset > kMaxOpset)
     return absl::UnimplementedError(absl::StrCat(name, ": ONNX opset ", opset, " is not supported (q46 imports opsets ",
                                                  kMinOpset, " to ", kMaxOpset, ")"));
-  if (absl::Status st = CheckWiring(model.graph()); !st.ok())
+  if (absl::Status st = CheckBeforeOnnx(model.graph(), opset); !st.ok())
     return absl::Status(st.code(), absl::StrCat(name, ": ", st.message()));
   try {
     onnx::checker::check_model(model);

@@ -9,15 +9,14 @@
 namespace q46 {
 namespace {
 
-// Strides, dilations and explicit pads of a 2-D window (auto_pad resolved by the caller).
+// Strides, dilations and explicit pads of a 2-D window (auto_pad resolved by the caller). Strides and
+// dilations are positive: the importer checks that before ONNX's shape inference divides by them.
 absl::Status ReadWindow(ImportContext& ctx, int64_t kh, int64_t kw, ir::Window2d* w) {
   const auto strides = ctx.AttrInts("strides", {1, 1});
   const auto dilations = ctx.AttrInts("dilations", {1, 1});
   const auto pads = ctx.AttrInts("pads", {0, 0, 0, 0});
   if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
     return ctx.Error("only 2-D windows are supported (strides, dilations and pads of length 2, 2, 4)");
-  for (int64_t v : strides) if (v < 1) return ctx.Error("strides must be positive");
-  for (int64_t v : dilations) if (v < 1) return ctx.Error("dilations must be positive");
   for (int64_t v : pads) if (v < 0) return ctx.Error("pads must be non-negative");
   w->kh = kh, w->kw = kw;
   w->sh = strides[0], w->sw = strides[1];

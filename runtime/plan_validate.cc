@@ -7,6 +7,7 @@
 
 #include "runtime/arith.h"
 #include "runtime/model.h"
+#include "runtime/shape.h"
 
 namespace q46::rt {
 namespace {
@@ -18,12 +19,10 @@ constexpr int kMaxTensors = 1 << 14;  // far beyond any CNN; memory planning is 
 Status CheckTensor(const plan::Tensor& t, int index) {
   const std::string what = "tensor " + std::to_string(index) + " '" + t.name() + "'";
   if (t.dims_size() > kMaxRank) return Status::Error(what + " has rank " + std::to_string(t.dims_size()));
-  int64_t n = 1;
-  for (int64_t d : t.dims()) {
-    if (d < 1 || d > kMaxElements) return Status::Error(what + " has dimension " + std::to_string(d));
-    n *= d;
-    if (n > kMaxElements) return Status::Error(what + " has more than 2^31 elements");
-  }
+  for (int64_t d : t.dims())
+    if (d < 1) return Status::Error(what + " has dimension " + std::to_string(d));
+  const int64_t n = BoundedElementCount(t.dims(), kMaxElements);
+  if (n < 0) return Status::Error(what + " has more than 2^31 elements");
   switch (t.dtype()) {
     case plan::FLOAT32:
       if (t.has_quant()) return Status::Error(what + " is float but carries quantization parameters");

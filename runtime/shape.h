@@ -3,9 +3,26 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace q46 {
+
+// Element count of a tensor of `dims`, or -1 when a dim is negative or the count passes `limit` (checked on the
+// way, so absurd dims cannot overflow). A zero dim gives 0 whatever the others are.
+template <typename Dims>
+int64_t BoundedElementCount(const Dims& dims, int64_t limit = std::numeric_limits<int64_t>::max()) {
+  for (int64_t d : dims)
+    if (d < 0) return -1;
+  for (int64_t d : dims)
+    if (d == 0) return 0;
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (n > limit / d) return -1;
+    n *= d;
+  }
+  return n;
+}
 
 // Output length of a sliding window over `in` (floor mode), or -1 if the window does not fit.
 inline int64_t WindowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,

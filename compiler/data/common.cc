@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -57,19 +56,6 @@ absl::StatusOr<std::vector<DirEntry>> ListDirSorted(const std::string& dir) {
   std::sort(entries.begin(), entries.end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return entries;
-}
-
-std::optional<int64_t> CheckedNumElements(const std::vector<int64_t>& dims) {
-  int64_t product = 1;
-  bool overflow = false;
-  for (int64_t d : dims) {
-    if (d < 0) return std::nullopt;
-    if (d == 0) return 0;  // a zero dim makes any other dim harmless
-    if (product > std::numeric_limits<int64_t>::max() / d) overflow = true;
-    if (!overflow) product *= d;
-  }
-  if (overflow) return std::nullopt;
-  return product;
 }
 
 std::string DimsString(const std::vector<int64_t>& dims) {

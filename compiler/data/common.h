@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,9 +41,6 @@ struct DirEntry {
 };
 // Entries of `dir` sorted by name (byte order), skipping hidden entries (names starting with '.').
 absl::StatusOr<std::vector<DirEntry>> ListDirSorted(const std::string& dir);
-
-// Product of dims, or nullopt if a dim is negative or the product overflows int64.
-std::optional<int64_t> CheckedNumElements(const std::vector<int64_t>& dims);
 
 // "[1, 3, 32, 32]".
 std::string DimsString(const std::vector<int64_t>& dims);

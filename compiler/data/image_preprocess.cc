@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "compiler/data/common.h"
+#include "runtime/shape.h"
 
 namespace q46 {
 namespace {
@@ -190,8 +190,8 @@ absl::StatusOr<FloatTensor> PreprocessImage(data::Rgb8Image image, const ImagePr
 absl::Status NormalizeChannels(FloatTensor* tensor, const std::vector<float>& mean,
                                const std::vector<float>& std) {
   const std::vector<int64_t>& dims = tensor->dims;
-  std::optional<int64_t> count = data::CheckedNumElements(dims);
-  if (dims.size() < 2 || !count || static_cast<uint64_t>(*count) != tensor->data.size()) {
+  const int64_t count = BoundedElementCount(dims);
+  if (dims.size() < 2 || count < 0 || static_cast<uint64_t>(count) != tensor->data.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("normalize: need an [N,C,...] tensor, got dims ", data::DimsString(dims)));
   }
@@ -202,9 +202,9 @@ absl::Status NormalizeChannels(FloatTensor* tensor, const std::vector<float>& me
                                                      " values but the data has ", channels, " channels"));
     }
   }
-  if (*count == 0) return absl::OkStatus();
-  const int64_t inner = *count / dims[0] / channels;
-  for (int64_t i = 0; i < *count; ++i) {
+  if (count == 0) return absl::OkStatus();
+  const int64_t inner = count / dims[0] / channels;
+  for (int64_t i = 0; i < count; ++i) {
     const int64_t c = (i / inner) % channels;
     float& x = tensor->data[i];
     x = (x - mean[mean.size() == 1 ? 0 : c]) / std[std.size() == 1 ? 0 : c];

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <optional>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -12,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "compiler/data/common.h"
+#include "runtime/shape.h"
 
 namespace q46 {
 namespace {
@@ -238,16 +238,16 @@ absl::StatusOr<FloatTensor> ParseNpy(const std::string& bytes, const std::string
   if (header->fortran_order) {
     return data::FileError(name, "fortran_order True is not supported (need C order)");
   }
-  std::optional<int64_t> count = data::CheckedNumElements(header->shape);
+  const int64_t count = BoundedElementCount(header->shape);
   uint64_t data_bytes = bytes.size() - prefix - header_len;
   // Compare element counts rather than byte counts so that absurd shapes cannot overflow.
-  if (!count || data_bytes % type->size != 0 || static_cast<uint64_t>(*count) != data_bytes / type->size) {
+  if (count < 0 || data_bytes % type->size != 0 || static_cast<uint64_t>(count) != data_bytes / type->size) {
     return data::FileError(name, absl::StrCat("shape ", data::DimsString(header->shape), " of ", type->descr,
                                               " does not match the ", data_bytes, " data bytes in the file"));
   }
   FloatTensor tensor;
   tensor.dims = header->shape;
-  tensor.data.resize(static_cast<size_t>(*count));
+  tensor.data.resize(static_cast<size_t>(count));
   const unsigned char* p = raw + prefix + header_len;
   for (float& value : tensor.data) {
     value = DecodeValue(p, *type);
@@ -263,8 +263,8 @@ absl::StatusOr<FloatTensor> ReadNpy(const std::string& path) {
 }
 
 absl::StatusOr<std::string> SerializeNpy(const FloatTensor& tensor) {
-  std::optional<int64_t> count = data::CheckedNumElements(tensor.dims);
-  if (!count || static_cast<uint64_t>(*count) != tensor.data.size()) {
+  const int64_t count = BoundedElementCount(tensor.dims);
+  if (count < 0 || static_cast<uint64_t>(count) != tensor.data.size()) {
     return absl::InvalidArgumentError(absl::StrCat("npy: tensor with dims ", data::DimsString(tensor.dims),
                                                    " has ", tensor.data.size(), " values"));
   }

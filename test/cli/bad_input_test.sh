@@ -81,6 +81,11 @@ expect_error "graph output never computed (opset 11)" "$work/out.q46" "$bin/q46c
 # Found by fuzz_onnx_importer: ONNX's shape inference crashed on ConvTranspose weights of the wrong rank.
 expect_error "ConvTranspose weights of rank 2" "$work/out.q46" "$bin/q46c" \
   "$(dirname "$0")/../fuzz/regressions/onnx_importer/convtranspose_weights_rank2.onnx" --float -o "$work/out.q46"
+# Found by fuzz_onnx_importer in CI: ONNX's shape inference divides by the strides (SIGFPE on 0).
+for f in conv_strides_0 maxpool_strides_0; do
+  expect_error "$f" "$work/out.q46" "$bin/q46c" "$(dirname "$0")/../fuzz/regressions/onnx_importer/$f.onnx" \
+    --float -o "$work/out.q46"
+done
 expect_error "missing model" "$work/out.q46" "$bin/q46c" "$work/nope.onnx" --float -o "$work/out.q46"
 expect_error "--nx 24 (even)" "$work/out.q46" "$bin/q46c" "$onnx" --nx 24 --nw 23 --calib "$calib" -o "$work/out.q46"
 expect_error "--nx 25 --nw 25 (h_x*h_w > 127)" "$work/out.q46" "$bin/q46c" "$onnx" --nx 25 --nw 25 --calib "$calib" -o "$work/out.q46"

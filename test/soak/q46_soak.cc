@@ -3,10 +3,13 @@
 // on one context, then runs THREADS threads, each with its own context, RUNS inferences each (or for SECONDS),
 // cycling through the inputs, and requires every output to be bit-identical to the reference. Memory: heap bytes
 // in use (glibc mallinfo2, every arena), C++ allocations counted by this program's operator new, and resident
-// size are read after every thread's first pass (the warm-up) and at the end; any growth in heap bytes is a
-// failure, and with --no-allocations so is any C++ allocation after the warm-up (the integer path allocates
-// nothing; oneDNN's execute builds and frees an argument map per call, so plans with float layers do allocate,
-// without growth). Prints one summary line; exit 0 only when everything held.
+// size are read after every thread's first pass (the warm-up) and after its last run, both times with every
+// thread (and so every OpenMP team) alive and idle; any growth in heap bytes is a failure, and with
+// --no-allocations so is any C++ allocation after the warm-up (the integer path allocates nothing; oneDNN's
+// execute builds and frees an argument map per call, so plans with float layers do allocate, without growth).
+// glibc counts chunks parked in a thread's cache (tcache) as in use, so exact heap figures need
+// GLIBC_TUNABLES=glibc.malloc.tcache_count=0, which the CTest entries set. Prints one summary line; exit 0 only
+// when everything held.
 // Usage: q46_soak PLAN [--threads 8] [--runs 10000] [--seconds S] [--inputs 4] [--no-allocations]
 #include <malloc.h>
 
@@ -142,8 +145,8 @@ int main(int argc, char** argv) {
 
   // Each thread: its own context, a warm-up pass over the inputs, then the measured runs; outputs are compared
   // in place (no allocation on the measured path).
-  std::atomic<int> warmed{0}, mismatches{0};
-  std::atomic<bool> start_measuring{false};
+  std::atomic<int> warmed{0}, finished{0}, mismatches{0};
+  std::atomic<bool> start_measuring{false}, release{false};
   std::atomic<int64_t> total_runs{0};
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.seconds);
   std::vector<q46_context*> contexts(o.threads);
@@ -169,6 +172,8 @@ int main(int argc, char** argv) {
     int64_t i = 0;
     for (; o.seconds > 0 ? std::chrono::steady_clock::now() < deadline : i < o.runs; ++i) run_and_compare(i);
     total_runs.fetch_add(i);
+    finished.fetch_add(1);
+    while (!release.load()) std::this_thread::yield();
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < o.threads; ++t) threads.emplace_back(worker, t);
@@ -176,9 +181,11 @@ int main(int argc, char** argv) {
   const Memory before = Measure();
   const auto t0 = std::chrono::steady_clock::now();
   start_measuring = true;
-  for (auto& th : threads) th.join();
+  while (finished.load() < o.threads) std::this_thread::yield();
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Memory after = Measure();
+  release = true;
+  for (auto& th : threads) th.join();
   for (auto* c : contexts) q46_context_free(c);
   q46_model_free(model);
 

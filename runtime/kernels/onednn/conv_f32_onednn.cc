@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace q46::kernels {
@@ -142,8 +143,17 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
       conv->primitive_ = dnnl::convolution_forward(pd);
     }
 
-    if (conv->x_run_md_ != conv->x_md_) conv->x_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, conv->x_md_, engine, conv->x_run_md_));
-    if (conv->y_run_md_ != conv->y_md_) conv->y_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine, conv->y_run_md_, engine, conv->y_md_));
+    // The activation reorders run from every context's thread, so they too must not use the library scratchpad;
+    // oneDNN's f32 layout reorders need none, and one that did would go to the reference kernel.
+    dnnl::primitive_attr reorder_attr;
+    reorder_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const auto activation_reorder = [&](const memory::desc& from, const memory::desc& to) {
+      const dnnl::reorder::primitive_desc pd(engine, from, engine, to, reorder_attr);
+      if (pd.scratchpad_desc().get_size() != 0) throw std::runtime_error("an activation reorder needs a scratchpad");
+      return dnnl::reorder(pd);
+    };
+    if (conv->x_run_md_ != conv->x_md_) conv->x_reorder_ = activation_reorder(conv->x_md_, conv->x_run_md_);
+    if (conv->y_run_md_ != conv->y_md_) conv->y_reorder_ = activation_reorder(conv->y_run_md_, conv->y_md_);
     memory user_w({w_dims, memory::data_type::f32, user_tag}, engine, const_cast<float*>(w));
     conv->weights_ = memory(w_md, engine);
     dnnl::stream stream(engine);
