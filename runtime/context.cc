@@ -17,6 +17,8 @@ Context::Context(const Model& model)
   buffers_.resize(placements.size());
   for (size_t i = 0; i < placements.size(); ++i)
     buffers_[i] = placements[i].constant ? const_cast<void*>(placements[i].constant) : aligned + placements[i].offset;
+  const RunState state{buffers_.data(), &stream_, scratch_.data(), threads_, nullptr};
+  for (const auto& op : model.ops()) prepared_.push_back(op->Prepare(state));
 }
 
 Status Context::SetInput(size_t index, const float* data, size_t count) {
@@ -35,16 +37,20 @@ Status Context::SetInput(size_t index, const float* data, size_t count) {
 
 void Context::Run(std::vector<double>* op_seconds) {
   SingleThreadScope one_thread;
-  const RunState state{buffers_.data(), &stream_, scratch_.data(), threads_};
+  RunState state{buffers_.data(), &stream_, scratch_.data(), threads_, nullptr};
   const auto& ops = model_.ops();
   if (!op_seconds) {
-    for (const auto& op : ops) op->Run(state);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      state.prepared = prepared_[i].get();
+      ops[i]->Run(state);
+    }
     stream_.wait();
     return;
   }
   op_seconds->resize(ops.size());
   for (size_t i = 0; i < ops.size(); ++i) {
     const auto start = std::chrono::steady_clock::now();
+    state.prepared = prepared_[i].get();
     ops[i]->Run(state);
     stream_.wait();
     (*op_seconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

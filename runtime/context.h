@@ -27,6 +27,7 @@ class Context {
   std::vector<unsigned char> arena_;  // over-allocated by 64 bytes; tensors start at a 64-byte boundary
   std::vector<unsigned char> scratch_;
   std::vector<void*> buffers_;
+  std::vector<std::unique_ptr<PreparedOp>> prepared_;  // one per op
   int threads_ = 1;
   dnnl::stream stream_;
 };

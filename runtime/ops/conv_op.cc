@@ -83,11 +83,19 @@ class OnednnFloatConv final : public Op {
   std::string implementation() const override { return "onednn"; }
   OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv)
       : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)) {}
-  void Run(const RunState& st) const override {
-    conv_->Run(static_cast<const float*>(st.buffers[x_]), static_cast<float*>(st.buffers[y_]), *st.stream);
+  size_t scratch_bytes() const override { return conv_->scratch_bytes(); }
+  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
+    return std::make_unique<Binding>(
+        conv_->Bind(static_cast<const float*>(st.buffers[x_]), static_cast<float*>(st.buffers[y_]), st.scratch));
   }
+  void Run(const RunState& st) const override { static_cast<const Binding*>(st.prepared)->bound.Run(*st.stream); }
 
  private:
+  struct Binding final : PreparedOp {
+    explicit Binding(kernels::OnednnConvF32::Bound b) : bound(std::move(b)) {}
+    kernels::OnednnConvF32::Bound bound;
+  };
+
   int x_, y_;
   std::unique_ptr<kernels::OnednnConvF32> conv_;
 };

@@ -1,6 +1,6 @@
 // The runtime's op interface. An Op is built once per plan node at load time — validating the node against
-// its tensors and packing its parameters — and then only runs. Building is where every check on user data
-// happens; Run trusts what was built and allocates nothing.
+// its tensors and packing its parameters — may prepare itself once per context, and then only runs. Building is
+// where every check on user data happens; Run trusts what was built and allocates nothing.
 #pragma once
 
 #include <memory>
@@ -13,13 +13,21 @@
 
 namespace q46::rt {
 
+// What an op keeps per context (see Op::Prepare).
+class PreparedOp {
+ public:
+  virtual ~PreparedOp() = default;
+};
+
 // What a running op sees: one data pointer per plan tensor, this context's oneDNN stream, scratch space of the
-// size the op asked for (shared by all ops of the context, any alignment), and how many threads it may use.
+// size the op asked for (shared by all ops of the context, any alignment), how many threads it may use, and
+// what its Prepare returned for this context (null for none).
 struct RunState {
   void* const* buffers;
   dnnl::stream* stream;
   unsigned char* scratch;
   int threads;
+  const PreparedOp* prepared;
 };
 
 class Op {
@@ -27,6 +35,9 @@ class Op {
   virtual ~Op() = default;
   virtual void Run(const RunState& state) const = 0;
   virtual size_t scratch_bytes() const { return 0; }
+  // Called once when a context is created. A context's buffers and scratch never move, so an op can bind itself
+  // to them here (state.prepared is null) and leave Run nothing to set up.
+  virtual std::unique_ptr<PreparedOp> Prepare(const RunState&) const { return nullptr; }
   // The kernel that runs this op, for reports (q46bench); "" when there is only one.
   virtual std::string implementation() const { return ""; }
 };

@@ -115,6 +115,12 @@ void ExpectMatches(const std::vector<float>& got, const std::vector<float>& want
     }
 }
 
+// Runs `conv` on x into y through a binding with scratch of its own, as a context does.
+void RunBound(const OnednnConvF32& conv, const std::vector<float>& x, std::vector<float>& y, dnnl::stream& stream) {
+  std::vector<unsigned char> scratch(conv.scratch_bytes());
+  conv.Bind(x.data(), y.data(), scratch.data()).Run(stream);
+}
+
 TEST(OnednnConvF32, MatchesReference) {
   std::mt19937 rng(4646);
   dnnl::stream stream(CpuEngine());
@@ -134,7 +140,7 @@ TEST(OnednnConvF32, MatchesReference) {
       ASSERT_NE(conv, nullptr) << why;
       std::vector<float> want, got(static_cast<size_t>(c.Ys().size()), NAN);
       Reference(c, x, w, b, act, want);
-      conv->Run(x.data(), got.data(), stream);
+      RunBound(*conv, x, got, stream);
       ExpectMatches(got, want);
     }
   }
@@ -153,7 +159,7 @@ TEST(OnednnConvF32, WeightsAndBiasAreCopied) {
   bias.assign(bias.size(), 1e6f);
   std::vector<float> got(want.size());
   dnnl::stream stream(CpuEngine());
-  conv->Run(x.data(), got.data(), stream);
+  RunBound(*conv, x, got, stream);
   ExpectMatches(got, want);
   EXPECT_FALSE(conv->Implementation().empty());
 }
@@ -179,9 +185,11 @@ TEST(OnednnConvF32, ConcurrentRuns) {
     threads.emplace_back([&, t] {
       dnnl::stream stream(CpuEngine());
       std::vector<float> y(wants[t].size());
+      std::vector<unsigned char> scratch(conv->scratch_bytes());
+      const OnednnConvF32::Bound bound = conv->Bind(xs[t].data(), y.data(), scratch.data());
       for (int i = 0; i < 50; ++i) {
         std::fill(y.begin(), y.end(), NAN);
-        conv->Run(xs[t].data(), y.data(), stream);
+        bound.Run(stream);
         if (i == 0)
           gots[t] = y;
         else if (y != gots[t])

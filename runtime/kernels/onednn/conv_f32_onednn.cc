@@ -4,11 +4,9 @@
 
 #include <cfloat>
 #include <cmath>
-#include <cstdlib>
+#include <cstdint>
 #include <cstring>
-#include <new>
 #include <stdexcept>
-#include <unordered_map>
 
 namespace q46::kernels {
 namespace {
@@ -53,28 +51,8 @@ bool CheckShapes(Dims4 xs, const Window2d& win, int64_t groups, Dims4 ys, std::s
   return true;
 }
 
-// One of this thread's buffers (0: scratchpad, 1: blocked source, 2: blocked destination), grown to at least
-// `bytes` (64-byte aligned) and kept for the thread's lifetime. oneDNN's default (library-mode) scratchpad is
-// thread-local to the thread that *created* the primitive, so a primitive run from any other thread crashes or
-// races; with user mode each running thread brings its own.
-void* ThreadBuffer(int slot, size_t bytes) {
-  struct Buffer {
-    void* data = nullptr;
-    size_t size = 0;
-    ~Buffer() { std::free(data); }
-  };
-  thread_local Buffer buffers[3];
-  Buffer& buffer = buffers[slot];
-  if (bytes > buffer.size) {
-    const size_t size = (bytes + 63) / 64 * 64;
-    void* data = std::aligned_alloc(64, size);
-    if (!data) throw std::bad_alloc();
-    std::free(buffer.data);
-    buffer.data = data;
-    buffer.size = size;
-  }
-  return buffer.data;
-}
+// Rounds `bytes` up to a whole number of 64-byte lines (the alignment the bound buffers get).
+size_t Lines(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 }  // namespace
 
@@ -119,6 +97,8 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
 
     dnnl::primitive_attr attr;
     attr.set_post_ops(ActivationPostOps(act));
+    // oneDNN's default (library-mode) scratchpad belongs to the thread that created the primitive, so runs from
+    // other threads would share it; in user mode each binding brings its own.
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     memory::desc w_md;
     if (transposed) {
@@ -172,20 +152,40 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
   return nullptr;
 }
 
-void OnednnConvF32::Run(const float* x, float* y, dnnl::stream& stream) const {
-  // Memory objects around the caller's buffers (and this thread's scratchpad) are cheap handles; making them per
-  // call keeps Run reentrant.
-  memory x_mem(x_md_, CpuEngine(), const_cast<float*>(x));
-  memory y_mem(y_md_, CpuEngine(), y);
-  memory x_run = x_reorder_ ? memory(x_run_md_, CpuEngine(), ThreadBuffer(1, x_run_md_.get_size())) : x_mem;
-  memory y_run = y_reorder_ ? memory(y_run_md_, CpuEngine(), ThreadBuffer(2, y_run_md_.get_size())) : y_mem;
-  if (x_reorder_) x_reorder_.execute(stream, x_mem, x_run);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x_run}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, y_run}};
-  if (bias_) args.emplace(DNNL_ARG_BIAS, bias_);
+size_t OnednnConvF32::scratch_bytes() const {
+  return 64 + Lines(x_reorder_ ? x_run_md_.get_size() : 0) + Lines(y_reorder_ ? y_run_md_.get_size() : 0) +
+         Lines(scratchpad_md_.get_size());
+}
+
+OnednnConvF32::Bound OnednnConvF32::Bind(const float* x, float* y, void* scratch) const {
+  const dnnl::engine& engine = CpuEngine();
+  auto* free_space = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(scratch) + 63) / 64 * 64);
+  const auto take = [&](size_t bytes) {
+    unsigned char* p = free_space;
+    free_space += Lines(bytes);
+    return p;
+  };
+  Bound b;
+  b.memories_.reserve(5);
+  const auto add = [&](const memory::desc& md, void* data) { return b.memories_.emplace_back(md, engine, data).get(); };
+  dnnl_memory_t x_user = add(x_md_, const_cast<float*>(x)), y_user = add(y_md_, y);
+  dnnl_memory_t x_run = x_reorder_ ? add(x_run_md_, take(x_run_md_.get_size())) : x_user;
+  dnnl_memory_t y_run = y_reorder_ ? add(y_run_md_, take(y_run_md_.get_size())) : y_user;
+  if (x_reorder_) b.steps_.push_back({&x_reorder_, {{DNNL_ARG_FROM, x_user}, {DNNL_ARG_TO, x_run}}});
+  Bound::Step conv{&primitive_, {{DNNL_ARG_SRC, x_run}, {DNNL_ARG_WEIGHTS, weights_.get()}, {DNNL_ARG_DST, y_run}}};
+  if (bias_) conv.args.push_back({DNNL_ARG_BIAS, bias_.get()});
   if (const size_t bytes = scratchpad_md_.get_size())
-    args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_md_, CpuEngine(), ThreadBuffer(0, bytes)));
-  primitive_.execute(stream, args);
-  if (y_reorder_) y_reorder_.execute(stream, y_run, y_mem);
+    conv.args.push_back({DNNL_ARG_SCRATCHPAD, add(scratchpad_md_, take(bytes))});
+  b.steps_.push_back(std::move(conv));
+  if (y_reorder_) b.steps_.push_back({&y_reorder_, {{DNNL_ARG_FROM, y_run}, {DNNL_ARG_TO, y_user}}});
+  return b;
+}
+
+void OnednnConvF32::Bound::Run(dnnl::stream& stream) const {
+  for (const Step& step : steps_)
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(step.primitive->get(), stream.get(),
+                                                   static_cast<int>(step.args.size()), step.args.data()),
+                            "could not execute a primitive");
   stream.wait();
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+#include <vector>
 
 #include "runtime/kernels/ref/ref_kernels.h"
 
@@ -27,9 +28,28 @@ class OnednnConvF32 {
                                                int64_t groups, bool transposed, FloatActivation act, Dims4 ys,
                                                std::string* why);
 
-  // y = the layer applied to x (shapes as given to Create); returns when y is written. Safe to call
-  // concurrently from several threads, each with its own stream.
-  void Run(const float* x, float* y, dnnl::stream& stream) const;
+  // Working memory a run needs besides x and y: the activations in the primitive's layout and oneDNN's
+  // scratchpad (the caller's, so that runs never share one).
+  size_t scratch_bytes() const;
+
+  // The layer bound to one caller's buffers, which stay where they are for the binding's lifetime: x, y and
+  // `scratch` (scratch_bytes(), any alignment). Everything a run needs is made here, so Run only executes the
+  // prepared primitives. One binding serves one thread at a time; bindings of one layer may run concurrently.
+  class Bound {
+   public:
+    // y = the layer applied to x (shapes as given to Create); returns when y is written.
+    void Run(dnnl::stream& stream) const;
+
+   private:
+    friend class OnednnConvF32;
+    struct Step {
+      const dnnl::primitive* primitive;
+      std::vector<dnnl_exec_arg_t> args;  // the C API's form, so that a run builds no argument container
+    };
+    std::vector<dnnl::memory> memories_;  // owns the handles in steps_' arguments
+    std::vector<Step> steps_;
+  };
+  Bound Bind(const float* x, float* y, void* scratch) const;
 
   // oneDNN's name for the implementation it chose (e.g. "jit:avx2", "gemm:jit", "ref:any"), for logs.
   const std::string& Implementation() const { return impl_; }
@@ -41,7 +61,7 @@ class OnednnConvF32 {
   dnnl::memory::desc x_md_, y_md_;          // plain NCHW, as the caller's buffers
   dnnl::memory::desc x_run_md_, y_run_md_;  // the layouts the primitive runs on
   dnnl::reorder x_reorder_, y_reorder_;     // empty when the primitive runs on plain NCHW
-  dnnl::memory::desc scratchpad_md_;  // user-mode scratchpad; each calling thread supplies its own
+  dnnl::memory::desc scratchpad_md_;  // user-mode scratchpad; each binding supplies its own
   dnnl::memory weights_;              // in the primitive's preferred layout
   dnnl::memory bias_;                 // empty when the layer has no bias
   std::string impl_;
