@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "onnx/checker.h"
+#include "onnx/defs/attr_proto_util.h"
 
 namespace q46 {
 namespace {
@@ -80,29 +81,18 @@ class QdqExport {
     return n;
   }
 
+  // Node attributes, built by ONNX's own MakeAttribute (one name per type: integer literals fit several).
   static void SetInts(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INTS);
-    for (int64_t x : v) a->add_ints(x);
+    *n->add_attribute() = onnx::MakeAttribute(name, v);
   }
   static void SetInt(onnx::NodeProto* n, const std::string& name, int64_t v) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(v);
+    *n->add_attribute() = onnx::MakeAttribute(name, v);
   }
   static void SetFloat(onnx::NodeProto* n, const std::string& name, float v) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::FLOAT);
-    a->set_f(v);
+    *n->add_attribute() = onnx::MakeAttribute(name, v);
   }
   static void SetString(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-    onnx::AttributeProto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::STRING);
-    a->set_s(v);
+    *n->add_attribute() = onnx::MakeAttribute(name, v);
   }
 
   // An initializer of element type `type` (FLOAT, INT64, INT32, INT8 or UINT8) from values, as little-endian
