@@ -5,7 +5,8 @@ training images (chosen by the seed) with the given calibration options, and q46
 full CIFAR-10 test set through the integer runtime. Results are appended to OUT/results.jsonl as they come, so
 an interrupted sweep resumes where it stopped (a finished point is never recomputed). OUT/table.md and
 OUT/table.json hold the table of every point in OUT (earlier runs too): mean and spread over seeds, the change
-from our float model, the article's figure. Points made with other q46c flags are set aside.
+from our float model, the article's figure. Points made with other q46c flags are set aside, and so are points
+of a model file that has changed since (each record carries the file's SHA-256), which are then recomputed.
 
 Usage: /usr/bin/python3 tools/calib_sweep.py CIFAR_BIN_DIR --out DIR [--models cnn6,cnn10] [--pairs all|23x23,..]
        [--seeds 0,1,2] [--jobs 2] [-- extra q46c flags]
@@ -14,6 +15,7 @@ Usage: /usr/bin/python3 tools/calib_sweep.py CIFAR_BIN_DIR --out DIR [--models c
 import argparse
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import os
 import statistics
@@ -60,9 +62,18 @@ def parse_pairs(text):
     return pairs
 
 
+def model_path(model):
+    return os.path.join(ROOT, "models", "cifar10", f"{model}.onnx")
+
+
+def model_sha256(model):
+    with open(model_path(model), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def run_point(bin_dir, data, model, pair, seed, count, extra, tmp):
     """Compiles and evaluates one point; returns its record."""
-    onnx = os.path.join(ROOT, "models", "cifar10", f"{model}.onnx")
+    onnx = model_path(model)
     plan = os.path.join(tmp, f"{model}-{label(pair)}-{seed}.q46".replace(" ", "").replace(",", "x"))
     if pair == "float":
         compile_cmd = [f"{bin_dir}/q46c", onnx, "--float", "-o", plan]
@@ -76,7 +87,8 @@ def run_point(bin_dir, data, model, pair, seed, count, extra, tmp):
     out = subprocess.run([f"{bin_dir}/q46eval", plan, "--cifar10", data, "--json", "--quiet", "--threads", "1"],
                          check=True, capture_output=True, text=True).stdout
     os.remove(plan)
-    return {"model": model, "pair": pair if pair == "float" else list(pair), "seed": seed,
+    return {"model": model, "model_sha256": model_sha256(model), "pair": pair if pair == "float" else list(pair),
+            "seed": seed,
             "top1": json.loads(out)["top1"], "compile_seconds": round(compile_s, 2), "q46c_flags": extra}
 
 
@@ -154,6 +166,11 @@ def main():
     results_path = os.path.join(args.out, "results.jsonl")
     results = [json.loads(line) for line in open(results_path)] if os.path.exists(results_path) else []
     results = [r for r in results if r["q46c_flags"] == extra or r["pair"] == "float"]
+    digests = {m: model_sha256(m) for m in MODELS}
+    stale = [r for r in results if r.get("model_sha256") != digests[r["model"]]]
+    if stale:
+        print(f"calib_sweep: setting aside {len(stale)} points of models changed since", file=sys.stderr)
+    results = [r for r in results if r.get("model_sha256") == digests[r["model"]]]
     done = {key(r) for r in results}
     todo = [(m, "float", 0) for m in models] + [(m, p, s) for m in models for p in pairs for s in seeds]
     todo = [t for t in todo if (t[0], label(t[1]), t[2]) not in done]
