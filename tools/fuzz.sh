@@ -6,9 +6,10 @@
 #   tools/fuzz.sh SECONDS [TARGET...]  explores for SECONDS per target (the documented long run is 600); corpora
 #                                      grow in build-fuzz/corpus/, so each run goes on from the last.
 #   tools/fuzz.sh --suite              the test suite's run: a fixed seed, a fixed number of inputs per target, the
-#                                      seeds alone and address randomisation off (setarch -R), so that it runs the
-#                                      same inputs every time and fails only when a change makes them crash. New
-#                                      finds are the long run's job; each becomes a regression input.
+#                                      seeds alone and address randomisation off (setarch -R), so that a build runs
+#                                      the same inputs every time (other builds explore a little differently): it
+#                                      fails when a change makes code crash, not on chance finds. New finds are the
+#                                      long run's job; each becomes a regression input.
 # Crash inputs go to build-fuzz/crashes/. Prints executions per target; exits non-zero on any crash, hang (10 s
 # per input), leak or sanitizer report.
 set -euo pipefail
