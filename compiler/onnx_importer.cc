@@ -183,9 +183,7 @@ absl::StatusOr<ir::Graph> Translate(const onnx::ModelProto& model, int opset, co
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& node = g.node(i);
     ImportContext ctx(graph, names, node, OnnxNodeName(node, i), opset);
-    const OpHandler handler = FindOpHandler(node.op_type());  // CheckBeforeOnnx saw every op type
-    if (!handler) return ctx.Error("the opset conversion produced an op q46 does not import");
-    absl::Status st = handler(ctx);
+    absl::Status st = FindOpHandler(node.op_type())(ctx);  // CheckBeforeOnnx saw every op and input
     if (!st.ok()) return st;
     for (const auto& out : node.output()) {
       if (out.empty()) continue;
@@ -233,6 +231,9 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
       onnx::shape_inference::InferShapes(model);  // some adapters (Softmax 12 -> 13) need shapes
       model = onnx::version_conversion::ConvertVersion(model, kNativeMinOpset);
       opset = kNativeMinOpset;
+      // The converted graph is the one inferred and translated: it gets the same check.
+      if (absl::Status st = CheckBeforeOnnx(model.graph(), opset); !st.ok())
+        return absl::Status(st.code(), absl::StrCat(name, ": after conversion to opset ", opset, ": ", st.message()));
     }
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception& e) {

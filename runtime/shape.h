@@ -8,12 +8,13 @@
 
 namespace q46 {
 
-// Element count of a tensor of `dims`, or -1 when a dim is negative or the count passes `limit` (checked on the
-// way, so absurd dims cannot overflow). A zero dim gives 0 whatever the others are.
+// Element count of a tensor of `dims`, or -1 when a dim is negative or above `limit`, or the count passes
+// `limit` (checked on the way, so absurd dims cannot overflow). A zero dim gives 0 when the others are in range,
+// so no dim that passes can overflow arithmetic done on it later either.
 template <typename Dims>
 int64_t BoundedElementCount(const Dims& dims, int64_t limit = std::numeric_limits<int64_t>::max()) {
   for (int64_t d : dims)
-    if (d < 0) return -1;
+    if (d < 0 || d > limit) return -1;
   for (int64_t d : dims)
     if (d == 0) return 0;
   int64_t n = 1;

@@ -19,6 +19,7 @@ all=(plan_loader onnx_importer cifar10_reader npy_reader image_reader)
 declare -A suite_runs=([plan_loader]=150000 [onnx_importer]=80000 [cifar10_reader]=1000000 [npy_reader]=2500000
   [image_reader]=6000)
 if [[ ${1:-} == --suite ]]; then
+  (($# == 1)) || { echo "usage: tools/fuzz.sh --suite (no other arguments)" >&2; exit 2; }
   mode=suite
   targets=("${all[@]}")
 else
@@ -35,7 +36,10 @@ ninja -C "$build" -j"$(nproc)" q46c "${targets[@]/#/fuzz_}" >/dev/null
 bash test/fuzz/make_seeds.sh "$build/bin" "$build/seeds" >/dev/null
 mkdir -p "$build/crashes"
 norandom=()
-[[ $mode == suite ]] && setarch -R true 2>/dev/null && norandom=(setarch -R)
+if [[ $mode == suite ]]; then
+  if setarch -R true 2>/dev/null; then norandom=(setarch -R)
+  else echo "fuzz.sh: setarch -R is not available here; inputs may vary from run to run" >&2; fi
+fi
 failed=0
 for t in "${targets[@]}"; do
   if [[ $mode == suite ]]; then

@@ -28,10 +28,12 @@ TEST(BoundedElementCount, NeverOverflows) {
   EXPECT_EQ(BoundedElementCount(Dims{big}), big);
 }
 
-TEST(BoundedElementCount, NegativeDimsFailAndZeroDimsWin) {
+TEST(BoundedElementCount, NegativeOrHugeDimsFailAndZeroDimsGiveZero) {
   EXPECT_EQ(BoundedElementCount(Dims{3, -1}), -1);
   EXPECT_EQ(BoundedElementCount(Dims{0, -1}), -1);
   EXPECT_EQ(BoundedElementCount(Dims{std::numeric_limits<int64_t>::max(), 7, 0}), 0);
+  EXPECT_EQ(BoundedElementCount(Dims{int64_t{1} << 40, 0}, int64_t{1} << 31), -1);  // a dim no tensor may have
+  EXPECT_EQ(BoundedElementCount(Dims{int64_t{1} << 31, 0}, int64_t{1} << 31), 0);
 }
 
 TEST(WindowOutputSize, FloorModeAndWindowsThatDoNotFit) {
