@@ -12,6 +12,7 @@
 #include "compiler/ir.h"
 #include "compiler/tensor.h"
 #include "runtime/arith.h"
+#include "runtime/kernels/qconv/qconv.h"
 
 namespace q46 {
 
@@ -22,6 +23,13 @@ struct CompileOptions {
   bool all_float = false;                    // --float: every layer stays float
   arith::Precision precision{23, 23};        // --nx / --nw
   std::map<std::string, std::optional<arith::Precision>> precision_map;  // node -> pair, nullopt = float
+  // choose-precision (--precision auto): the global pair's assignment is the baseline the budget is relative to
+  bool auto_precision = false;
+  double max_latency_ratio = 0;              // estimated latency at most this times the baseline's (0: unused)
+  double max_size_ratio = 0;                 // estimated plan bytes at most this times the baseline's (0: unused)
+  kernels::qconv::Isa isa = kernels::qconv::DetectIsa();  // whose kernels the latency is measured with
+  int64_t sensitivity_samples = 64;          // calibration samples the per-layer damage is measured on
+  std::string precision_cache;               // folder caching damage and cost tables ("": no cache)
   // calibrate-ranges
   std::string range_method = "mse";          // minmax | percentile | mse
   double percentile = 99.99;

@@ -28,6 +28,11 @@ struct Precision {
 // The article's baselines: 4-bit (16 x 16 levels) and 8-bit (256 x 256).
 inline bool IsBaseline(Precision p) { return (p.nx == 16 && p.nw == 16) || (p.nx == 256 && p.nw == 256); }
 
+// The article's 19 maximal pairs: h_x * h_w <= 127, and neither count can grow without the other shrinking.
+inline constexpr Precision kMaximalPairs[] = {{5, 127}, {7, 85}, {9, 63},  {11, 51}, {13, 43}, {15, 37}, {17, 31},
+                                              {19, 29}, {21, 25}, {23, 23}, {25, 21}, {29, 19}, {31, 17}, {37, 15},
+                                              {43, 13}, {51, 11}, {63, 9},  {85, 7},  {127, 5}};
+
 // Half-width of an odd level count: codes [-h, h] centered.
 inline int32_t HalfLevels(int32_t n) { return (n - 1) / 2; }
 

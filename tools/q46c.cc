@@ -2,9 +2,8 @@
 // print what was done. Flag parsing and reporting only; the work is in compiler/ and passes/.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -18,8 +17,10 @@
 #include "llvm/Support/JSON.h"
 #include "passes/pass.h"
 #include "runtime/context.h"
+#include "runtime/load_options.h"
 #include "runtime/model.h"
 #include "runtime/plan_file.h"
+#include "tools/precision_map.h"
 #include "tools/tool_common.h"
 
 namespace cl = llvm::cl;
@@ -57,6 +58,36 @@ cl::opt<std::string> precision_map("precision-map",
                                    cl::desc("JSON object: ONNX node name -> [N_x, N_w] or \"float\"; overrides the "
                                             "global pair, first and last layers included"),
                                    cl::value_desc("file"), cl::cat(kPrecision));
+cl::opt<std::string> precision_mode("precision",
+                                    cl::desc("global (default): the --nx/--nw pair everywhere, first and last layers "
+                                             "float. auto: per layer, the precision with the least estimated damage "
+                                             "within --max-latency-ratio (default 1) or --max-size-ratio of the "
+                                             "global assignment (measures per-layer damage on --calib and latency "
+                                             "on --isa, cached)"),
+                                    cl::init("global"), cl::cat(kPrecision));
+cl::opt<double> max_latency_ratio("max-latency-ratio",
+                                  cl::desc("With --precision auto: estimated latency at most R times the global "
+                                           "assignment's"),
+                                  cl::value_desc("R"), cl::init(0), cl::cat(kPrecision));
+cl::opt<double> max_size_ratio("max-size-ratio",
+                               cl::desc("With --precision auto: estimated plan size at most R times the global "
+                                        "assignment's (instead of a latency budget)"),
+                               cl::value_desc("R"), cl::init(0), cl::cat(kPrecision));
+cl::opt<std::string> target_isa("isa", cl::desc("With --precision auto: the instruction set whose kernels latency is "
+                                                "measured with (ref, avx2, avx512, vnni; default: this CPU's best)"),
+                                cl::cat(kPrecision));
+cl::opt<int64_t> sensitivity_samples("sensitivity-samples",
+                                     cl::desc("With --precision auto: calibration samples per-layer damage is "
+                                              "measured on"),
+                                     cl::init(64), cl::cat(kPrecision));
+cl::opt<std::string> precision_cache("precision-cache",
+                                     cl::desc("With --precision auto: folder caching the damage and latency tables "
+                                              "(default $XDG_CACHE_HOME/q46 or ~/.cache/q46; empty: no cache)"),
+                                     cl::value_desc("dir"), cl::init("default"), cl::cat(kPrecision));
+cl::opt<std::string> emit_precision_map("emit-precision-map",
+                                        cl::desc("Write the compiled per-layer assignment in the --precision-map "
+                                                 "format (written atomically)"),
+                                        cl::value_desc("file"), cl::cat(kPrecision));
 cl::opt<std::string> weight_clip("weight-clip",
                                  cl::desc("Weight scale: mse (least squared error, default) or absmax (max |W| maps to "
                                           "the top code)"),
@@ -96,35 +127,6 @@ cl::opt<std::string> range_method("range-method",
 cl::opt<double> percentile("percentile", cl::desc("Percentile for --range-method percentile"), cl::init(99.99),
                            cl::cat(kCalibration));
 q46::tools::PreprocessFlags preprocess_flags(kCalibration);
-
-absl::Status ReadPrecisionMap(const std::string& path, q46::CompileOptions* o) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open precision map '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse(ss.str());
-  if (!json) return absl::InvalidArgumentError(absl::StrCat(path, ": ", llvm::toString(json.takeError())));
-  const llvm::json::Object* obj = json->getAsObject();
-  if (!obj) return absl::InvalidArgumentError(absl::StrCat(path, ": expected a JSON object"));
-  for (const auto& [key, value] : *obj) {
-    const std::string name = key.str();
-    if (auto s = value.getAsString(); s && *s == "float") {
-      o->precision_map[name] = std::nullopt;
-      continue;
-    }
-    const llvm::json::Array* pair = value.getAsArray();
-    llvm::Optional<int64_t> a, b;
-    if (pair && pair->size() == 2) a = (*pair)[0].getAsInteger(), b = (*pair)[1].getAsInteger();
-    if (!a || !b || *a > 1024 || *b > 1024)
-      return absl::InvalidArgumentError(absl::StrCat(path, ": layer '", name, "' needs [N_x, N_w] or \"float\""));
-    q46::arith::Precision p{static_cast<int32_t>(*a), static_cast<int32_t>(*b)};
-    std::string why;
-    if (!q46::arith::CheckPrecision(p, &why))
-      return absl::InvalidArgumentError(absl::StrCat(path, ": layer '", name, "': ", why));
-    o->precision_map[name] = p;
-  }
-  return absl::OkStatus();
-}
 
 // Calibration samples that are all alike (blank, or one image repeated) calibrate nothing real: refused. Single
 // blank images among varied ones are only worth a warning.
@@ -205,6 +207,41 @@ absl::Status Verify(const q46::plan::Plan& plan, const q46::FloatTensor& samples
   return absl::OkStatus();
 }
 
+std::string DefaultCacheDir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/q46";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/q46";
+  return "";
+}
+
+absl::Status SetAutoPrecision(q46::CompileOptions* o) {
+  const bool budget_flag = max_latency_ratio.getNumOccurrences() || max_size_ratio.getNumOccurrences() ||
+                           target_isa.getNumOccurrences() || sensitivity_samples.getNumOccurrences();
+  if (precision_mode == "global") {
+    if (budget_flag)
+      return absl::InvalidArgumentError("--max-latency-ratio, --max-size-ratio, --isa and --sensitivity-samples "
+                                        "need --precision auto");
+    return absl::OkStatus();
+  }
+  if (precision_mode != "auto")
+    return absl::InvalidArgumentError(absl::StrCat("--precision ", precision_mode.getValue(), ": use global or auto"));
+  if (all_float) return absl::InvalidArgumentError("--precision auto and --float contradict each other");
+  if (max_latency_ratio.getNumOccurrences() && max_size_ratio.getNumOccurrences())
+    return absl::InvalidArgumentError("give one budget: --max-latency-ratio or --max-size-ratio");
+  if (max_latency_ratio < 0 || max_size_ratio < 0 || (max_latency_ratio.getNumOccurrences() && max_latency_ratio == 0) ||
+      (max_size_ratio.getNumOccurrences() && max_size_ratio == 0))
+    return absl::InvalidArgumentError("budget ratios must be positive");
+  if (sensitivity_samples < 1) return absl::InvalidArgumentError("--sensitivity-samples must be at least 1");
+  o->auto_precision = true;
+  o->max_size_ratio = max_size_ratio;
+  o->max_latency_ratio = max_size_ratio > 0 ? 0 : (max_latency_ratio > 0 ? max_latency_ratio.getValue() : 1.0);
+  o->sensitivity_samples = sensitivity_samples;
+  o->precision_cache = precision_cache == "default" ? DefaultCacheDir() : precision_cache.getValue();
+  if (!target_isa.empty())
+    if (q46::rt::Status st = q46::rt::ResolveIsa(target_isa, &o->isa); !st.ok())
+      return absl::InvalidArgumentError("--isa: " + st.message());
+  return absl::OkStatus();
+}
+
 absl::Status Main() {
   if (output_path.empty()) return absl::InvalidArgumentError("no output file: pass -o FILE");
   q46::CompileOptions options;
@@ -230,7 +267,8 @@ absl::Status Main() {
   if (!all_float && !q46::arith::CheckPrecision(options.precision, &why))
     return absl::InvalidArgumentError(absl::StrCat("--nx ", nx.getValue(), " --nw ", nw.getValue(), ": ", why));
   if (!precision_map.empty())
-    if (absl::Status st = ReadPrecisionMap(precision_map, &options); !st.ok()) return st;
+    if (absl::Status st = q46::tools::ReadPrecisionMap(precision_map, &options); !st.ok()) return st;
+  if (absl::Status st = SetAutoPrecision(&options); !st.ok()) return st;
 
   q46::ImportOptions import_options;
   if (batch > 0) import_options.batch = batch;
@@ -258,6 +296,7 @@ absl::Status Main() {
     if (!qdq.ok()) return qdq.status();
     qdq->SerializeToString(&qdq_bytes);
   }
+  const std::string map_json = q46::tools::PrecisionMapJson(*graph);
   std::string bytes;
   if (q46::rt::Status st = q46::rt::SerializePlan(*plan, &bytes); !st.ok()) return absl::InternalError(st.message());
   if (q46::rt::Status st = q46::rt::WriteFileAtomically(output_path, bytes); !st.ok())
@@ -265,13 +304,18 @@ absl::Status Main() {
   if (!emit_qdq.empty())
     if (q46::rt::Status st = q46::rt::WriteFileAtomically(emit_qdq, qdq_bytes); !st.ok())
       return absl::InternalError(st.message());
+  if (!emit_precision_map.empty())
+    if (q46::rt::Status st = q46::rt::WriteFileAtomically(emit_precision_map, map_json); !st.ok())
+      return absl::InternalError(st.message());
 
   for (const q46::PassResult& p : passes) std::printf("  %-18s %s (%.2f s)\n", p.name.c_str(), p.summary.c_str(), p.seconds);
+  if (options.auto_precision) std::printf("chosen precision map:\n%s", map_json.c_str());
   q46::tools::PrintPlanSummary(*plan, bytes.size());
   if (verify > 0 && options.calibration)
     std::printf("verified: the integer runtime matches the compiler's simulation bit for bit\n");
   std::printf("wrote %s\n", output_path.c_str());
   if (!emit_qdq.empty()) std::printf("wrote %s (ONNX QDQ, opset 13)\n", emit_qdq.c_str());
+  if (!emit_precision_map.empty()) std::printf("wrote %s (precision map)\n", emit_precision_map.c_str());
   return absl::OkStatus();
 }
 

@@ -92,6 +92,19 @@ expect_error "--nx 25 --nw 25 (h_x*h_w > 127)" "$work/out.q46" "$bin/q46c" "$onn
 expect_error "no calibration data" "$work/out.q46" "$bin/q46c" "$onnx" -o "$work/out.q46"
 echo '{"no_such_layer": [23, 23]}' >"$work/map.json"
 expect_error "precision map names a missing layer" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-map "$work/map.json" -o "$work/out.q46"
+"$bin/q46c" "$onnx" --float --emit-precision-map "$work/names.json" -o "$work/names.q46" >/dev/null
+layer=$(/usr/bin/python3 -c 'import json, sys; print(next(iter(json.load(open(sys.argv[1])))))' "$work/names.json")
+rm -f "$work/names.q46"
+echo "{\"$layer\": [25, 25]}" >"$work/map.json"
+expect_error "precision map pair breaks h_x*h_w <= 127" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-map "$work/map.json" -o "$work/out.q46"
+auto=(--calib "$calib" --precision auto --precision-cache "$work/cache" --emit-precision-map "$work/out.json")
+expect_error "unreachable latency budget" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-latency-ratio 0.01 -o "$work/out.q46"
+[[ -e $work/out.json ]] && { echo "FAIL unreachable latency budget: left the precision map behind"; failures=$((failures + 1)); }
+expect_error "unreachable size budget" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-size-ratio 0.01 -o "$work/out.q46"
+expect_error "two budgets" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-size-ratio 0.5 --max-latency-ratio 1 -o "$work/out.q46"
+expect_error "budget without --precision auto" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --max-latency-ratio 0.9 -o "$work/out.q46"
+expect_error "--precision magic" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision magic -o "$work/out.q46"
+expect_error "--precision auto without calibration data" "$work/out.q46" "$bin/q46c" "$onnx" --precision auto -o "$work/out.q46"
 expect_error "bad flag" "$work/out.q46" "$bin/q46c" "$onnx" --no-such-flag -o "$work/out.q46"
 expect_error "unknown --calib-method" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-method magic -o "$work/out.q46"
 expect_error "--calib-steps -1" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-steps -1 -o "$work/out.q46"

@@ -11,10 +11,8 @@ namespace q46::arith {
 namespace {
 
 TEST(Precision, TheArticlesMaximalPairsAreValidAndMaximal) {
-  const Precision pairs[] = {{5, 127}, {7, 85}, {9, 63},  {11, 51}, {13, 43}, {15, 37}, {17, 31},
-                             {19, 29}, {21, 25}, {23, 23}, {25, 21}, {29, 19}, {31, 17}, {37, 15},
-                             {43, 13}, {51, 11}, {63, 9},  {85, 7},  {127, 5}};
-  for (Precision p : pairs) {
+  EXPECT_EQ(std::size(kMaximalPairs), 19u);
+  for (Precision p : kMaximalPairs) {
     std::string why;
     EXPECT_TRUE(CheckPrecision(p, &why)) << p.nx << "," << p.nw << ": " << why;
     EXPECT_FALSE(CheckPrecision({p.nx, p.nw + 2}, &why)) << p.nx << "," << p.nw + 2;
