@@ -24,13 +24,10 @@ import sys
 import tempfile
 import time
 
-from script_common import split_passthrough
+from script_common import BASELINES, MAXIMAL, parse_pairs, split_passthrough
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MODELS = ["cnn6", "cnn7", "cnn8", "cnn9", "cnn10"]
-MAXIMAL = [(5, 127), (7, 85), (9, 63), (11, 51), (13, 43), (15, 37), (17, 31), (19, 29), (21, 25), (23, 23),
-           (25, 21), (29, 19), (31, 17), (37, 15), (43, 13), (51, 11), (63, 9), (85, 7), (127, 5)]
-BASELINES = {"4-bit": (16, 16), "8-bit": (256, 256)}
 # The article's Table 2 (top-1 %, mean of 5 runs) for the rows the brief lists.
 ARTICLE = {
     (5, 127): [63.5, 69.6, 70.6, 71.7, 81.3], (9, 63): [70.9, 75.0, 76.4, 78.0, 86.9],
@@ -47,19 +44,6 @@ def label(pair):
         if p == pair:
             return name
     return "float" if pair == "float" else f"({pair[0]}, {pair[1]})"
-
-
-def parse_pairs(text):
-    if text == "all":
-        return MAXIMAL + list(BASELINES.values())
-    pairs = []
-    for item in text.split(","):
-        if item in BASELINES:
-            pairs.append(BASELINES[item])
-        else:
-            nx, nw = item.split("x")
-            pairs.append((int(nx), int(nw)))
-    return pairs
 
 
 def model_path(model):

@@ -7,7 +7,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libabsl-dev llvm-dev libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjpeg-dev libpng-dev zlib1g-dev
   libonnx-testdata g++-aarch64-linux-gnu qemu-user
-  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-matplotlib python3-distributed
 )
 missing=()
 for p in "${packages[@]}"; do
