@@ -2,6 +2,7 @@
 
 Points (each: q46c compiles, q46eval measures accuracy on the evaluation data through the integer runtime):
   uniform   every pair of --pairs as the global pair (first and last layers float, q46c's default)
+  all       every pair of --all-layers-pairs on every layer, first and last included
   auto      q46c --precision auto at each --budgets latency ratio (relative to the global (23, 23) assignment)
   refine    around each auto choice: the same map with one quantized layer made float, or one float layer
             made 8-bit (--refine; fed back with --precision-map)
@@ -57,6 +58,8 @@ def point_key(point):
 def point_label(point):
     if point["kind"] == "uniform":
         return pair_label(point["pair"])
+    if point["kind"] == "all":
+        return f"{pair_label(point['pair'])} all layers"
     if point["kind"] == "auto":
         return f"auto {point['budget']:g}"
     return point["name"]
@@ -77,12 +80,14 @@ def run_point(point, config):
         else:
             given = os.path.join(tmp, "given.json")
             with open(given, "w") as f:
-                json.dump(point["map"], f)
+                json.dump(point["map"] or all_layers_map(config, point["pair"], tmp), f)
             cmd += ["--precision-map", given]
         started = time.time()
         done = subprocess.run(cmd + config["q46c_flags"], capture_output=True, text=True)
         if done.returncode != 0:
-            raise SearchError(f"{point_label(point)}: {(done.stderr.strip().splitlines() or ['q46c failed'])[-1]}")
+            why = (done.stderr.strip().splitlines() or ["q46c failed"])[-1]
+            if point["kind"] == "auto" and "is unreachable" in why:  # a finding, not a failure
+                return dict(point, label=point_label(point), unreachable=why.split("error: ")[-1]), None
         compile_s = time.time() - started
         evaluated = subprocess.run([os.path.join(config["bin"], "q46eval"), plan, "--json", "--quiet", "--threads",
                                     "1"] + config["eval"], capture_output=True, text=True)
@@ -95,6 +100,15 @@ def run_point(point, config):
     record = dict(point, label=point_label(point), top1=json.loads(evaluated.stdout)["top1"], chosen_map=chosen,
                   plan_sha256=hashlib.sha256(plan_bytes).hexdigest(), compile_seconds=round(compile_s, 2))
     return record, plan_bytes
+
+
+def all_layers_map(config, pair, tmp):
+    """Every quantizable layer of the model at `pair` (the layer names from a float compile's emitted map)."""
+    names = os.path.join(tmp, "names.json")
+    subprocess.run([os.path.join(config["bin"], "q46c"), config["model"], "--float", "--emit-precision-map", names,
+                    "-o", os.path.join(tmp, "names.q46")], check=True, capture_output=True)
+    with open(names) as f:
+        return {layer: list(pair) for layer in json.load(f)}
 
 
 def refinements(record):
@@ -130,17 +144,18 @@ def run_jobs(client, points, config, out, results, log, retries):
     done = {point_key(r) for r in results}
     todo = list({point_key(p): p for p in points if point_key(p) not in done}.values())
     print(f"precision_search: {len(points) - len(todo)} points done, {len(todo)} to run", file=sys.stderr)
-    count = 0
+    count, total = 0, len(todo)
 
     def keep(record, plan_bytes):
         nonlocal count
-        write_atomically(os.path.join(out, "plans", record["plan_sha256"] + ".q46"), plan_bytes)
+        if plan_bytes is not None:
+            write_atomically(os.path.join(out, "plans", record["plan_sha256"] + ".q46"), plan_bytes)
         log.write(json.dumps(record) + "\n")
         log.flush()
         results.append(record)
         count += 1
-        print(f"[{count}/{len(todo)}] {record['label']}: top-1 {record['top1']:.2f} "
-              f"(compile {record['compile_seconds']} s)", file=sys.stderr)
+        print(f"[{count}/{total}] {record['label']}: " + (record.get("unreachable") or
+              f"top-1 {record['top1']:.2f} (compile {record['compile_seconds']} s)"), file=sys.stderr)
 
     first_auto = next((p for p in todo if p["kind"] == "auto"), None)
     if first_auto and not os.path.isdir(config["precision_cache"]):
@@ -200,14 +215,14 @@ def pareto(points):
     return front
 
 
-def write_report(out, rows, meta):
+def write_report(out, rows, unreachable, meta):
     base = next((r for r in rows if r["label"] == "23x23"), None)
     for r in rows:
         r["latency_ratio"] = round(r["latency_ms"] / base["latency_ms"], 4) if base else None
     front = set(pareto(rows))
     for i, r in enumerate(rows):
         r["pareto"] = i in front
-    write_atomically(os.path.join(out, "report.json"), json.dumps(dict(meta, points=rows), indent=1))
+    write_atomically(os.path.join(out, "report.json"), json.dumps(dict(meta, points=rows, unreachable=unreachable), indent=1))
     fields = ["kind", "label", "top1", "latency_ms", "latency_ratio", "pareto", "compile_seconds", "plan_sha256"]
     with open(os.path.join(out, "points.csv.tmp"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
@@ -236,6 +251,7 @@ def write_report(out, rows, meta):
         for r in sorted(autos, key=lambda r: r["budget"]):
             lines.append(f"- budget {r['budget']:g}: top-1 {r['top1']:.2f}, latency {r['latency_ms']:.4f} ms; map "
                          f"`{json.dumps(r['chosen_map'])}`")
+    lines += [f"- budget {r['budget']:g}: {r['unreachable']}" for r in unreachable]
     write_atomically(os.path.join(out, "report.md"), "\n".join(lines) + "\n")
     plot(out, rows)
 
@@ -245,7 +261,8 @@ def plot(out, rows):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    styles = {"uniform": ("tab:blue", "o"), "auto": ("tab:red", "*"), "refine": ("tab:gray", ".")}
+    styles = {"uniform": ("tab:blue", "o"), "all": ("tab:cyan", "s"), "auto": ("tab:red", "*"),
+              "refine": ("tab:gray", ".")}
     for kind, (color, marker) in styles.items():
         pts = [r for r in rows if r["kind"] == kind]
         if pts:
@@ -274,6 +291,8 @@ def main():
     ap.add_argument("--eval", required=True, help='q46eval data flags, e.g. "--cifar10 DIR"')
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--pairs", default="all", help="uniform pairs: all, or a list like 23x23,15x37,4-bit,8-bit")
+    ap.add_argument("--all-layers-pairs", default="23x23,4-bit,8-bit",
+                    help="pairs also run on every layer, first and last included ('' for none)")
     ap.add_argument("--budgets", default="0.9,0.95,1.0,1.05", help="latency ratios for --precision auto")
     ap.add_argument("--refine", action="store_true", help="also evaluate one-layer changes of each auto choice")
     ap.add_argument("--isa", default="", help="target ISA for latency (default: this CPU's best)")
@@ -293,6 +312,7 @@ def main():
                 raise SearchError(f"{path} does not exist")
         try:
             pairs = parse_pairs(args.pairs) if args.pairs else []
+            all_pairs = parse_pairs(args.all_layers_pairs) if args.all_layers_pairs else []
             budgets = [float(b) for b in args.budgets.split(",")] if args.budgets else []
         except ValueError as e:
             raise SearchError(f"--pairs / --budgets: {e}")
@@ -302,12 +322,12 @@ def main():
                   "calib": os.path.abspath(args.calib), "eval": shlex.split(args.eval), "seed": args.seed,
                   "isa": args.isa, "q46c_flags": extra}
         client = make_client(args)  # before anything is written: an unreachable scheduler leaves OUT untouched
-        search(client, args, config, pairs, budgets)
+        search(client, args, config, pairs, all_pairs, budgets)
     except SearchError as e:
         sys.exit(f"precision_search: error: {e}")
 
 
-def search(client, args, config, pairs, budgets):
+def search(client, args, config, pairs, all_pairs, budgets):
     with open(config["model"], "rb") as f:
         model_sha = hashlib.sha256(f.read()).hexdigest()
     os.makedirs(args.out, exist_ok=True)
@@ -321,23 +341,25 @@ def search(client, args, config, pairs, budgets):
         results = [r for r in map(json.loads, open(results_path)) if all(r.get(k) == v for k, v in same.items())]
     config_point = lambda p: dict(p, **same)
     points = [config_point({"kind": "uniform", "pair": list(p), "budget": None, "map": None}) for p in pairs]
+    points += [config_point({"kind": "all", "pair": list(p), "budget": None, "map": None}) for p in all_pairs]
     points += [config_point({"kind": "auto", "pair": None, "budget": b, "map": None}) for b in budgets]
     with open(results_path, "a") as log:
         run_jobs(client, points, config, args.out, results, log, args.retries)
         if args.refine:
-            autos = [r for r in results if r["kind"] == "auto" and r["budget"] in budgets]
+            autos = [r for r in results if r["kind"] == "auto" and r["budget"] in budgets and "unreachable" not in r]
             run_jobs(client, [config_point(p) for r in autos for p in refinements(r)], config, args.out, results, log,
                      args.retries)
     client.close()
     wanted = {point_key(p) for p in points} | {point_key(r) for r in results if r["kind"] == "refine"}
-    rows = [r for r in results if point_key(r) in wanted]
+    rows = [r for r in results if point_key(r) in wanted and "unreachable" not in r]
+    unreachable = [r for r in results if point_key(r) in wanted and "unreachable" in r]
     if args.timing_rounds > 0:
         latency = time_plans(config["bin"], args.out, rows, config["isa"], args.timing_rounds)
         for r in rows:
             r["latency_ms"] = round(latency[r["plan_sha256"]], 5)
         meta = dict(same, model=config["model"], date=str(datetime.date.today()), cpu=cpu_name(),
                     timing_rounds=args.timing_rounds, command=" ".join(shlex.quote(a) for a in sys.argv))
-        write_report(args.out, rows, meta)
+        write_report(args.out, rows, unreachable, meta)
         print(open(os.path.join(args.out, "report.md")).read())
 
 

@@ -44,7 +44,7 @@ absl::StatusOr<FloatTensor> DecodeImage(const std::string& bytes, const std::str
                                         const ImagePreprocess& preprocess, int64_t max_pixels) {
   absl::StatusOr<data::Rgb8Image> image = data::DecodeRgb8(bytes, name, max_pixels);
   if (!image.ok()) return image.status();
-  return PreprocessImage(*std::move(image), preprocess, name);
+  return PreprocessImage(*std::move(image), preprocess, name, max_pixels);
 }
 
 absl::StatusOr<FloatTensor> ReadImage(const std::string& path, const ImagePreprocess& preprocess) {

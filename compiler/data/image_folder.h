@@ -21,7 +21,7 @@ namespace q46 {
 bool HasImageExtension(const std::string& path);
 
 // Decodes JPEG or PNG bytes held in memory and preprocesses them into [1,3,H,W]; `name` prefixes errors.
-// Images of more than max_pixels pixels are refused before decoding.
+// Images of more than max_pixels pixels are refused before decoding, and so are resizes to more.
 absl::StatusOr<FloatTensor> DecodeImage(const std::string& bytes, const std::string& name,
                                         const ImagePreprocess& preprocess,
                                         int64_t max_pixels = data::kMaxImagePixels);

@@ -88,13 +88,13 @@ data::Rgb8Image ResamplePass(const data::Rgb8Image& in, int64_t out_size, bool h
 }
 
 // torchvision Resize(size): shorter side -> size, longer side -> int(size * long / short).
-absl::StatusOr<data::Rgb8Image> ResizeShorterSide(data::Rgb8Image image, int64_t size,
-                                                  const std::string& name) {
+absl::StatusOr<data::Rgb8Image> ResizeShorterSide(data::Rgb8Image image, int64_t size, const std::string& name,
+                                                  int64_t max_pixels) {
   const bool wide = image.width > image.height;
   const int64_t shorter = wide ? image.height : image.width;
   const int64_t longer = wide ? image.width : image.height;
   const int64_t new_longer = static_cast<int64_t>(static_cast<double>(size * longer) / shorter);
-  if (size * new_longer > data::kMaxImagePixels) {
+  if (size * new_longer > max_pixels) {
     return data::FileError(name, absl::StrCat("resizing ", image.width, "x", image.height,
                                               " to shorter side ", size, " gives too many pixels"));
   }
@@ -170,11 +170,11 @@ absl::Status ValidatePreprocess(const ImagePreprocess& p) {
 }
 
 absl::StatusOr<FloatTensor> PreprocessImage(data::Rgb8Image image, const ImagePreprocess& preprocess,
-                                            const std::string& name) {
+                                            const std::string& name, int64_t max_pixels) {
   absl::Status valid = ValidatePreprocess(preprocess);
   if (!valid.ok()) return valid;
   if (preprocess.resize > 0) {
-    absl::StatusOr<data::Rgb8Image> resized = ResizeShorterSide(std::move(image), preprocess.resize, name);
+    absl::StatusOr<data::Rgb8Image> resized = ResizeShorterSide(std::move(image), preprocess.resize, name, max_pixels);
     if (!resized.ok()) return resized.status();
     image = *std::move(resized);
   }

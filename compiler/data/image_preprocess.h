@@ -27,9 +27,10 @@ inline constexpr int kMaxPreprocessSide = 1 << 15;
 // OK if the options are usable; otherwise an error saying which option is wrong.
 absl::Status ValidatePreprocess(const ImagePreprocess& preprocess);
 
-// Resize + crop + to-tensor + normalize of one image, giving [1,3,H,W]. `name` prefixes error messages.
+// Resize + crop + to-tensor + normalize of one image, giving [1,3,H,W]. `name` prefixes error messages. A
+// resize to more than max_pixels pixels (an extreme aspect ratio) is refused.
 absl::StatusOr<FloatTensor> PreprocessImage(data::Rgb8Image image, const ImagePreprocess& preprocess,
-                                            const std::string& name);
+                                            const std::string& name, int64_t max_pixels = data::kMaxImagePixels);
 
 // (x - mean[c]) / std[c] over dim 1 (channels) of an [N,C,...] tensor; mean/std have 1 or C values.
 absl::Status NormalizeChannels(FloatTensor* tensor, const std::vector<float>& mean,

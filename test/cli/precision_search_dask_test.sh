@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 py=/usr/bin/python3
 cifar=$root/models/cifar10
 search=("$py" "$root/tools/precision_search.py" "$cifar/cnn6.onnx" --calib "$cifar/calib_512.bin"
-        --eval "--cifar10 $cifar/test_1000.bin --limit 300" --pairs 23x23,4-bit,8-bit,15x37,37x15 --budgets 1.0
+        --eval "--cifar10 $cifar/test_1000.bin --limit 300" --pairs 23x23,4-bit,8-bit,15x37 --all-layers-pairs 23x23 --budgets 1.0
         --timing-rounds 0 --bin "$bin" --precision-cache "$work/tables")
 q46c_flags=(-- --calib-count 32 --calib-method none)
 

@@ -427,6 +427,11 @@ TEST_F(DataTest, ResizeCropNormalizeMatchTorchvision) {
   absl::StatusOr<FloatTensor> wide = DecodeImage(RgbPng(10, 6, Pattern(10, 6)), "w.png", resize_only);
   ASSERT_TRUE(wide.ok());
   EXPECT_EQ(wide->dims, (std::vector<int64_t>{1, 3, 4, 6}));  // int(4 * 10 / 6) = 6
+  // The pixel cap bounds the resize too: a 2x300 image to shorter side 40 would have 40 x 6000 pixels.
+  const std::string tall = RgbPng(2, 300, Pattern(2, 300));
+  resize_only.resize = 40;
+  ExpectError(DecodeImage(tall, "t.png", resize_only, 100000), {"t.png", "too many pixels"});
+  ASSERT_TRUE(DecodeImage(tall, "t.png", resize_only, 240000).ok());
 }
 
 TEST_F(DataTest, BadPreprocessOptions) {
