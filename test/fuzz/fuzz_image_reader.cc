@@ -1,7 +1,8 @@
 // libFuzzer target: image decoding (JPEG, PNG) and preprocessing on arbitrary bytes; the first byte picks the
-// preprocessing (none, or resize + center crop + normalization), the rest is the encoded image. Images are capped
-// at 2^20 pixels (the tools take up to 2^26): a 200-byte header can declare a legitimate 20-megapixel image whose
-// decode takes seconds under the sanitizers, and the fuzzer's time is better spent on the decoders' logic.
+// preprocessing (none, or resize + center crop + normalization), the rest is the encoded image. Images, decoded
+// and resized, are capped at 2^20 pixels (the tools take up to 2^26): a 200-byte header can declare a legitimate
+// 20-megapixel image (or a 7x61444 one whose resize to a shorter side of 59 has 30 megapixels) that takes
+// seconds under the sanitizers, and the fuzzer's time is better spent on the decoders' logic.
 #include <cstddef>
 #include <cstdint>
 #include <string>
