@@ -47,7 +47,10 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
       if (same) baseline[l] = static_cast<int>(options[l].size());
       options[l].push_back({cand, p.damage[l][c], cost(l, cand)});
     }
-    if (options[l].empty()) options[l].push_back({assigned, 0, cost(l, assigned)});  // a non-maximal user pair
+    if (options[l].empty()) {  // a fixed pair that is not a candidate (not maximal): kept, damage unmeasured
+      baseline[l] = 0;
+      options[l].push_back({assigned, 0, cost(l, assigned)});
+    }
     double least = options[l][0].cost;
     for (const LayerOption& opt : options[l]) least = std::min(least, opt.cost);
     least_cost += least;

@@ -22,6 +22,9 @@ double ChoiceCost(const std::vector<std::vector<LayerOption>>& options, const st
 
 absl::StatusOr<std::vector<int>> ChooseUnderBudget(const std::vector<std::vector<LayerOption>>& options, double budget,
                                                    const std::vector<int>* incumbent) {
+  if (options.empty()) return std::vector<int>{};
+  // Costs summed in another order (the caller's budget is a ratio of its own sum) may differ in the last bits.
+  const double slack = budget * 1e-9;
   double cheapest = 0;
   for (const auto& layer : options) {
     if (layer.empty()) return absl::InvalidArgumentError("a layer has no precision to choose from");
@@ -29,7 +32,7 @@ absl::StatusOr<std::vector<int>> ChooseUnderBudget(const std::vector<std::vector
     for (const LayerOption& o : layer) least = std::min(least, o.cost);
     cheapest += least;
   }
-  if (!(cheapest <= budget))
+  if (!(cheapest <= budget + slack))
     return absl::InvalidArgumentError(absl::StrFormat(
         "the budget is unreachable: the cheapest choice is estimated at %.4g, above the budget %.4g", cheapest, budget));
   // best[b]: least damage of the layers so far with rounded cost at most b steps; pick[l][b]: layer l's option.
@@ -59,10 +62,10 @@ absl::StatusOr<std::vector<int>> ChooseUnderBudget(const std::vector<std::vector
       b -= steps_of(options[l][choice[l]].cost);
     }
   }
-  const bool incumbent_fits = incumbent && ChoiceCost(options, *incumbent) <= budget;
+  const bool incumbent_fits = incumbent && ChoiceCost(options, *incumbent) <= budget + slack;
   if (incumbent_fits && (choice[0] < 0 || ChoiceDamage(options, *incumbent) <= ChoiceDamage(options, choice)))
     return *incumbent;
-  if (choice.empty() || choice[0] >= 0) return choice;
+  if (choice[0] >= 0) return choice;
   return absl::InvalidArgumentError(absl::StrFormat(
       "the budget %.4g is too tight to choose within after rounding costs to %d steps (cheapest %.4g)", budget,
       kBudgetSteps, cheapest));

@@ -21,8 +21,8 @@ struct LayerOption {
 inline constexpr int kBudgetSteps = 20000;
 
 // options[l] lists layer l's options. Returns the option index per layer. `incumbent`, when given and within
-// the budget, is returned unless the search finds a choice with less damage (so the global pair's own
-// assignment is never beaten by a rounding artefact). Fails with a one-line reason when even the cheapest
+// the budget (up to a relative 1e-9, for sums taken in another order), is returned unless the search finds a
+// choice with less damage (so the global pair's own assignment is never lost to a rounding artefact). Fails with a one-line reason when even the cheapest
 // option of every layer exceeds the budget.
 absl::StatusOr<std::vector<int>> ChooseUnderBudget(const std::vector<std::vector<LayerOption>>& options, double budget,
                                                    const std::vector<int>* incumbent = nullptr);

@@ -230,8 +230,8 @@ llvm::json::Array ToJson(const std::vector<std::vector<double>>& table) {
   return rows;
 }
 
-bool FromJson(const llvm::json::Array* rows, size_t width, std::vector<std::vector<double>>* table) {
-  if (!rows) return false;
+bool FromJson(const llvm::json::Array* rows, size_t height, size_t width, std::vector<std::vector<double>>* table) {
+  if (!rows || rows->size() != height) return false;
   table->clear();
   for (const llvm::json::Value& row : *rows) {
     const llvm::json::Array* a = row.getAsArray();
@@ -257,7 +257,8 @@ std::optional<llvm::json::Object> ReadCache(const std::string& path, const std::
     return std::nullopt;
   }
   llvm::json::Object* obj = json->getAsObject();
-  if (!obj || obj->getString("key") != llvm::StringRef(key)) return std::nullopt;
+  if (!obj || obj->getString("key") != llvm::StringRef(key) || obj->getInteger("version") != llvm::Optional<int64_t>(kCacheVersion))
+    return std::nullopt;
   const llvm::json::Array* names = obj->getArray("layers");
   if (!names || names->size() != layers.size()) return std::nullopt;
   for (size_t i = 0; i < layers.size(); ++i)
@@ -306,7 +307,7 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
 
   std::optional<llvm::json::Object> damage;
   if (cache) damage = ReadCache(path(damage_key, ".damage.json"), damage_key, p.layers);
-  p.damage_cached = damage && FromJson(damage->getArray("damage"), p.candidates.size(), &p.damage);
+  p.damage_cached = damage && FromJson(damage->getArray("damage"), p.layers.size(), p.candidates.size(), &p.damage);
   if (!p.damage_cached) {
     if (absl::Status st = MeasureDamage(g, o, samples, &p); !st.ok()) return st;
     if (cache)
@@ -319,8 +320,8 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
   std::optional<llvm::json::Object> cost;
   const std::string cost_file = absl::StrCat(".cost-", isa, ".json");
   if (cache) cost = ReadCache(path(cost_key, cost_file), cost_key, p.layers);
-  p.cost_cached = cost && FromJson(cost->getArray("seconds"), kKernelClasses, &p.seconds) &&
-                  FromJson(cost->getArray("bytes"), kKernelClasses, &p.bytes) && cost->getNumber("other_seconds") &&
+  p.cost_cached = cost && FromJson(cost->getArray("seconds"), p.layers.size(), kKernelClasses, &p.seconds) &&
+                  FromJson(cost->getArray("bytes"), p.layers.size(), kKernelClasses, &p.bytes) && cost->getNumber("other_seconds") &&
                   cost->getNumber("other_bytes");
   if (p.cost_cached) {
     p.other_seconds = *cost->getNumber("other_seconds");

@@ -90,6 +90,7 @@ def run_point(point, config):
             why = (done.stderr.strip().splitlines() or ["q46c failed"])[-1]
             if point["kind"] == "auto" and "is unreachable" in why:  # a finding, not a failure
                 return dict(point, label=point_label(point), unreachable=why.split("error: ")[-1]), None
+            raise SearchError(f"{point_label(point)}: {why}")
         compile_s = time.time() - started
         evaluated = subprocess.run([os.path.join(config["bin"], "q46eval"), plan, "--json", "--quiet", "--threads",
                                     "1"] + config["eval"], capture_output=True, text=True)
@@ -108,7 +109,7 @@ def all_layers_map(config, pair, tmp):
     """Every quantizable layer of the model at `pair` (the layer names from a float compile's emitted map)."""
     names = os.path.join(tmp, "names.json")
     subprocess.run([os.path.join(config["bin"], "q46c"), config["model"], "--float", "--emit-precision-map", names,
-                    "-o", os.path.join(tmp, "names.q46")], check=True, capture_output=True)
+                    "-o", os.path.join(tmp, "names.q46")], check=True, capture_output=True, text=True)
     with open(names) as f:
         return {layer: list(pair) for layer in json.load(f)}
 
@@ -160,11 +161,13 @@ def run_jobs(client, points, config, out, results, log, retries):
               f"top-1 {record['top1']:.2f} (compile {record['compile_seconds']} s)"), file=sys.stderr)
 
     first_auto = next((p for p in todo if p["kind"] == "auto"), None)
-    if first_auto and not os.path.isdir(config["precision_cache"]):
+    if first_auto:  # measures the tables, or finds them in the cache
         keep(*run_point(first_auto, config))
         todo.remove(first_auto)
-    futures = [client.submit(run_point, p, config, key=f"q46-point-{hashlib.sha256(point_key(p).encode()).hexdigest()}",
-                             pure=False, retries=retries) for p in todo]
+    # Keys name everything a point depends on (model, data, flags), so searches sharing a cluster never mix.
+    futures = [client.submit(run_point, p, config, pure=False, retries=retries,
+                             key=f"q46-point-{hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()}")
+               for p in todo]
     for future in distributed.as_completed(futures):
         try:
             keep(*future.result())
@@ -177,7 +180,7 @@ def local_isa(config):
     with tempfile.TemporaryDirectory() as tmp:
         plan = os.path.join(tmp, "float.q46")
         subprocess.run([os.path.join(config["bin"], "q46c"), config["model"], "--float", "-o", plan], check=True,
-                       capture_output=True)
+                       capture_output=True, text=True)
         bench = subprocess.run([os.path.join(config["bin"], "q46bench"), plan, "--json", "--layers=false",
                                 "--repeats", "1", "--warmup", "0", "--min-time", "0"], check=True, capture_output=True,
                                text=True)
@@ -327,6 +330,19 @@ def main():
         search(client, args, config, pairs, all_pairs, budgets)
     except SearchError as e:
         sys.exit(f"precision_search: error: {e}")
+    except subprocess.CalledProcessError as e:
+        sys.exit(f"precision_search: error: {os.path.basename(e.cmd[0])} failed: "
+                 f"{((e.stderr or '').strip().splitlines() or ['exit ' + str(e.returncode)])[-1]}")
+    except FileNotFoundError as e:
+        sys.exit(f"precision_search: error: {e}")
+
+
+def parse_record(line):
+    """A results.jsonl line, or None for one cut short by an interruption."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
 
 
 def search(client, args, config, pairs, all_pairs, budgets):
@@ -340,7 +356,7 @@ def search(client, args, config, pairs, all_pairs, budgets):
             "isa": config["isa"], "q46c_flags": config["q46c_flags"]}
     results = []
     if os.path.exists(results_path):
-        results = [r for r in map(json.loads, open(results_path)) if all(r.get(k) == v for k, v in same.items())]
+        results = [r for r in map(parse_record, open(results_path)) if r and all(r.get(k) == v for k, v in same.items())]
     config_point = lambda p: dict(p, **same)
     points = [config_point({"kind": "uniform", "pair": list(p), "budget": None, "map": None}) for p in pairs]
     points += [config_point({"kind": "all", "pair": list(p), "budget": None, "map": None}) for p in all_pairs]

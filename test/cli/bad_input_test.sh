@@ -100,6 +100,7 @@ expect_error "precision map pair breaks h_x*h_w <= 127" "$work/out.q46" "$bin/q4
 auto=(--calib "$calib" --precision auto --precision-cache "$work/cache" --emit-precision-map "$work/out.json")
 expect_error "unreachable latency budget" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-latency-ratio 0.01 -o "$work/out.q46"
 [[ -e $work/out.json ]] && { echo "FAIL unreachable latency budget: left the precision map behind"; failures=$((failures + 1)); }
+grep -q "is unreachable: the fastest choice" "$work/stderr" || { echo "FAIL unreachable latency budget: wrong message"; failures=$((failures + 1)); }
 expect_error "unreachable size budget" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-size-ratio 0.01 -o "$work/out.q46"
 expect_error "two budgets" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-size-ratio 0.5 --max-latency-ratio 1 -o "$work/out.q46"
 expect_error "budget without --precision auto" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --max-latency-ratio 0.9 -o "$work/out.q46"

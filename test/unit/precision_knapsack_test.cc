@@ -78,6 +78,34 @@ TEST(PrecisionKnapsack, KeepsTheIncumbentOnATie) {
   EXPECT_EQ(*choice, incumbent);
 }
 
+TEST(PrecisionKnapsack, KeepsAnOffGridIncumbentWhoseCostIsTheBudget) {
+  // The budget is the incumbent's own cost summed in another order (ratio 1.0): rounding every cost up would
+  // leave no choice within it, and the last bits of the two sums may differ.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> u(1e-6, 1e-4);
+  for (int trial = 0; trial < 200; ++trial) {
+    Options options(10);
+    std::vector<int> incumbent(options.size());
+    for (size_t l = 0; l < options.size(); ++l) {
+      options[l] = {{std::nullopt, 0, u(rng)}, {arith::Precision{23, 23}, 0.5, u(rng)}};
+      incumbent[l] = static_cast<int>(rng() % 2);
+    }
+    double budget = 0.37;  // the caller's way: (other + sum) - other
+    for (size_t l = options.size(); l-- > 0;) budget += options[l][incumbent[l]].cost;
+    budget -= 0.37;
+    absl::StatusOr<std::vector<int>> choice = ChooseUnderBudget(options, budget, &incumbent);
+    ASSERT_TRUE(choice.ok()) << choice.status();
+    EXPECT_LE(ChoiceDamage(options, *choice), ChoiceDamage(options, incumbent)) << "trial " << trial;
+  }
+}
+
+TEST(PrecisionKnapsack, NoLayersNoChoice) {
+  const std::vector<int> none;
+  absl::StatusOr<std::vector<int>> choice = ChooseUnderBudget({}, 1.0, &none);
+  ASSERT_TRUE(choice.ok());
+  EXPECT_TRUE(choice->empty());
+}
+
 TEST(PrecisionKnapsack, RefusesAnUnreachableBudget) {
   const Options options = {{{std::nullopt, 0, 10}, {arith::Precision{23, 23}, 1, 5}}, {{std::nullopt, 0, 3}}};
   absl::StatusOr<std::vector<int>> choice = ChooseUnderBudget(options, 7.9);
