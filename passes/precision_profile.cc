@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -299,7 +300,9 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
       Sha256Hex({network, samples_bytes, absl::StrCat(samples.dims[0]), absl::StrJoin(labels, " "), o.range_method,
                  absl::StrCat(o.percentile), o.weight_clip, absl::StrCat(o.per_tensor_weights)});
   const std::string isa = kernels::qconv::IsaName(o.isa);
-  const std::string cost_key = Sha256Hex({network, isa, absl::StrCat(o.per_tensor_weights)});
+  const char* onednn_isa = std::getenv("DNNL_MAX_CPU_ISA");  // the float layers' kernels
+  const std::string cost_key =
+      Sha256Hex({network, isa, onednn_isa ? onednn_isa : "", absl::StrCat(o.per_tensor_weights)});
   const auto path = [&](const std::string& key, const std::string& what) {
     return (std::filesystem::path(o.precision_cache) / (key.substr(0, 32) + what)).string();
   };

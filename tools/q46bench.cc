@@ -22,8 +22,9 @@ cl::OptionCategory kBench("Benchmark");
 cl::opt<std::string> plan_path(cl::Positional, cl::desc("<model.q46>"), cl::Required, cl::cat(kBench));
 cl::opt<unsigned> threads("threads", cl::desc("Threads each layer is split over (default 1)"), cl::init(1),
                           cl::cat(kBench));
-cl::opt<std::string> isa("isa", cl::desc("Highest instruction set for the integer kernels: ref, avx2, avx512, vnni "
-                                         "(default: Q46_ISA, else this CPU's best)"),
+cl::opt<std::string> isa("isa", cl::desc("Highest instruction set: ref, avx2, avx512, vnni, for the integer kernels "
+                                         "and (unless DNNL_MAX_CPU_ISA is set) oneDNN's float layers (default: "
+                                         "Q46_ISA for the integer kernels, else this CPU's best)"),
                          cl::cat(kBench));
 cl::opt<unsigned> repeats("repeats", cl::desc("Timed whole-network runs"), cl::init(50), cl::cat(kBench));
 cl::opt<double> min_seconds("min-time", cl::desc("Keep running past --repeats until this many seconds are timed"),
@@ -82,6 +83,7 @@ absl::Status Main() {
                               : q46::rt::ResolveIsa(isa, &options.max_isa);
       !st.ok())
     return absl::InvalidArgumentError(st.message());
+  if (!isa.empty()) q46::tools::CapOnednnIsa(options.max_isa);
   if (threads < 1) return absl::InvalidArgumentError("--threads must be at least 1");
   std::unique_ptr<q46::rt::Model> model;
   if (Status st = q46::rt::Model::LoadFile(plan_path, &model, &options); !st.ok())

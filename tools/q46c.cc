@@ -74,7 +74,8 @@ cl::opt<double> max_size_ratio("max-size-ratio",
                                         "assignment's (instead of a latency budget)"),
                                cl::value_desc("R"), cl::init(0), cl::cat(kPrecision));
 cl::opt<std::string> target_isa("isa", cl::desc("With --precision auto: the instruction set whose kernels latency is "
-                                                "measured with (ref, avx2, avx512, vnni; default: this CPU's best)"),
+                                                "measured with (ref, avx2, avx512, vnni; caps oneDNN's too unless "
+                                                "DNNL_MAX_CPU_ISA is set; default: this CPU's best)"),
                                 cl::cat(kPrecision));
 cl::opt<int64_t> sensitivity_samples("sensitivity-samples",
                                      cl::desc("With --precision auto: calibration samples per-layer damage is "
@@ -239,6 +240,7 @@ absl::Status SetAutoPrecision(q46::CompileOptions* o) {
   if (!target_isa.empty())
     if (q46::rt::Status st = q46::rt::ResolveIsa(target_isa, &o->isa); !st.ok())
       return absl::InvalidArgumentError("--isa: " + st.message());
+  if (!target_isa.empty()) q46::tools::CapOnednnIsa(o->isa);
   return absl::OkStatus();
 }
 

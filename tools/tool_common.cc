@@ -2,6 +2,7 @@
 #include "tools/tool_common.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -164,6 +165,16 @@ void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes) {
   std::printf("%zu layers (%zu quantized)%s%s\n", layers, quant_layers, rest.empty() ? "" : "; other nodes: ",
               rest.c_str());
   std::printf("plan: %zu bytes (float32 weights would take %zu bytes)\n", plan_bytes, float_bytes);
+}
+
+void CapOnednnIsa(kernels::qconv::Isa isa) {
+  using kernels::qconv::Isa;
+  const char* name = isa == Isa::kRef      ? "SSE41"
+                     : isa == Isa::kAvx2   ? "AVX2"
+                     : isa == Isa::kAvx512 ? "AVX512_CORE"
+                     : isa == Isa::kVnni   ? "AVX512_CORE_VNNI"
+                                           : nullptr;
+  if (name) setenv("DNNL_MAX_CPU_ISA", name, /*overwrite=*/0);
 }
 
 }  // namespace q46::tools

@@ -14,6 +14,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "plan.pb.h"
 #include "q46/q46.h"
+#include "runtime/kernels/qconv/qconv.h"
 
 namespace q46::tools {
 
@@ -56,5 +57,9 @@ absl::Status RunBatched(int64_t batch, int64_t per_in, int64_t per_out, const fl
 
 // Prints the layers of a plan with their precisions, and the plan's size.
 void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes);
+
+// Caps oneDNN (the float layers) at the instruction set an --isa flag names, as on a CPU that has no more, by
+// setting DNNL_MAX_CPU_ISA unless it is set already. Must run before the first oneDNN call.
+void CapOnednnIsa(kernels::qconv::Isa isa);
 
 }  // namespace q46::tools
