@@ -34,8 +34,8 @@ ConvGeometry ConvGeometry::Of(const ir::Graph& g, const ir::Node& n) {
 
 GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>& weights,
                          const std::vector<float>& bias, float in_scale, int32_t in_zero_point, int32_t nx,
-                         int64_t rows_per_sample, uint64_t seed)
-    : geo_(geometry), in_scale_(in_scale), in_zero_point_(in_zero_point), nx_(nx), seed_(seed) {
+                         double drop, int64_t rows_per_sample, uint64_t seed)
+    : geo_(geometry), in_scale_(in_scale), in_zero_point_(in_zero_point), nx_(nx), drop_(drop), seed_(seed) {
   const int64_t k = geo_.FieldSize(), kp = k + 1, out_g = geo_.out_c / geo_.groups;
   rows_per_sample_ = std::clamp<int64_t>(rows_per_sample, 1, geo_.out_h * geo_.out_w);
   capacity_ = std::max<int64_t>(rows_per_sample_, kChunkFloats / kp);
@@ -48,6 +48,7 @@ GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>&
     group_weights_.push_back(std::move(w));
     q_rows_.emplace_back(static_cast<size_t>(capacity_ * kp));
     f_rows_.emplace_back(static_cast<size_t>(capacity_ * kp));
+    drop_noise_.emplace_back(static_cast<size_t>(kp), 0.0);
     LayerGram gram;
     gram.k = kp;
     gram.out = out_g;
@@ -59,7 +60,8 @@ GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>&
   positions_.resize(static_cast<size_t>(geo_.out_h * geo_.out_w));
 }
 
-void GramBuilder::FillRow(const float* x, bool quantize, int64_t group, int64_t oy, int64_t ox, float* row) const {
+void GramBuilder::FillRow(const float* x, double keep, int64_t group, int64_t oy, int64_t ox, float* row,
+                          double* noise) const {
   const ir::Window2d& w = geo_.window;
   const int64_t cin_g = geo_.in_c / geo_.groups;
   const arith::CodeRange codes = arith::ActivationCodes(nx_);
@@ -72,9 +74,14 @@ void GramBuilder::FillRow(const float* x, bool quantize, int64_t group, int64_t 
         const int64_t ix = ox * w.sw - w.pad_l + kx * w.dw;
         float v = 0;  // padding: real 0, centered code 0
         if (iy >= 0 && iy < geo_.in_h && ix >= 0 && ix < geo_.in_w) {
-          v = plane[iy * geo_.in_w + ix];
-          if (quantize)
-            v = arith::Dequantize(arith::Quantize(v, in_scale_, in_zero_point_, codes), in_scale_, in_zero_point_);
+          const float u = plane[iy * geo_.in_w + ix];
+          v = u;
+          if (keep < 1) {
+            const float q =
+                arith::Dequantize(arith::Quantize(u, in_scale_, in_zero_point_, codes), in_scale_, in_zero_point_);
+            v = static_cast<float>((1 - keep) * q + keep * u);
+            if (noise) noise[out - row] += keep * (1 - keep) * (double{q} - u) * (double{q} - u);
+          }
         }
         *out++ = v;
       }
@@ -96,8 +103,8 @@ void GramBuilder::AddSample(int64_t sample_index, const float* xq, const float* 
     if (buffered_ == capacity_) Flush();
     const int64_t oy = positions_[i] / geo_.out_w, ox = positions_[i] % geo_.out_w;
     for (int64_t g = 0; g < geo_.groups; ++g) {
-      FillRow(xq, true, g, oy, ox, q_rows_[g].data() + buffered_ * kp);
-      FillRow(xf, false, g, oy, ox, f_rows_[g].data() + buffered_ * kp);
+      FillRow(xq, drop_, g, oy, ox, q_rows_[g].data() + buffered_ * kp, drop_ > 0 ? drop_noise_[g].data() : nullptr);
+      FillRow(xf, 1.0, g, oy, ox, f_rows_[g].data() + buffered_ * kp, nullptr);
     }
     ++buffered_;
   }
@@ -124,6 +131,9 @@ void GramBuilder::Flush() {
 
 std::vector<LayerGram> GramBuilder::Finish() {
   Flush();
+  const int64_t kp = geo_.FieldSize() + 1;
+  for (size_t g = 0; g < grams_.size(); ++g)
+    for (int64_t j = 0; j < kp; ++j) grams_[g].h[j * kp + j] += drop_noise_[g][j];
   return std::move(grams_);
 }
 

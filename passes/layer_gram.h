@@ -6,8 +6,11 @@
 // float layer's pre-activation output y_r = [W b] f_r. For any candidate [Wq bq] of a group, over R rows,
 //   sum_r ||[Wq bq] q_r - y_r||^2 = tr(Wq' H Wq'^T) - 2 tr(Wq' M) + sum_c t_c,
 // with H = sum q q^T, M = sum q y^T and t_c = sum y_c^2. So the rounding search costs out * K'^2 per step
-// whatever the number of rows. Rows are an even random sample of positions (seeded per sample index) so the
-// accumulation stays cheap on large layers. Receptive fields are built here (im2col); products use oneDNN's sgemm.
+// whatever the number of rows. With a drop probability p (QDrop, Wei et al., 2022) each element of q_r keeps
+// its unquantized value u with probability p, independently; the statistics are then the expectation over those
+// drops: q_r becomes (1-p) Q(u) + p u and H gains the diagonal p (1-p) sum (Q(u) - u)^2. Rows are an even
+// random sample of positions (seeded per sample index) so the accumulation stays cheap on large layers.
+// Receptive fields are built here (im2col); products use oneDNN's sgemm.
 // Knows nothing about passes or plans: it reads activations handed to it.
 #pragma once
 
@@ -42,9 +45,11 @@ struct ConvGeometry {
 class GramBuilder {
  public:
   // weights: OIHW float weights of the float layer; bias: its bias (empty = none); in_scale / in_zero_point /
-  // nx: the layer's input quantization (for q rows); rows_per_sample: positions sampled from each sample.
+  // nx: the layer's input quantization (for q rows); drop: the QDrop probability (0: q rows fully quantized);
+  // rows_per_sample: positions sampled from each sample.
   GramBuilder(const ConvGeometry& geometry, const std::vector<float>& weights, const std::vector<float>& bias,
-              float in_scale, int32_t in_zero_point, int32_t nx, int64_t rows_per_sample, uint64_t seed);
+              float in_scale, int32_t in_zero_point, int32_t nx, double drop, int64_t rows_per_sample,
+              uint64_t seed);
 
   // One sample's layer input in the quantized and in the float network (C*H*W floats each).
   void AddSample(int64_t sample_index, const float* xq, const float* xf);
@@ -52,17 +57,22 @@ class GramBuilder {
   std::vector<LayerGram> Finish();
 
  private:
-  void FillRow(const float* x, bool quantize, int64_t group, int64_t oy, int64_t ox, float* row) const;
+  // Fills `row` with the receptive field of x at (oy, ox), each element u replaced by (1-keep) Q(u) + keep u;
+  // adds keep (1-keep) (Q(u) - u)^2 to noise[j] when noise is given.
+  void FillRow(const float* x, double keep, int64_t group, int64_t oy, int64_t ox, float* row,
+               double* noise) const;
   void Flush();
 
   ConvGeometry geo_;
   std::vector<std::vector<float>> group_weights_;  // per group: out x K' ([W b])
   float in_scale_;
   int32_t in_zero_point_, nx_;
+  double drop_;
   int64_t rows_per_sample_;
   uint64_t seed_;
   int64_t buffered_ = 0, capacity_ = 0;
   std::vector<std::vector<float>> q_rows_, f_rows_;  // per group: capacity_ x K'
+  std::vector<std::vector<double>> drop_noise_;      // per group: K', the diagonal added to H
   std::vector<LayerGram> grams_;
   std::vector<int64_t> positions_;
 };

@@ -43,6 +43,7 @@ struct CompileOptions {
   int calib_steps = 500;                     // optimisation steps per layer
   double calib_learning_rate = 0;           // 0: the method's default
   bool bias_correction = true;
+  double calib_drop = 0;                     // QDrop: chance an input element keeps its float value in the fit
   double calib_time_budget = 0;              // seconds for the whole search (0: no limit)
   uint64_t seed = 0;                         // row sampling
   double reconstruct_memory = 8e9;           // bytes both networks' live values may take; above, prefixes rerun

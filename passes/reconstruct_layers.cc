@@ -38,12 +38,12 @@ int64_t RowsPerSample(int64_t field, int64_t samples) {
   return (rows + samples - 1) / samples;
 }
 
-GramBuilder MakeGramBuilder(const ir::Graph& g, const ir::Node& n, int64_t samples, uint64_t seed) {
+GramBuilder MakeGramBuilder(const ir::Graph& g, const ir::Node& n, double drop, int64_t samples, uint64_t seed) {
   const auto& q = *std::get<ir::ConvAttrs>(n.attrs).quant;
   const ConvGeometry geo = ConvGeometry::Of(g, n);
   const FloatTensor* bias = n.inputs.size() > 2 ? &*g.values[n.inputs[2]].constant : nullptr;
   return GramBuilder(geo, g.values[n.inputs[1]].constant->data, bias ? bias->data : std::vector<float>{}, q.in_scale,
-                     q.in_zero_point, q.precision.nx, RowsPerSample(geo.FieldSize(), samples), seed);
+                     q.in_zero_point, q.precision.nx, drop, RowsPerSample(geo.FieldSize(), samples), seed);
 }
 
 // The layer's input in both networks from the stepper, which holds them for every sample.
@@ -113,7 +113,7 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
   for (size_t li = 0; li < layers.size(); ++li) {
     ir::Node& n = g.nodes[layers[li]];
     const Clock::time_point layer_start = Clock::now();
-    GramBuilder builder = MakeGramBuilder(g, n, samples, o.seed + li);
+    GramBuilder builder = MakeGramBuilder(g, n, o.calib_drop, samples, o.seed + li);
     if (absl::Status st = stepper ? FeedFromStepper(*stepper, layers[li], n.inputs[0], &builder)
                                   : FeedFromPrefixRuns(g, n, *o.calibration, &builder);
         !st.ok())
@@ -173,9 +173,9 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
                    Seconds(layer_start), gather_seconds);
   }
   const double count = static_cast<double>(layers.size());
-  ctx.summary = absl::StrFormat("%d layers, %s%s: mean relative output error %.3e -> %.3e", layers.size(),
-                                o.calib_method, o.bias_correction ? " + bias correction" : "", sum_before / count,
-                                sum_after / count);
+  ctx.summary = absl::StrFormat("%d layers, %s%s%s: mean relative output error %.3e -> %.3e", layers.size(),
+                                o.calib_method, o.calib_drop > 0 ? absl::StrFormat(" (QDrop %g)", o.calib_drop) : "",
+                                o.bias_correction ? " + bias correction" : "", sum_before / count, sum_after / count);
   if (steps_total > 0) absl::StrAppend(&ctx.summary, ", ", steps_total, " steps");
   return absl::OkStatus();
 }

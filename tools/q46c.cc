@@ -118,6 +118,10 @@ cl::opt<bool> bias_correction("bias-correction",
                               cl::desc("Set each quantized layer's bias to its least-squares optimum for the chosen "
                                        "codes (default on; --bias-correction=false to turn off)"),
                               cl::init(true), cl::cat(kCalibration));
+cl::opt<double> calib_drop("calib-drop",
+                           cl::desc("QDrop: fit each layer to inputs whose elements keep their unquantized value "
+                                    "with this probability (the expected error is minimised; default 0)"),
+                           cl::init(0), cl::cat(kCalibration));
 cl::opt<double> calib_time_budget("calib-time-budget",
                                   cl::desc("Seconds the weight rounding search may take in all; layers get fewer "
                                            "steps to fit (0 = no limit)"),
@@ -261,6 +265,8 @@ absl::Status Main() {
   options.calib_steps = calib_steps;
   options.calib_learning_rate = calib_lr;
   options.bias_correction = bias_correction;
+  options.calib_drop = calib_drop;
+  if (!(calib_drop >= 0 && calib_drop < 1)) return absl::InvalidArgumentError("--calib-drop must be in [0, 1)");
   options.calib_time_budget = calib_time_budget;
   options.seed = calib_seed;
   if (calib_steps < 0) return absl::InvalidArgumentError("--calib-steps must be at least 0");

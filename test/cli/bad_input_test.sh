@@ -109,6 +109,7 @@ expect_error "--precision auto without calibration data" "$work/out.q46" "$bin/q
 expect_error "bad flag" "$work/out.q46" "$bin/q46c" "$onnx" --no-such-flag -o "$work/out.q46"
 expect_error "unknown --calib-method" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-method magic -o "$work/out.q46"
 expect_error "--calib-steps -1" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-steps -1 -o "$work/out.q46"
+expect_error "--calib-drop must be in" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-drop 1 -o "$work/out.q46"
 
 # Calibration data problems.
 expect_error "fewer calibration images than asked" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-count 10 -o "$work/out.q46"

@@ -3,6 +3,8 @@
 // lose to nearest rounding. Independent naive convolutions here are the oracle.
 #include <cmath>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "passes/layer_gram.h"
@@ -41,8 +43,10 @@ Case MakeCase(uint32_t seed, int64_t groups) {
   return c;
 }
 
-// Mean squared difference per output element between the float layer on xf and [wq bq] on fake-quantized xq.
-double DirectError(const Case& c, const std::vector<float>& wq, const std::vector<float>& bq) {
+// Mean squared difference per output element between the float layer on xf and [wq bq] on fake-quantized xq;
+// with drop p, its expectation when each input element u keeps its float value with probability p (then the
+// input is (1-p) Q(u) + p u on average, and each element adds wq^2 p (1-p) (Q(u) - u)^2 of variance).
+double DirectError(const Case& c, const std::vector<float>& wq, const std::vector<float>& bq, double drop = 0) {
   const ConvGeometry& g = c.geo;
   const ir::Window2d& w = g.window;
   const int64_t cin_g = g.in_c / g.groups, cout_g = g.out_c / g.groups;
@@ -51,7 +55,7 @@ double DirectError(const Case& c, const std::vector<float>& wq, const std::vecto
     for (int64_t oc = 0; oc < g.out_c; ++oc)
       for (int64_t oy = 0; oy < g.out_h; ++oy)
         for (int64_t ox = 0; ox < g.out_w; ++ox) {
-          double yf = c.bias[oc], yq = bq[oc];
+          double yf = c.bias[oc], yq = bq[oc], variance = 0;
           for (int64_t ic = 0; ic < cin_g; ++ic)
             for (int64_t ky = 0; ky < w.kh; ++ky)
               for (int64_t kx = 0; kx < w.kw; ++kx) {
@@ -62,17 +66,19 @@ double DirectError(const Case& c, const std::vector<float>& wq, const std::vecto
                 const float q = arith::Dequantize(
                     arith::Quantize(c.xq[s][at], c.in_scale, c.in_zero_point, arith::ActivationCodes(c.nx)),
                     c.in_scale, c.in_zero_point);
+                const double u = c.xq[s][at];
                 yf += static_cast<double>(c.w[wi]) * c.xf[s][at];
-                yq += static_cast<double>(wq[wi]) * q;
+                yq += static_cast<double>(wq[wi]) * ((1 - drop) * q + drop * u);
+                variance += static_cast<double>(wq[wi]) * wq[wi] * drop * (1 - drop) * (q - u) * (q - u);
               }
-          sum += (yq - yf) * (yq - yf);
+          sum += (yq - yf) * (yq - yf) + variance;
           ++count;
         }
   return sum / count;
 }
 
-std::vector<LayerGram> Gather(const Case& c) {
-  GramBuilder b(c.geo, c.w, c.bias, c.in_scale, c.in_zero_point, c.nx, c.geo.out_h * c.geo.out_w, 7);
+std::vector<LayerGram> Gather(const Case& c, double drop = 0) {
+  GramBuilder b(c.geo, c.w, c.bias, c.in_scale, c.in_zero_point, c.nx, drop, c.geo.out_h * c.geo.out_w, 7);
   for (size_t s = 0; s < c.xf.size(); ++s) b.AddSample(static_cast<int64_t>(s), c.xq[s].data(), c.xf[s].data());
   return b.Finish();
 }
@@ -88,23 +94,48 @@ std::vector<float> GroupMatrix(const Case& c, int64_t g, const std::vector<float
   return m;
 }
 
+// Random weights and biases for c's layer, uniform in [-1, 1].
+std::pair<std::vector<float>, std::vector<float>> RandomCandidate(const Case& c, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> wq(c.w.size()), bq(c.bias.size());
+  for (float& v : wq) v = u(rng);
+  for (float& v : bq) v = u(rng);
+  return {wq, bq};
+}
+
+// The objective's error of [wq bq], averaged over the groups as DirectError averages over output elements.
+double GramError(const Case& c, const std::vector<LayerGram>& grams, const std::vector<float>& wq,
+                 const std::vector<float>& bq) {
+  double sum = 0;
+  for (size_t g = 0; g < grams.size(); ++g)
+    sum += ReconstructionObjective(grams[g]).Error(GroupMatrix(c, static_cast<int64_t>(g), wq, bq));
+  return sum / static_cast<double>(grams.size());
+}
+
 TEST(LayerGram, ErrorEqualsDirectConvolution) {
   for (int64_t groups : {1, 2}) {
     const Case c = MakeCase(1, groups);
-    std::mt19937 rng(2);
-    std::uniform_real_distribution<float> u(-1, 1);
-    std::vector<float> wq(c.w.size()), bq(c.bias.size());
-    for (float& v : wq) v = u(rng);
-    for (float& v : bq) v = u(rng);
+    const auto [wq, bq] = RandomCandidate(c, 2);
     const std::vector<LayerGram> grams = Gather(c);
     ASSERT_EQ(grams.size(), static_cast<size_t>(groups));
-    double sum = 0;
-    for (int64_t g = 0; g < groups; ++g) sum += ReconstructionObjective(grams[g]).Error(GroupMatrix(c, g, wq, bq));
-    EXPECT_NEAR(sum / static_cast<double>(groups), DirectError(c, wq, bq), 1e-4 * DirectError(c, wq, bq)) << groups;
+    EXPECT_NEAR(GramError(c, grams, wq, bq), DirectError(c, wq, bq), 1e-4 * DirectError(c, wq, bq)) << groups;
     // At the float weights only the input's drift and quantization remain: a small but non-zero error.
     const double at_float = ReconstructionObjective(grams[0]).Error(GroupMatrix(c, 0, c.w, c.bias));
     EXPECT_GT(at_float, 0);
     EXPECT_LT(at_float, 0.1 * ReconstructionObjective(grams[0]).Error(GroupMatrix(c, 0, wq, bq)));
+  }
+}
+
+TEST(LayerGram, WithDropErrorEqualsExpectedDirectError) {
+  for (int64_t groups : {1, 2}) {
+    const Case c = MakeCase(11, groups);
+    const auto [wq, bq] = RandomCandidate(c, 12);
+    for (double drop : {0.3, 0.5}) {
+      const double direct = DirectError(c, wq, bq, drop);
+      EXPECT_NEAR(GramError(c, Gather(c, drop), wq, bq), direct, 1e-4 * direct) << groups << " " << drop;
+      EXPECT_GT(std::fabs(direct - DirectError(c, wq, bq)), 1e-3 * direct);  // the drop changes the objective
+    }
   }
 }
 
