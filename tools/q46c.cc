@@ -330,6 +330,7 @@ absl::Status Main() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  q46::tools::UsePassiveOpenMpWait(argv);
   q46::tools::InitTool(argc, argv, {&kModel, &kPrecision, &kCalibration},
                        "q46c: compile a float ONNX CNN into a q46 plan (4.6-bit and other integer precisions)\n\n"
                        "  q46c model.onnx --nx 23 --nw 23 --calib data_batch_1.bin -o model.q46\n"

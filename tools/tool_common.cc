@@ -8,6 +8,8 @@
 #include <numeric>
 #include <vector>
 
+#include <unistd.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -20,6 +22,12 @@
 namespace q46::tools {
 
 namespace cl = llvm::cl;
+
+void UsePassiveOpenMpWait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;  // the user's choice, or already re-executed
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // returns only if it failed: run on with spinning threads
+}
 
 void InitTool(int argc, char** argv, std::initializer_list<const cl::OptionCategory*> categories,
               const char* overview) {

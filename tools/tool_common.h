@@ -20,6 +20,12 @@ namespace q46::tools {
 
 inline constexpr const char* kVersion = "0.1.0";
 
+// For tools that run many short OpenMP regions (q46c's calibration): threads that spin while they wait for each
+// other make such a run up to 10x slower when another process shares the cores (CNN10 compile: 6 s on an idle
+// 2-core machine, 60 s beside one busy process, 8 s with passive waiting). libgomp reads OMP_WAIT_POLICY only
+// when it loads, so when the variable is unset this sets it to passive and executes the program again, once.
+void UsePassiveOpenMpWait(char** argv);
+
 // Parses argv; only the given categories show in --help; --version prints the tool and plan format versions.
 void InitTool(int argc, char** argv, std::initializer_list<const llvm::cl::OptionCategory*> categories,
               const char* overview);
