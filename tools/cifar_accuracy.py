@@ -50,8 +50,8 @@ def main():
                  "--bias-correction=false", "-o", q_plan])
             row = {"model": name, "article_float32": ARTICLE_FLOAT[name], "torch_float": record["float_test_top1"],
                    "q46_float": top1(bin_dir, float_plan, test), "q46_23x23_minmax": top1(bin_dir, q_plan, test),
-                   "epochs": record["epochs"], "schedule": record["schedule"]["name"],
-                   "max_lr": record["lr"]}
+                   "training": record.get("training") or
+                   f"{record['epochs']} epochs, {record['schedule']['name']}, lr {record['lr']:g}"}
             rows.append(row)
             print(json.dumps(row))
     json.dump(rows, open(os.path.join(models, "accuracy.json"), "w"), indent=1)
@@ -65,7 +65,7 @@ def main():
         f.write("|---|---|---|---|---|---|\n")
         for r in rows:
             f.write(f"| {r['model'].upper()} | {r['article_float32']:.2f} | {r['torch_float']:.2f} | "
-                    f"{r['q46_float']:.2f} | {r['q46_23x23_minmax']:.2f} | {r['epochs']} epochs, {r['schedule']}, lr {r['max_lr']:g} |\n")
+                    f"{r['q46_float']:.2f} | {r['q46_23x23_minmax']:.2f} | {r['training']} |\n")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #
 #   /usr/bin/python3 tools/train_cifar.py --model cnn6 --data DIR --out DIR [--epochs N] [--lr 2e-3]
 #       [--wd 1e-5] [--batch 100] [--schedule step|onecycle] [--seed 0] [--threads 1] [--smoke]
+#       [--swa-epochs N] [--swa-lr 2e-4] [--init-from MODEL.onnx]
 #
 # DIR (--data) is the CIFAR-10 binary folder written by /work/shared/data/cifar10/make-cifar10-bin (DIR itself or
 # DIR/cifar-10-batches-bin). Recipe: RGB input in [0,1], no normalisation; augmentation = horizontal flip, random
@@ -11,6 +12,11 @@
 # torchvision's RandomRotation), done on whole batches in torch; AdamW (weight decay --wd), batch --batch.
 # --schedule step halves the lr every --epochs/4 epochs (the article: 2e-3 halved every 50 of 200 epochs);
 # onecycle (the default, for shortened runs) is torch's OneCycleLR with max_lr = --lr, stepped per batch.
+# --swa-epochs N appends N epochs at the constant lr --swa-lr whose end-of-epoch weights are averaged
+# (stochastic weight averaging, torch.optim.swa_utils); BatchNorm statistics are then re-estimated on augmented
+# training batches and the averaged network is the one exported. --init-from starts from the weights and
+# BatchNorm statistics of an ONNX model this script exported (so --epochs 0 --swa-epochs N adds an SWA phase to
+# a finished run); the JSON record names that model and its own record.
 #
 # Writes OUT/<model>.ckpt.pt after every epoch (atomically; a restarted run resumes from it and continues the
 # same schedule, RNG streams included), and at the end OUT/<model>.onnx (BatchNorm kept, opset 13, batch 1,
@@ -20,6 +26,7 @@
 import argparse
 import ctypes
 import ctypes.util
+import hashlib
 import json
 import math
 import os
@@ -32,8 +39,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import onnx  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+from torch.optim import swa_utils  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import export_models  # noqa: E402
@@ -56,7 +66,8 @@ AUGMENTATION = (f"horizontal flip p=0.5; random crop 32 from {PAD}-pixel zero pa
 ONECYCLE = dict(pct_start=0.3, div_factor=25.0, final_div_factor=1e4, anneal_strategy="cos",
                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95)
 # Run settings that must match for a checkpoint to be resumed.
-RECIPE_KEYS = ("model", "epochs", "schedule", "lr", "wd", "batch", "seed", "smoke")
+RECIPE_KEYS = ("model", "epochs", "schedule", "lr", "wd", "batch", "seed", "smoke", "swa_epochs", "swa_lr",
+               "init_from")
 
 
 def log(message):
@@ -150,12 +161,19 @@ def batches(count, batch, generator=None):
 
 # ---------------------------------------------------------------------------------------------------- training
 
+def total_epochs(args):
+    return args.epochs + args.swa_epochs
+
+
 def make_optimizer(model, args):
     return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
 
 
 def make_scheduler(optimizer, args, steps_per_epoch):
-    """Per-batch lr schedule: OneCycleLR up to --lr, or the article's step schedule (x0.5 every epochs/4)."""
+    """Per-batch lr schedule: OneCycleLR up to --lr, or the article's step schedule (x0.5 every epochs/4); None
+    when the run has no scheduled epochs (only an SWA phase)."""
+    if args.epochs == 0:
+        return None
     if args.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr,
                                                    total_steps=args.epochs * steps_per_epoch, **ONECYCLE)
@@ -205,7 +223,8 @@ def format_seconds(seconds):
 
 
 def train_epoch(model, optimizer, scheduler, data, args, epoch, progress):
-    """One epoch over the shuffled training set; returns (mean loss, train accuracy %)."""
+    """One epoch over the shuffled training set, the lr stepped by `scheduler` per batch unless it is None;
+    returns (mean loss, train accuracy %)."""
     images, labels = data
     model.train()
     generator = torch.Generator().manual_seed(args.seed * 100_003 + epoch)
@@ -218,15 +237,78 @@ def train_epoch(model, optimizer, scheduler, data, args, epoch, progress):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        scheduler.step()
+        if scheduler is not None:
+            scheduler.step()
         loss_sum += float(loss) * len(idx)
         correct += int((logits.argmax(1) == target).sum())
         seen += len(idx)
         progress.step()
         if i % LOG_EVERY == 0 or i == len(order):
-            log(progress.line(epoch, args.epochs, i, len(order), loss_sum / seen, 100.0 * correct / seen,
+            log(progress.line(epoch, total_epochs(args), i, len(order), loss_sum / seen, 100.0 * correct / seen,
                               args.batch))
     return loss_sum / seen, 100.0 * correct / seen
+
+
+def swa_epoch_start(optimizer, args):
+    """The SWA phase trains at the constant lr --swa-lr (set at every epoch, so a resumed run does the same)."""
+    for group in optimizer.param_groups:
+        group["lr"] = args.swa_lr
+
+
+def averaged_network(swa_model, images, args):
+    """The SWA average with BatchNorm statistics re-estimated over one pass of augmented training batches."""
+    generator = torch.Generator().manual_seed(args.seed * 100_003 + 999_983)
+    order = batches(len(images), args.batch, generator)
+    swa_utils.update_bn((augment(images[idx]) for idx in order), swa_model)
+    return swa_model.module
+
+
+def load_onnx_weights(model, path):
+    """Set `model`'s parameters and BatchNorm statistics from the initializers of an ONNX model exported from the
+    same architecture (torch.onnx keeps the state_dict names); every tensor must be there with its shape."""
+    try:
+        initializers = {t.name: numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer}
+    except Exception as e:  # onnx raises several types for unreadable files
+        raise SystemExit(f"--init-from {path}: not a readable ONNX model ({e})")
+    state = model.state_dict()
+    for name, tensor in state.items():
+        if name.endswith("num_batches_tracked"):
+            continue
+        if name not in initializers or tuple(initializers[name].shape) != tuple(tensor.shape):
+            raise SystemExit(f"--init-from {path}: no initializer '{name}' of shape {tuple(tensor.shape)}; "
+                             f"is it a {type(model).__name__} exported by this script?")
+        state[name] = torch.from_numpy(initializers[name].copy())
+    model.load_state_dict(state)
+
+
+def previous_record(path):
+    """The training record written beside an --init-from model (MODEL.json), or {} when there is none."""
+    sibling = os.path.splitext(path)[0] + ".json"
+    if not os.path.exists(sibling):
+        return {}
+    with open(sibling) as f:
+        return json.load(f)
+
+
+def init_record(path, previous):
+    """What this run's record says of its --init-from model: the file's hash and a summary of its record."""
+    with open(path, "rb") as f:
+        record = dict(path=path, sha256=hashlib.sha256(f.read()).hexdigest())
+    if previous:
+        record["record"] = {k: previous.get(k) for k in ("float_test_top1", "total_epochs", "epochs", "training",
+                                                         "schedule", "seed", "command")}
+    return record
+
+
+def training_summary(args, previous):
+    """One line on how the exported network was trained, earlier runs included."""
+    parts = [previous.get("training") or f"{previous.get('epochs')} epochs, {previous['schedule']['name']}, "
+             f"lr {previous.get('lr'):g}"] if previous else []
+    if args.epochs:
+        parts.append(f"{args.epochs} epochs, {args.schedule}, lr {args.lr:g}")
+    if args.swa_epochs:
+        parts.append(f"{args.swa_epochs} SWA epochs at lr {args.swa_lr:g}")
+    return "; then ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------------- state
@@ -254,6 +336,8 @@ def seed_everything(seed):
 def scheduler_state(scheduler):
     # OneCycleLR (torch 1.13) keeps its annealing function as a bound method in __dict__; pickling it would drag
     # the whole scheduler and optimizer into the file. The rebuilt scheduler has its own, so leave it out.
+    if scheduler is None:
+        return None
     return {k: v for k, v in scheduler.state_dict().items() if not callable(v)}
 
 
@@ -268,21 +352,24 @@ def atomic_write(path, write):
             os.remove(tmp)
 
 
-def save_checkpoint(path, model, optimizer, scheduler, state, args):
-    checkpoint = dict(recipe=recipe(args), model=model.state_dict(), optimizer=optimizer.state_dict(),
+def save_checkpoint(path, model, swa_model, optimizer, scheduler, state, args):
+    checkpoint = dict(recipe=recipe(args), model=model.state_dict(), swa=swa_model.state_dict(),
+                      optimizer=optimizer.state_dict(),
                       scheduler=scheduler_state(scheduler), rng=rng_states(), **state)
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
 
 
-def load_checkpoint(path, model, optimizer, scheduler, args):
+def load_checkpoint(path, model, swa_model, optimizer, scheduler, args):
     """Restore everything from `path`; returns the run state (epoch, history, wall_seconds, resumed_at)."""
     checkpoint = torch.load(path)
     if checkpoint["recipe"] != recipe(args):
         raise SystemExit(f"{path} was made with {checkpoint['recipe']}, this run asks for {recipe(args)}: "
                          f"use another --out or delete the checkpoint")
     model.load_state_dict(checkpoint["model"])
+    swa_model.load_state_dict(checkpoint["swa"])
     optimizer.load_state_dict(checkpoint["optimizer"])
-    scheduler.load_state_dict(checkpoint["scheduler"])
+    if scheduler is not None:
+        scheduler.load_state_dict(checkpoint["scheduler"])
     set_rng_states(checkpoint["rng"])
     return {key: checkpoint[key] for key in ("epoch", "history", "wall_seconds", "resumed_at")}
 
@@ -303,7 +390,7 @@ def write_json(path, report):
     atomic_write(path, write)
 
 
-def write_curve(path, model_name, history):
+def write_curve(path, model_name, history, test_top1, swa_start):
     epochs = [h[0] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [h[1] for h in history], label="train loss", marker=".")
@@ -312,22 +399,31 @@ def write_curve(path, model_name, history):
     ax_loss.legend()
     ax_acc.plot(epochs, [h[2] for h in history], label="train (augmented)", marker=".")
     ax_acc.plot(epochs, [h[3] for h in history], label="test", marker=".")
+    if swa_start is not None:
+        for ax in (ax_loss, ax_acc):
+            ax.axvline(swa_start, color="gray", linestyle=":", label="SWA from here")
+        ax_acc.plot([epochs[-1]], [test_top1], "*", markersize=12, label="SWA average (exported)")
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("top-1 %")
     ax_acc.legend()
     ax_acc.grid(alpha=0.3)
-    fig.suptitle(f"{model_name}: final test top-1 {history[-1][3]:.2f}%")
+    fig.suptitle(f"{model_name}: final test top-1 {test_top1:.2f}%")
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
     plt.close(fig)
 
 
-def write_outputs(model, args, state, test_top1, data_sizes):
+def write_outputs(model, args, state, test_top1, data_sizes, previous, epoch_offset):
     base = os.path.join(args.out, args.model)
     model.eval()
     write_onnx(model, args.model, base + ".onnx")
     report = dict(
-        model=args.model, float_test_top1=test_top1, epochs=args.epochs, schedule=schedule_description(args),
+        model=args.model, float_test_top1=test_top1, training=training_summary(args, previous),
+        total_epochs=epoch_offset + total_epochs(args), epochs=args.epochs, schedule=schedule_description(args),
+        swa=dict(epochs=args.swa_epochs, lr=args.swa_lr, averaged="weights at the end of each SWA epoch",
+                 batchnorm="statistics re-estimated on one pass of augmented training batches")
+        if args.swa_epochs else None,
+        init_from=init_record(args.init_from, previous) if args.init_from else None,
         lr=args.lr, weight_decay=args.wd, batch=args.batch, optimizer="AdamW", augmentation=AUGMENTATION,
         input="RGB in [0,1], no normalisation", seed=args.seed, threads=args.threads, smoke=args.smoke,
         train_images=data_sizes[0], test_images=data_sizes[1], params=q46_models.count_params(model),
@@ -335,7 +431,8 @@ def write_outputs(model, args, state, test_top1, data_sizes):
         command=" ".join(shlex.quote(a) for a in [sys.executable] + sys.argv),
         history=state["history"], torch_version=torch.__version__)
     write_json(base + ".json", report)
-    write_curve(base + ".curve.png", args.model, state["history"])
+    write_curve(base + ".curve.png", args.model, state["history"], test_top1,
+                epoch_offset + args.epochs + 0.5 if args.swa_epochs else None)
 
 
 # ---------------------------------------------------------------------------------------------------- main
@@ -352,13 +449,22 @@ def parse_args():
     parser.add_argument("--schedule", choices=("onecycle", "step"), default="onecycle")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--swa-epochs", type=int, default=0,
+                        help="epochs of stochastic weight averaging after the schedule (default 0: none)")
+    parser.add_argument("--swa-lr", type=float, default=2e-4, help="the constant lr of the SWA epochs")
+    parser.add_argument("--init-from", metavar="MODEL.onnx",
+                        help="start from this exported model's weights (e.g. --epochs 0 --swa-epochs N)")
     parser.add_argument("--smoke", action="store_true",
                         help=f"1 epoch on {SMOKE_TRAIN} train / {SMOKE_TEST} test images, all outputs written")
     args = parser.parse_args()
     if args.epochs is None:
         args.epochs = 1 if args.smoke else 200
-    if args.epochs < 1 or args.batch < 1 or args.threads < 1:
-        parser.error("--epochs, --batch and --threads must be positive")
+    if args.batch < 1 or args.threads < 1:
+        parser.error("--batch and --threads must be positive")
+    if args.epochs < 0 or args.swa_epochs < 0 or total_epochs(args) < 1:
+        parser.error("--epochs and --swa-epochs must not be negative, and at least one epoch must run")
+    if args.init_from and not os.path.isfile(args.init_from):
+        parser.error(f"--init-from {args.init_from}: no such file")
     return args
 
 
@@ -373,35 +479,49 @@ def main():
     train, test = load_data(args.data, args.smoke)
     log(f"{args.model}: {len(train[0])} train / {len(test[0])} test images from {cifar_dir(args.data)}")
     model = q46_models.build(args.model)
+    previous = previous_record(args.init_from) if args.init_from else {}
+    epoch_offset = previous["history"][-1][0] if previous.get("history") else 0  # the curve continues that one
+    if args.init_from:
+        load_onnx_weights(model, args.init_from)
+        log(f"starting from {args.init_from}: test top-1 {evaluate(model, *test):.2f}%")
+    swa_model = swa_utils.AveragedModel(model)
     optimizer = make_optimizer(model, args)
     steps_per_epoch = math.ceil(len(train[0]) / args.batch)
     scheduler = make_scheduler(optimizer, args, steps_per_epoch)
 
     ckpt_path = os.path.join(args.out, f"{args.model}.ckpt.pt")
-    state = dict(epoch=0, history=[], wall_seconds=0.0, resumed_at=[])
+    state = dict(epoch=0, history=list(previous.get("history", [])), wall_seconds=0.0, resumed_at=[])
     if os.path.exists(ckpt_path):
-        state = load_checkpoint(ckpt_path, model, optimizer, scheduler, args)
+        state = load_checkpoint(ckpt_path, model, swa_model, optimizer, scheduler, args)
         state["resumed_at"].append(state["epoch"])
-        log(f"resuming from {ckpt_path}: {state['epoch']}/{args.epochs} epochs done, "
+        log(f"resuming from {ckpt_path}: {state['epoch']}/{total_epochs(args)} epochs done, "
             f"{format_seconds(state['wall_seconds'])} spent so far")
     session_start, wall_before = time.perf_counter(), state["wall_seconds"]
-    progress = Progress(args.epochs * steps_per_epoch, state["epoch"] * steps_per_epoch)
+    progress = Progress(total_epochs(args) * steps_per_epoch, state["epoch"] * steps_per_epoch)
 
-    for epoch in range(state["epoch"] + 1, args.epochs + 1):
-        loss, train_acc = train_epoch(model, optimizer, scheduler, train, args, epoch, progress)
+    for epoch in range(state["epoch"] + 1, total_epochs(args) + 1):
+        in_swa = epoch > args.epochs
+        if in_swa:
+            swa_epoch_start(optimizer, args)
+        loss, train_acc = train_epoch(model, optimizer, None if in_swa else scheduler, train, args, epoch,
+                                      progress)
+        if in_swa:
+            swa_model.update_parameters(model)
         test_acc = evaluate(model, *test)
-        state["history"].append([epoch, round(loss, 5), round(train_acc, 3), round(test_acc, 3)])
+        state["history"].append([epoch_offset + epoch, round(loss, 5), round(train_acc, 3), round(test_acc, 3)])
         state["epoch"] = epoch
         state["wall_seconds"] = wall_before + time.perf_counter() - session_start
-        save_checkpoint(ckpt_path, model, optimizer, scheduler, state, args)
-        log(f"epoch {epoch}/{args.epochs} done: loss {loss:.4f} train_acc {train_acc:.2f}% "
-            f"test_acc {test_acc:.2f}% lr {optimizer.param_groups[0]['lr']:.3g} "
+        save_checkpoint(ckpt_path, model, swa_model, optimizer, scheduler, state, args)
+        log(f"epoch {epoch}/{total_epochs(args)} done: loss {loss:.4f} train_acc {train_acc:.2f}% "
+            f"test_acc {test_acc:.2f}% lr {optimizer.param_groups[0]['lr']:.3g}{' (SWA)' if in_swa else ''} "
             f"wall {format_seconds(state['wall_seconds'])}")
 
-    test_top1 = evaluate(model, *test)
+    final = averaged_network(swa_model, train[0], args) if args.swa_epochs else model
+    test_top1 = evaluate(final, *test)
     state["wall_seconds"] = wall_before + time.perf_counter() - session_start
-    write_outputs(model, args, state, test_top1, (len(train[0]), len(test[0])))
-    log(f"{args.model}: float test top-1 {test_top1:.2f}% after {args.epochs} epochs; wrote "
+    write_outputs(final, args, state, test_top1, (len(train[0]), len(test[0])), previous, epoch_offset)
+    log(f"{args.model}: float test top-1 {test_top1:.2f}% after {total_epochs(args)} epochs"
+        f"{f' ({args.swa_epochs} of them averaged)' if args.swa_epochs else ''}; wrote "
         f"{os.path.join(args.out, args.model)}.{{onnx,json,curve.png}}")
 
 
