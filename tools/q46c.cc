@@ -220,11 +220,12 @@ std::string DefaultCacheDir() {
 
 absl::Status SetAutoPrecision(q46::CompileOptions* o) {
   const bool budget_flag = max_latency_ratio.getNumOccurrences() || max_size_ratio.getNumOccurrences() ||
-                           target_isa.getNumOccurrences() || sensitivity_samples.getNumOccurrences();
+                           target_isa.getNumOccurrences() || sensitivity_samples.getNumOccurrences() ||
+                           precision_cache.getNumOccurrences();
   if (precision_mode == "global") {
     if (budget_flag)
-      return absl::InvalidArgumentError("--max-latency-ratio, --max-size-ratio, --isa and --sensitivity-samples "
-                                        "need --precision auto");
+      return absl::InvalidArgumentError("--max-latency-ratio, --max-size-ratio, --isa, --sensitivity-samples and "
+                                        "--precision-cache need --precision auto");
     return absl::OkStatus();
   }
   if (precision_mode != "auto")

@@ -104,6 +104,7 @@ grep -q "is unreachable: the fastest choice" "$work/stderr" || { echo "FAIL unre
 expect_error "unreachable size budget" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-size-ratio 0.01 -o "$work/out.q46"
 expect_error "two budgets" "$work/out.q46" "$bin/q46c" "$onnx" "${auto[@]}" --max-size-ratio 0.5 --max-latency-ratio 1 -o "$work/out.q46"
 expect_error "budget without --precision auto" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --max-latency-ratio 0.9 -o "$work/out.q46"
+expect_error "--precision-cache without --precision auto" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-cache "$work/cache" -o "$work/out.q46"
 expect_error "--precision magic" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision magic -o "$work/out.q46"
 expect_error "--precision auto without calibration data" "$work/out.q46" "$bin/q46c" "$onnx" --precision auto -o "$work/out.q46"
 expect_error "bad flag" "$work/out.q46" "$bin/q46c" "$onnx" --no-such-flag -o "$work/out.q46"
