@@ -10,7 +10,7 @@
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/model.h"
 #include "runtime/ops/op_builder.h"
-#include "runtime/single_thread.h"
+#include "runtime/thread_count_scope.h"
 
 namespace q46 {
 namespace {
@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<FloatTensor>> SimulatePlan(const plan::Plan& plan, co
   }
   std::vector<void*> pointers;
   for (auto& b : buf) pointers.push_back(b.data());
-  rt::SingleThreadScope one_thread;  // as the runtime runs: oneDNN's results depend on its work split
+  rt::ThreadCountScope one_thread(1);  // as the runtime runs: oneDNN's results depend on its work split
   dnnl::stream stream(kernels::CpuEngine());
   for (const plan::Node& node : plan.nodes()) {
     if (node.has_quant_conv()) {

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
-#include "runtime/single_thread.h"
+#include "runtime/thread_count_scope.h"
 
 namespace q46::rt {
 
@@ -17,8 +17,20 @@ Context::Context(const Model& model)
   buffers_.resize(placements.size());
   for (size_t i = 0; i < placements.size(); ++i)
     buffers_[i] = placements[i].constant ? const_cast<void*>(placements[i].constant) : aligned + placements[i].offset;
+  PrepareOps();
+}
+
+void Context::PrepareOps() {
   const RunState state{buffers_.data(), &stream_, scratch_.data(), threads_, nullptr};
-  for (const auto& op : model.ops()) prepared_.push_back(op->Prepare(state));
+  prepared_.clear();
+  for (const auto& op : model_.ops()) prepared_.push_back(op->Prepare(state));
+}
+
+void Context::set_threads(int threads) {
+  threads = threads < 1 ? 1 : threads;
+  if (threads == threads_) return;
+  threads_ = threads;
+  PrepareOps();
 }
 
 Status Context::SetInput(size_t index, const float* data, size_t count) {
@@ -36,7 +48,7 @@ Status Context::SetInput(size_t index, const float* data, size_t count) {
 }
 
 void Context::Run(std::vector<double>* op_seconds) {
-  SingleThreadScope one_thread;
+  ThreadCountScope one_thread(1);
   RunState state{buffers_.data(), &stream_, scratch_.data(), threads_, nullptr};
   const auto& ops = model_.ops();
   if (!op_seconds) {

@@ -16,13 +16,16 @@ class Context {
   Status SetInput(size_t index, const float* data, size_t count);
   // Runs every op; with `op_seconds`, also times each op (a vector of one entry per plan node, overwritten).
   void Run(std::vector<double>* op_seconds = nullptr);
-  // Threads the integer kernels split each layer over (default 1; from OpenMP's pool, created once).
-  void set_threads(int threads) { threads_ = threads < 1 ? 1 : threads; }
+  // Threads each layer is split over (default 1; from OpenMP's pool, created once). A change prepares the ops
+  // again (large float layers build primitives for the new count), so it may allocate; Run still does not.
+  void set_threads(int threads);
   int threads() const { return threads_; }
   // Output `index` and its element count.
   const float* Output(size_t index, size_t* count) const;
 
  private:
+  void PrepareOps();
+
   const Model& model_;
   std::vector<unsigned char> arena_;  // over-allocated by 64 bytes; tensors start at a 64-byte boundary
   std::vector<unsigned char> scratch_;

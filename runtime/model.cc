@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "runtime/plan_file.h"
-#include "runtime/single_thread.h"
+#include "runtime/thread_count_scope.h"
 
 namespace q46::rt {
 
@@ -30,7 +30,7 @@ Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const Loa
     options = &from_environment;
   }
   Q46_RETURN_IF_ERROR(ValidatePlanStructure(plan));
-  SingleThreadScope one_thread;
+  ThreadCountScope one_thread(1);
   std::unique_ptr<Model> m(new Model());
   m->plan_ = std::move(plan);
   // Activation memory is known before any op packs weights or sizes scratch: refuse absurd plans here.

@@ -9,6 +9,7 @@
 #include "runtime/kernels/qconv/qconv.h"
 #include "runtime/ops/op_factories.h"
 #include "runtime/ops/op_builder.h"
+#include "runtime/thread_count_scope.h"
 
 namespace q46::rt {
 namespace {
@@ -78,26 +79,72 @@ class RefFloatConv final : public Op {
   FloatActivation act_;
 };
 
+// What it takes to build a float convolution's oneDNN primitive again (for a context with more threads).
+struct FloatConvRecipe {
+  ConvShape s;
+  bool transposed;
+  std::vector<float> w, bias;
+  FloatActivation act;
+  std::unique_ptr<kernels::OnednnConvF32> Create(std::string* why) const {
+    return kernels::OnednnConvF32::Create(s.xs, w.data(), bias.empty() ? nullptr : bias.data(), s.win, s.groups,
+                                          transposed, act, s.ys, why);
+  }
+  int64_t Macs() const { return s.weight_count * (transposed ? s.xs.n * s.xs.h * s.xs.w : s.ys.n * s.ys.h * s.ys.w); }
+};
+
+// oneDNN's float convolution. The model's primitive is built for one thread and shared by every context. A
+// context running on several threads builds its own primitive for that count when the layer has enough work
+// for each thread, and keeps the shared one if oneDNN would pick another implementation there (its results do
+// not depend on the thread count within an implementation: the suite compares runs on 2 threads with the
+// simulation's on one, bit for bit).
 class OnednnFloatConv final : public Op {
  public:
   std::string implementation() const override { return "onednn"; }
-  OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv)
-      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)) {}
+  OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv, FloatConvRecipe recipe)
+      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)), recipe_(std::move(recipe)) {
+    if (recipe_.Macs() < 2 * kMacsPerThread) recipe_.w = {}, recipe_.bias = {};  // never rebuilt: no copy kept
+  }
   size_t scratch_bytes() const override { return conv_->scratch_bytes(); }
   std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
-    return std::make_unique<Binding>(
-        conv_->Bind(static_cast<const float*>(st.buffers[x_]), static_cast<float*>(st.buffers[y_]), st.scratch));
+    const auto* x = static_cast<const float*>(st.buffers[x_]);
+    auto* y = static_cast<float*>(st.buffers[y_]);
+    auto binding = std::make_unique<Binding>();
+    if (st.threads > 1 && !recipe_.w.empty() && recipe_.Macs() / st.threads >= kMacsPerThread) {
+      ThreadCountScope scope(st.threads);
+      std::string why;
+      binding->own = recipe_.Create(&why);
+      if (binding->own && binding->own->Implementation() != conv_->Implementation()) binding->own.reset();
+    }
+    if (binding->own) {
+      binding->threads = st.threads;
+      binding->own_scratch.resize(binding->own->scratch_bytes());
+      binding->bound = binding->own->Bind(x, y, binding->own_scratch.data());
+    } else {
+      binding->bound = conv_->Bind(x, y, st.scratch);
+    }
+    return binding;
   }
-  void Run(const RunState& st) const override { static_cast<const Binding*>(st.prepared)->bound.Run(*st.stream); }
+  void Run(const RunState& st) const override {
+    const auto& binding = *static_cast<const Binding*>(st.prepared);
+    if (binding.threads == 1) return binding.bound.Run(*st.stream);
+    ThreadCountScope scope(binding.threads);
+    binding.bound.Run(*st.stream);
+  }
 
  private:
+  // Below this many MACs per thread a layer stays on one thread (a float MAC costs ~0.03 ns here, so ~0.1 ms).
+  static constexpr int64_t kMacsPerThread = int64_t{1} << 22;
+
   struct Binding final : PreparedOp {
-    explicit Binding(kernels::OnednnConvF32::Bound b) : bound(std::move(b)) {}
+    std::unique_ptr<kernels::OnednnConvF32> own;  // this context's primitive, when it has one
+    std::vector<unsigned char> own_scratch;
+    int threads = 1;
     kernels::OnednnConvF32::Bound bound;
   };
 
   int x_, y_;
   std::unique_ptr<kernels::OnednnConvF32> conv_;
+  FloatConvRecipe recipe_;
 };
 
 std::vector<float> FloatsFromBytes(const std::string& bytes) {
@@ -180,15 +227,14 @@ Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
 
   // Implementations in order of preference; the first that accepts wins, `ref` always does.
   std::string why;
-  auto onednn = kernels::OnednnConvF32::Create(s.xs, w.data(), bias.empty() ? nullptr : bias.data(), s.win,
-                                               s.groups, p.transposed(), act, s.ys, &why);
-  if (onednn) {
+  FloatConvRecipe recipe{s, p.transposed(), std::move(w), std::move(bias), act};
+  if (auto onednn = recipe.Create(&why)) {
     LogDispatch(b.node().name(), "float_conv", "onednn", "");
-    *op = std::make_unique<OnednnFloatConv>(b, std::move(onednn));
+    *op = std::make_unique<OnednnFloatConv>(b, std::move(onednn), std::move(recipe));
     return Status();
   }
   LogDispatch(b.node().name(), "float_conv", "ref", "onednn declined: " + why);
-  *op = std::make_unique<RefFloatConv>(b, s, p.transposed(), std::move(w), std::move(bias), act);
+  *op = std::make_unique<RefFloatConv>(b, s, p.transposed(), std::move(recipe.w), std::move(recipe.bias), act);
   return Status();
 }
 

@@ -35,9 +35,10 @@ class Op {
   virtual ~Op() = default;
   virtual void Run(const RunState& state) const = 0;
   virtual size_t scratch_bytes() const { return 0; }
-  // Called once when a context is created, before any Run. A context's buffers and scratch never move, so an op
-  // can bind itself to them here (state.prepared is null; state.threads may change later, so it is not kept)
-  // and leave Run nothing to set up. Run always gets this context's result in state.prepared.
+  // Called when a context is created, before any Run, and again when its thread count changes (state.threads is
+  // the count its runs will get). A context's buffers and scratch never move, so an op can bind itself to them
+  // here (state.prepared is null) and leave Run nothing to set up. Run always gets this context's latest
+  // result in state.prepared.
   virtual std::unique_ptr<PreparedOp> Prepare(const RunState&) const { return nullptr; }
   // The kernel that runs this op, for reports (q46bench); "" when there is only one.
   virtual std::string implementation() const { return ""; }

@@ -1,11 +1,13 @@
 // Tests of the oneDNN float convolution wrapper (runtime/kernels/onednn/) against the reference kernels
 // ConvF32Ref / ConvTransposeF32Ref on random shapes: groups, depthwise, dilation, stride, asymmetric pads,
-// dense layers as 1x1 on [N, K, 1, 1], transposed with output_padding, every fused activation, concurrent runs.
+// dense layers as 1x1 on [N, K, 1, 1], transposed with output_padding, every fused activation, concurrent runs,
+// and primitives built for several threads giving the one-thread results bit for bit.
 // Tests only; touches no kernel code.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iterator>
 #include <random>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/kernels/ref/ref_kernels.h"
+#include "runtime/thread_count_scope.h"
 
 namespace q46::kernels {
 namespace {
@@ -198,6 +201,50 @@ TEST(OnednnConvF32, ConcurrentRuns) {
     });
   for (auto& th : threads) th.join();
   for (int t = 0; t < kThreads; ++t) ExpectMatches(gots[t], wants[t]);
+}
+
+// The runtime gives multi-threaded contexts their own primitives for large float layers (runtime/ops/conv_op.cc)
+// and promises results independent of the thread count: within one oneDNN implementation, outputs are the same
+// bits whatever the work split. The shapes of the runtime's float layers (a ResNet stem, U-Net up-convolutions)
+// and the random cases above, on 2 and 3 threads.
+TEST(OnednnConvF32, ThreadCountDoesNotChangeResults) {
+  std::vector<ConvCase> cases(std::begin(kCases), std::end(kCases));
+  cases.push_back({"resnet_stem", {1, 3, 112, 112}, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1});
+  cases.push_back({"unet_upconv", {1, 64, 48, 48}, 32, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, true});
+  cases.push_back({"unet_upconv_deep", {1, 256, 12, 12}, 128, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0, 1, true});
+  cases.push_back({"3x3_wide", {1, 64, 28, 28}, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+  std::mt19937 rng(99);
+  dnnl::stream stream(CpuEngine());
+  const FloatActivation relu{FloatActivation::kClip, 0.0f, INFINITY};
+  int compared = 0;
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::vector<float> x = Random(c.xs.size(), rng), w = Random(c.WeightSize(), rng), bias = Random(c.oc, rng);
+    const auto create = [&](int threads) {
+      rt::ThreadCountScope scope(threads);
+      std::string why;
+      return OnednnConvF32::Create(c.xs, w.data(), bias.data(), c.Win(), c.groups, c.transposed, relu, c.Ys(), &why);
+    };
+    const auto run = [&](const OnednnConvF32& conv, int threads) {
+      rt::ThreadCountScope scope(threads);
+      std::vector<float> y(static_cast<size_t>(c.Ys().size()), NAN);
+      RunBound(conv, x, y, stream);
+      return y;
+    };
+    const std::unique_ptr<OnednnConvF32> one = create(1);
+    if (!one) continue;  // refused: the runtime uses the ref kernel
+    const std::vector<float> want = run(*one, 1);
+    for (int threads : {2, 3}) {
+      const std::unique_ptr<OnednnConvF32> many = create(threads);
+      ASSERT_NE(many, nullptr);
+      if (many->Implementation() != one->Implementation()) continue;  // the runtime keeps one thread then
+      const std::vector<float> got = run(*many, threads);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << threads << " threads, "
+                                                                                     << one->Implementation();
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, static_cast<int>(cases.size()));  // most cases keep their implementation on more threads
 }
 
 TEST(OnednnConvF32, RefusesInconsistentShapesWithoutThrowing) {
