@@ -147,7 +147,12 @@ q46_status q46_context_set_threads(q46_context* context, int threads) {
     context->last_error = "threads must be at least 1, got " + std::to_string(threads);
     return Q46_ERROR_INVALID_ARGUMENT;
   }
-  context->context->set_threads(threads);
+  try {
+    context->context->set_threads(threads);
+  } catch (const std::exception& e) {  // out of memory preparing the layers: the old thread count stays
+    context->last_error = std::string("set_threads failed: ") + e.what();
+    return Q46_ERROR_INTERNAL;
+  }
   return Q46_OK;
 }
 

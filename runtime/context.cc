@@ -17,20 +17,20 @@ Context::Context(const Model& model)
   buffers_.resize(placements.size());
   for (size_t i = 0; i < placements.size(); ++i)
     buffers_[i] = placements[i].constant ? const_cast<void*>(placements[i].constant) : aligned + placements[i].offset;
-  PrepareOps();
+  PrepareOps(1);
 }
 
-void Context::PrepareOps() {
-  const RunState state{buffers_.data(), &stream_, scratch_.data(), threads_, nullptr};
-  prepared_.clear();
-  for (const auto& op : model_.ops()) prepared_.push_back(op->Prepare(state));
+void Context::PrepareOps(int threads) {
+  const RunState state{buffers_.data(), &stream_, scratch_.data(), threads, nullptr};
+  std::vector<std::unique_ptr<PreparedOp>> prepared;
+  for (const auto& op : model_.ops()) prepared.push_back(op->Prepare(state));
+  prepared_.swap(prepared);  // only once every op is prepared: a throw above leaves the context as it was
+  threads_ = threads;
 }
 
 void Context::set_threads(int threads) {
   threads = threads < 1 ? 1 : threads;
-  if (threads == threads_) return;
-  threads_ = threads;
-  PrepareOps();
+  if (threads != threads_) PrepareOps(threads);
 }
 
 Status Context::SetInput(size_t index, const float* data, size_t count) {

@@ -24,7 +24,7 @@ class Context {
   const float* Output(size_t index, size_t* count) const;
 
  private:
-  void PrepareOps();
+  void PrepareOps(int threads);  // for runs on `threads`; sets threads_ when done
 
   const Model& model_;
   std::vector<unsigned char> arena_;  // over-allocated by 64 bytes; tensors start at a 64-byte boundary

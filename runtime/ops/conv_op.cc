@@ -94,9 +94,9 @@ struct FloatConvRecipe {
 
 // oneDNN's float convolution. The model's primitive is built for one thread and shared by every context. A
 // context running on several threads builds its own primitive for that count when the layer has enough work
-// for each thread, and keeps the shared one if oneDNN would pick another implementation there (its results do
-// not depend on the thread count within an implementation: the suite compares runs on 2 threads with the
-// simulation's on one, bit for bit).
+// for each thread, and keeps it only if it is the shared one's implementation and one whose results do not
+// depend on the thread count (OnednnConvF32::ThreadCountInvariant: the direct JIT convolutions); brgemm-,
+// gemm-based and reference convolutions stay on one thread.
 class OnednnFloatConv final : public Op {
  public:
   std::string implementation() const override { return "onednn"; }
@@ -113,7 +113,9 @@ class OnednnFloatConv final : public Op {
       ThreadCountScope scope(st.threads);
       std::string why;
       binding->own = recipe_.Create(&why);
-      if (binding->own && binding->own->Implementation() != conv_->Implementation()) binding->own.reset();
+      if (binding->own && !(binding->own->ThreadCountInvariant() &&
+                            binding->own->Implementation() == conv_->Implementation()))
+        binding->own.reset();
     }
     if (binding->own) {
       binding->threads = st.threads;
@@ -229,7 +231,8 @@ Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   std::string why;
   FloatConvRecipe recipe{s, p.transposed(), std::move(w), std::move(bias), act};
   if (auto onednn = recipe.Create(&why)) {
-    LogDispatch(b.node().name(), "float_conv", "onednn", "");
+    LogDispatch(b.node().name(), "float_conv", "onednn",
+                onednn->Implementation() + (onednn->ThreadCountInvariant() ? ", may split over threads" : ""));
     *op = std::make_unique<OnednnFloatConv>(b, std::move(onednn), std::move(recipe));
     return Status();
   }

@@ -1,6 +1,7 @@
 // The runtime's op interface. An Op is built once per plan node at load time — validating the node against
-// its tensors and packing its parameters — may prepare itself once per context, and then only runs. Building is
-// where every check on user data happens; Run trusts what was built and allocates nothing.
+// its tensors and packing its parameters — may prepare itself per context (again when the context's thread
+// count changes), and then only runs. Building is where every check on user data happens; Run trusts what was
+// built and allocates nothing.
 #pragma once
 
 #include <memory>

@@ -152,6 +152,10 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
   return nullptr;
 }
 
+bool OnednnConvF32::ThreadCountInvariant() const {
+  return impl_.rfind("jit", 0) == 0 && impl_.find("gemm") == std::string::npos;
+}
+
 size_t OnednnConvF32::scratch_bytes() const {
   return 64 + Lines(x_reorder_ ? x_run_md_.get_size() : 0) + Lines(y_reorder_ ? y_run_md_.get_size() : 0) +
          Lines(scratchpad_md_.get_size());

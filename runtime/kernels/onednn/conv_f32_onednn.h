@@ -53,6 +53,10 @@ class OnednnConvF32 {
 
   // oneDNN's name for the implementation it chose (e.g. "jit:avx2", "gemm:jit", "ref:any"), for logs.
   const std::string& Implementation() const { return impl_; }
+  // Whether a primitive of this implementation created for any thread count computes the same bits: true for
+  // oneDNN's direct JIT convolutions ("jit:", "jit_1x1:", ...), which split the work over outputs only; not for
+  // brgemm- or gemm-based ones, which measurably differ on 8 threads (onednn_conv_test), nor the reference.
+  bool ThreadCountInvariant() const;
 
  private:
   OnednnConvF32() = default;
