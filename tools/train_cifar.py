@@ -67,7 +67,9 @@ ONECYCLE = dict(pct_start=0.3, div_factor=25.0, final_div_factor=1e4, anneal_str
                 cycle_momentum=True, base_momentum=0.85, max_momentum=0.95)
 # Run settings that must match for a checkpoint to be resumed.
 RECIPE_KEYS = ("model", "epochs", "schedule", "lr", "wd", "batch", "seed", "smoke", "swa_epochs", "swa_lr",
-               "init_from")
+               "init_from", "init_sha256")
+# What checkpoints written before a recipe key existed ran with.
+RECIPE_DEFAULTS = dict(swa_epochs=0, swa_lr=2e-4, init_from=None, init_sha256=None)
 
 
 def log(message):
@@ -290,10 +292,14 @@ def previous_record(path):
         return json.load(f)
 
 
-def init_record(path, previous):
-    """What this run's record says of its --init-from model: the file's hash and a summary of its record."""
+def file_sha256(path):
     with open(path, "rb") as f:
-        record = dict(path=path, sha256=hashlib.sha256(f.read()).hexdigest())
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def init_record(args, previous):
+    """What this run's record says of its --init-from model: the file's hash and a summary of its record."""
+    record = dict(path=args.init_from, sha256=args.init_sha256)
     if previous:
         record["record"] = {k: previous.get(k) for k in ("float_test_top1", "total_epochs", "epochs", "training",
                                                          "schedule", "seed", "command")}
@@ -302,8 +308,12 @@ def init_record(path, previous):
 
 def training_summary(args, previous):
     """One line on how the exported network was trained, earlier runs included."""
-    parts = [previous.get("training") or f"{previous.get('epochs')} epochs, {previous['schedule']['name']}, "
-             f"lr {previous.get('lr'):g}"] if previous else []
+    parts = []
+    if previous.get("training"):
+        parts.append(previous["training"])
+    elif previous:
+        parts.append(f"{previous.get('epochs')} epochs, {(previous.get('schedule') or {}).get('name')}, "
+                     f"lr {previous.get('lr')}")
     if args.epochs:
         parts.append(f"{args.epochs} epochs, {args.schedule}, lr {args.lr:g}")
     if args.swa_epochs:
@@ -353,7 +363,8 @@ def atomic_write(path, write):
 
 
 def save_checkpoint(path, model, swa_model, optimizer, scheduler, state, args):
-    checkpoint = dict(recipe=recipe(args), model=model.state_dict(), swa=swa_model.state_dict(),
+    checkpoint = dict(recipe=recipe(args), model=model.state_dict(),
+                      swa=swa_model.state_dict() if args.swa_epochs else None,
                       optimizer=optimizer.state_dict(),
                       scheduler=scheduler_state(scheduler), rng=rng_states(), **state)
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
@@ -362,11 +373,12 @@ def save_checkpoint(path, model, swa_model, optimizer, scheduler, state, args):
 def load_checkpoint(path, model, swa_model, optimizer, scheduler, args):
     """Restore everything from `path`; returns the run state (epoch, history, wall_seconds, resumed_at)."""
     checkpoint = torch.load(path)
-    if checkpoint["recipe"] != recipe(args):
+    if {**RECIPE_DEFAULTS, **checkpoint["recipe"]} != recipe(args):
         raise SystemExit(f"{path} was made with {checkpoint['recipe']}, this run asks for {recipe(args)}: "
                          f"use another --out or delete the checkpoint")
     model.load_state_dict(checkpoint["model"])
-    swa_model.load_state_dict(checkpoint["swa"])
+    if args.swa_epochs:
+        swa_model.load_state_dict(checkpoint["swa"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(checkpoint["scheduler"])
@@ -423,7 +435,7 @@ def write_outputs(model, args, state, test_top1, data_sizes, previous, epoch_off
         swa=dict(epochs=args.swa_epochs, lr=args.swa_lr, averaged="weights at the end of each SWA epoch",
                  batchnorm="statistics re-estimated on one pass of augmented training batches")
         if args.swa_epochs else None,
-        init_from=init_record(args.init_from, previous) if args.init_from else None,
+        init_from=init_record(args, previous) if args.init_from else None,
         lr=args.lr, weight_decay=args.wd, batch=args.batch, optimizer="AdamW", augmentation=AUGMENTATION,
         input="RGB in [0,1], no normalisation", seed=args.seed, threads=args.threads, smoke=args.smoke,
         train_images=data_sizes[0], test_images=data_sizes[1], params=q46_models.count_params(model),
@@ -465,6 +477,8 @@ def parse_args():
         parser.error("--epochs and --swa-epochs must not be negative, and at least one epoch must run")
     if args.init_from and not os.path.isfile(args.init_from):
         parser.error(f"--init-from {args.init_from}: no such file")
+    # Hashed now: a resume checks it is the same model, and the record names it even if it is overwritten later.
+    args.init_sha256 = file_sha256(args.init_from) if args.init_from else None
     return args
 
 
