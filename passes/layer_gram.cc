@@ -48,7 +48,7 @@ GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>&
     group_weights_.push_back(std::move(w));
     q_rows_.emplace_back(static_cast<size_t>(capacity_ * kp));
     f_rows_.emplace_back(static_cast<size_t>(capacity_ * kp));
-    drop_noise_.emplace_back(static_cast<size_t>(kp), 0.0);
+    drop_sums_.push_back({std::vector<double>(static_cast<size_t>(kp)), std::vector<double>(static_cast<size_t>(kp))});
     LayerGram gram;
     gram.k = kp;
     gram.out = out_g;
@@ -61,7 +61,7 @@ GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>&
 }
 
 void GramBuilder::FillRow(const float* x, double keep, int64_t group, int64_t oy, int64_t ox, float* row,
-                          double* noise) const {
+                          DropSums* sums) const {
   const ir::Window2d& w = geo_.window;
   const int64_t cin_g = geo_.in_c / geo_.groups;
   const arith::CodeRange codes = arith::ActivationCodes(nx_);
@@ -80,7 +80,10 @@ void GramBuilder::FillRow(const float* x, double keep, int64_t group, int64_t oy
             const float q =
                 arith::Dequantize(arith::Quantize(u, in_scale_, in_zero_point_, codes), in_scale_, in_zero_point_);
             v = static_cast<float>((1 - keep) * q + keep * u);
-            if (noise) noise[out - row] += keep * (1 - keep) * (double{q} - u) * (double{q} - u);
+            if (sums) {
+              sums->noise[out - row] += keep * (1 - keep) * (double{q} - u) * (double{q} - u);
+              sums->deployed[out - row] += q;
+            }
           }
         }
         *out++ = v;
@@ -103,7 +106,7 @@ void GramBuilder::AddSample(int64_t sample_index, const float* xq, const float* 
     if (buffered_ == capacity_) Flush();
     const int64_t oy = positions_[i] / geo_.out_w, ox = positions_[i] % geo_.out_w;
     for (int64_t g = 0; g < geo_.groups; ++g) {
-      FillRow(xq, drop_, g, oy, ox, q_rows_[g].data() + buffered_ * kp, drop_ > 0 ? drop_noise_[g].data() : nullptr);
+      FillRow(xq, drop_, g, oy, ox, q_rows_[g].data() + buffered_ * kp, drop_ > 0 ? &drop_sums_[g] : nullptr);
       FillRow(xf, 1.0, g, oy, ox, f_rows_[g].data() + buffered_ * kp, nullptr);
     }
     ++buffered_;
@@ -132,8 +135,10 @@ void GramBuilder::Flush() {
 std::vector<LayerGram> GramBuilder::Finish() {
   Flush();
   const int64_t kp = geo_.FieldSize() + 1;
-  for (size_t g = 0; g < grams_.size(); ++g)
-    for (int64_t j = 0; j < kp; ++j) grams_[g].h[j * kp + j] += drop_noise_[g][j];
+  for (size_t g = 0; g < grams_.size() && drop_ > 0; ++g) {
+    for (int64_t j = 0; j < kp; ++j) grams_[g].h[j * kp + j] += drop_sums_[g].noise[j];
+    grams_[g].deployed_sum.assign(drop_sums_[g].deployed.begin(), drop_sums_[g].deployed.end() - 1);
+  }
   return std::move(grams_);
 }
 

@@ -29,6 +29,9 @@ struct LayerGram {
   std::vector<double> h;  // K' x K'
   std::vector<double> m;  // K' x out
   std::vector<double> t;  // out
+  // With a drop: sum over rows of the fully quantized field Q(u) (K), what the deployed layer sees, for the
+  // bias correction; empty without a drop (then H's last column holds it).
+  std::vector<double> deployed_sum;
 };
 
 // A convolution's geometry: input [C, H, W] per sample (a rank-2 input is [C, 1, 1]), window, groups, output.
@@ -57,10 +60,14 @@ class GramBuilder {
   std::vector<LayerGram> Finish();
 
  private:
+  // What a drop adds up per group: the diagonal keep (1-keep) (Q(u) - u)^2 for H, and Q(u) for deployed_sum.
+  struct DropSums {
+    std::vector<double> noise, deployed;  // K' each
+  };
   // Fills `row` with the receptive field of x at (oy, ox), each element u replaced by (1-keep) Q(u) + keep u;
-  // adds keep (1-keep) (Q(u) - u)^2 to noise[j] when noise is given.
+  // adds to `sums` when given.
   void FillRow(const float* x, double keep, int64_t group, int64_t oy, int64_t ox, float* row,
-               double* noise) const;
+               DropSums* sums) const;
   void Flush();
 
   ConvGeometry geo_;
@@ -72,7 +79,7 @@ class GramBuilder {
   uint64_t seed_;
   int64_t buffered_ = 0, capacity_ = 0;
   std::vector<std::vector<float>> q_rows_, f_rows_;  // per group: capacity_ x K'
-  std::vector<std::vector<double>> drop_noise_;      // per group: K', the diagonal added to H
+  std::vector<DropSums> drop_sums_;                  // per group
   std::vector<LayerGram> grams_;
   std::vector<int64_t> positions_;
 };

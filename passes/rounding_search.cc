@@ -215,7 +215,9 @@ void ReconstructionObjective::SetOptimalBias(std::vector<float>* w) const {
   if (rows <= 0) return;
   for (int64_t c = 0; c < out; ++c) {
     double sum = gram_.m[k * out + c];  // sum of targets
-    for (int64_t j = 0; j < k; ++j) sum -= static_cast<double>((*w)[c * kp + j]) * gram_.h[j * kp + k];
+    for (int64_t j = 0; j < k; ++j)
+      sum -= static_cast<double>((*w)[c * kp + j]) *
+             (gram_.deployed_sum.empty() ? gram_.h[j * kp + k] : gram_.deployed_sum[static_cast<size_t>(j)]);
     (*w)[c * kp + k] = static_cast<float>(sum / rows);
   }
 }

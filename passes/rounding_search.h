@@ -29,7 +29,8 @@ class ReconstructionObjective {
   // dE/dW' (out x K'), in float through sgemm; returns E computed alongside in float (cheap, but less exact
   // than Error where E is tiny beside the target's energy).
   double Gradient(const std::vector<float>& w, std::vector<float>* grad) const;
-  // Sets each channel's bias (the last column of w) to the value minimising E for its weights.
+  // Sets each channel's bias (the last column of w) to the value minimising E for its weights; with a QDrop
+  // gram, the error on the deployed (fully quantized) input, so the whole mean shift is corrected.
   void SetOptimalBias(std::vector<float>* w) const;
 
  private:
