@@ -48,7 +48,8 @@ GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>&
     group_weights_.push_back(std::move(w));
     q_rows_.emplace_back(static_cast<size_t>(capacity_ * kp));
     f_rows_.emplace_back(static_cast<size_t>(capacity_ * kp));
-    drop_sums_.push_back({std::vector<double>(static_cast<size_t>(kp)), std::vector<double>(static_cast<size_t>(kp))});
+    if (drop_ > 0)
+      drop_sums_.push_back({std::vector<double>(static_cast<size_t>(kp)), std::vector<double>(static_cast<size_t>(kp))});
     LayerGram gram;
     gram.k = kp;
     gram.out = out_g;

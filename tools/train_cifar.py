@@ -364,7 +364,7 @@ def atomic_write(path, write):
 
 def save_checkpoint(path, model, swa_model, optimizer, scheduler, state, args):
     checkpoint = dict(recipe=recipe(args), model=model.state_dict(),
-                      swa=swa_model.state_dict() if args.swa_epochs else None,
+                      swa=swa_model.state_dict() if swa_model is not None else None,
                       optimizer=optimizer.state_dict(),
                       scheduler=scheduler_state(scheduler), rng=rng_states(), **state)
     atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
@@ -377,7 +377,7 @@ def load_checkpoint(path, model, swa_model, optimizer, scheduler, args):
         raise SystemExit(f"{path} was made with {checkpoint['recipe']}, this run asks for {recipe(args)}: "
                          f"use another --out or delete the checkpoint")
     model.load_state_dict(checkpoint["model"])
-    if args.swa_epochs:
+    if swa_model is not None:
         swa_model.load_state_dict(checkpoint["swa"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     if scheduler is not None:
@@ -495,15 +495,15 @@ def main():
     model = q46_models.build(args.model)
     previous = previous_record(args.init_from) if args.init_from else {}
     epoch_offset = previous["history"][-1][0] if previous.get("history") else 0  # the curve continues that one
-    if args.init_from:
+    ckpt_path = os.path.join(args.out, f"{args.model}.ckpt.pt")
+    if args.init_from and not os.path.exists(ckpt_path):  # a resume takes the weights from the checkpoint
         load_onnx_weights(model, args.init_from)
         log(f"starting from {args.init_from}: test top-1 {evaluate(model, *test):.2f}%")
-    swa_model = swa_utils.AveragedModel(model)
+    swa_model = swa_utils.AveragedModel(model) if args.swa_epochs else None
     optimizer = make_optimizer(model, args)
     steps_per_epoch = math.ceil(len(train[0]) / args.batch)
     scheduler = make_scheduler(optimizer, args, steps_per_epoch)
 
-    ckpt_path = os.path.join(args.out, f"{args.model}.ckpt.pt")
     state = dict(epoch=0, history=list(previous.get("history", [])), wall_seconds=0.0, resumed_at=[])
     if os.path.exists(ckpt_path):
         state = load_checkpoint(ckpt_path, model, swa_model, optimizer, scheduler, args)

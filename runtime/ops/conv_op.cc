@@ -102,20 +102,20 @@ class OnednnFloatConv final : public Op {
   std::string implementation() const override { return "onednn"; }
   OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv, FloatConvRecipe recipe)
       : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)), recipe_(std::move(recipe)) {
-    if (recipe_.Macs() < 2 * kMacsPerThread) recipe_.w = {}, recipe_.bias = {};  // never rebuilt: no copy kept
+    // Only a thread-count-invariant implementation with work for two threads is ever rebuilt; else no copy.
+    rebuildable_ = conv_->ThreadCountInvariant() && recipe_.Macs() >= 2 * kMacsPerThread;
+    if (!rebuildable_) recipe_.w = {}, recipe_.bias = {};
   }
   size_t scratch_bytes() const override { return conv_->scratch_bytes(); }
   std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
     const auto* x = static_cast<const float*>(st.buffers[x_]);
     auto* y = static_cast<float*>(st.buffers[y_]);
     auto binding = std::make_unique<Binding>();
-    if (st.threads > 1 && !recipe_.w.empty() && recipe_.Macs() / st.threads >= kMacsPerThread) {
+    if (rebuildable_ && st.threads > 1 && recipe_.Macs() / st.threads >= kMacsPerThread) {
       ThreadCountScope scope(st.threads);
       std::string why;
       binding->own = recipe_.Create(&why);
-      if (binding->own && !(binding->own->ThreadCountInvariant() &&
-                            binding->own->Implementation() == conv_->Implementation()))
-        binding->own.reset();
+      if (binding->own && binding->own->Implementation() != conv_->Implementation()) binding->own.reset();
     }
     if (binding->own) {
       binding->threads = st.threads;
@@ -147,6 +147,7 @@ class OnednnFloatConv final : public Op {
   int x_, y_;
   std::unique_ptr<kernels::OnednnConvF32> conv_;
   FloatConvRecipe recipe_;
+  bool rebuildable_;
 };
 
 std::vector<float> FloatsFromBytes(const std::string& bytes) {
