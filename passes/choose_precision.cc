@@ -3,8 +3,9 @@
 // Starts from assign-precision's assignment (the global pair, first and last layers float, the user's map): its
 // estimated latency (or plan size) times --max-latency-ratio (--max-size-ratio) is the budget. Each layer may
 // take any candidate of precision_profile.h, except layers the user's --precision-map names, which keep their
-// entry. The choice minimises the summed per-layer damage within the budget (precision_knapsack.h) and replaces
-// the assignment; the passes after it calibrate the chosen layers as usual. Does nothing without --precision auto.
+// entry. The choice minimises the summed per-layer damage within the budget (precision_knapsack.h), latency
+// counting the borders where a quantized layer meets a float one, and replaces the assignment; the passes after
+// it calibrate the chosen layers as usual. Does nothing without --precision auto.
 //
 //===----------------------------------------------------------------------===//
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,28 @@
 #include "passes/precision_profile.h"
 
 namespace q46 {
+namespace {
+
+// Marks each layer chained to its predecessor. A chain from an earlier layer has no term in the knapsack's model,
+// so its borders are charged to both layers whenever they are quantized: the estimate errs high, never low.
+void AddChains(const std::vector<int>& chain_source, LayerChoices* layers) {
+  layers->chained.assign(layers->options.size(), false);
+  std::vector<bool> leave_charged(layers->options.size(), false);
+  for (size_t l = 0; l < chain_source.size(); ++l) {
+    const int s = chain_source[l];
+    if (s < 0) continue;
+    if (static_cast<size_t>(s) + 1 == l) {
+      layers->chained[l] = true;
+      continue;
+    }
+    for (LayerOption& o : layers->options[l]) o.cost += o.enter_cost;
+    if (!leave_charged[s])
+      for (LayerOption& o : layers->options[s]) o.cost += o.leave_cost;
+    leave_charged[s] = true;
+  }
+}
+
+}  // namespace
 
 absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
   const CompileOptions& o = ctx.options;
@@ -28,48 +51,54 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
   if (!profile.ok()) return profile.status();
   const PrecisionProfile& p = *profile;
   const auto cost = [&](size_t l, const Candidate& c) { return by_size ? p.Bytes(l, c) : p.Seconds(l, c); };
+  const auto option = [&](size_t l, const Candidate& c, double damage) {
+    LayerOption opt{c, damage, cost(l, c)};
+    if (c && !by_size) opt.enter_cost = p.enter_seconds[l][ClassOf(c)], opt.leave_cost = p.leave_seconds[l][ClassOf(c)];
+    return opt;
+  };
 
   std::vector<ir::Node*> layers;
   for (ir::Node& n : g.nodes)
     if (IsQuantizableLayer(n)) layers.push_back(&n);
-  std::vector<std::vector<LayerOption>> options(layers.size());
+  LayerChoices choices, assignment;  // every candidate per layer; the assignment alone
+  choices.options.resize(layers.size());
   std::vector<int> baseline(layers.size(), -1);
-  double baseline_cost = by_size ? p.other_bytes : p.other_seconds, least_cost = baseline_cost;
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::optional<ir::ConvQuant>& q = std::get<ir::ConvAttrs>(layers[l]->attrs).quant;
     const Candidate assigned = q ? Candidate(q->precision) : std::nullopt;
-    baseline_cost += cost(l, assigned);
+    assignment.options.push_back({option(l, assigned, 0)});
     const bool fixed = o.precision_map.count(layers[l]->name) > 0;
+    std::vector<LayerOption>& options = choices.options[l];
     for (size_t c = 0; c < p.candidates.size(); ++c) {
       const Candidate& cand = p.candidates[c];
       const bool same = CandidateLabel(cand) == CandidateLabel(assigned);
       if (fixed && !same) continue;
-      if (same) baseline[l] = static_cast<int>(options[l].size());
-      options[l].push_back({cand, p.damage[l][c], cost(l, cand)});
+      if (same) baseline[l] = static_cast<int>(options.size());
+      options.push_back(option(l, cand, p.damage[l][c]));
     }
-    if (options[l].empty()) {  // a fixed pair that is not a candidate (not maximal): kept, damage unmeasured
+    if (options.empty()) {  // a fixed pair that is not a candidate (not maximal): kept, damage unmeasured
       baseline[l] = 0;
-      options[l].push_back({assigned, 0, cost(l, assigned)});
+      options.push_back(option(l, assigned, 0));
     }
-    double least = options[l][0].cost;
-    for (const LayerOption& opt : options[l]) least = std::min(least, opt.cost);
-    least_cost += least;
   }
+  for (LayerChoices* c : {&choices, &assignment}) AddChains(p.chain_source, c);
+  const double other = by_size ? p.other_bytes : p.other_seconds;
+  const double baseline_cost = other + ChoiceCost(assignment, std::vector<int>(layers.size(), 0));
+  const double least_cost = other + CheapestCost(choices);
   const char* flag = by_size ? "--max-size-ratio" : "--max-latency-ratio";
   if (least_cost > ratio * baseline_cost)
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s %g is unreachable: the %s choice is estimated at %.3f of the global pair's %s", flag, ratio,
         by_size ? "smallest" : "fastest", least_cost / baseline_cost, by_size ? "size" : "latency"));
   const bool baseline_known = std::find(baseline.begin(), baseline.end(), -1) == baseline.end();
-  const double other = by_size ? p.other_bytes : p.other_seconds;
   absl::StatusOr<std::vector<int>> choice =
-      ChooseUnderBudget(options, ratio * baseline_cost - other, baseline_known ? &baseline : nullptr);
+      ChooseUnderBudget(choices, ratio * baseline_cost - other, baseline_known ? &baseline : nullptr);
   if (!choice.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", choice.status().message()));
 
   int changed = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
     auto& conv = std::get<ir::ConvAttrs>(layers[l]->attrs);
-    const Candidate& c = options[l][(*choice)[l]].precision;
+    const Candidate& c = choices.options[l][(*choice)[l]].precision;
     changed += !baseline_known || baseline[l] != (*choice)[l];
     conv.quant.reset();
     if (!c) continue;
@@ -77,12 +106,12 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
     conv.quant->precision = *c;
     conv.quant->per_channel = !o.per_tensor_weights;
   }
-  const double chosen_cost = other + ChoiceCost(options, *choice);
+  const double chosen_cost = other + ChoiceCost(choices, *choice);
   ctx.summary = absl::StrFormat(
       "%d of %zu layers changed; estimated %s %.3f of the global pair's, damage %.3g%s (sensitivity %s, cost %s)",
       changed, layers.size(), by_size ? "size" : "latency", chosen_cost / baseline_cost,
-      ChoiceDamage(options, *choice),
-      baseline_known ? absl::StrFormat(" vs %.3g", ChoiceDamage(options, baseline)) : std::string(),
+      ChoiceDamage(choices, *choice),
+      baseline_known ? absl::StrFormat(" vs %.3g", ChoiceDamage(choices, baseline)) : std::string(),
       p.damage_cached ? "cached" : "measured", p.cost_cached ? "cached" : "measured");
   return absl::OkStatus();
 }

@@ -1,71 +1,119 @@
-// ChooseUnderBudget (see precision_knapsack.h): dynamic programming over layers and budget steps.
+// ChooseUnderBudget (see precision_knapsack.h): dynamic programming over layers, the previous layer's option and
+// budget steps.
 #include "passes/precision_knapsack.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 #include "absl/strings/str_format.h"
 
 namespace q46 {
+namespace {
 
-double ChoiceDamage(const std::vector<std::vector<LayerOption>>& options, const std::vector<int>& choice) {
+constexpr double kNone = std::numeric_limits<double>::infinity();
+
+bool Quantized(const LayerOption& o) { return o.precision.has_value(); }
+
+// What layer l pays for meeting layer l-1 at option `before` when it takes `at`: a border where one is quantized
+// and the other float, paid by the quantized one; nothing where the two are not chained.
+double Border(const LayerChoices& layers, size_t l, const LayerOption& before, const LayerOption& at) {
+  if (l == 0 || layers.chained.empty() || !layers.chained[l] || Quantized(before) == Quantized(at)) return 0;
+  return Quantized(at) ? at.enter_cost : before.leave_cost;
+}
+
+}  // namespace
+
+double ChoiceDamage(const LayerChoices& layers, const std::vector<int>& choice) {
   double sum = 0;
-  for (size_t l = 0; l < options.size(); ++l) sum += options[l][choice[l]].damage;
+  for (size_t l = 0; l < layers.options.size(); ++l) sum += layers.options[l][choice[l]].damage;
   return sum;
 }
 
-double ChoiceCost(const std::vector<std::vector<LayerOption>>& options, const std::vector<int>& choice) {
+double ChoiceCost(const LayerChoices& layers, const std::vector<int>& choice) {
   double sum = 0;
-  for (size_t l = 0; l < options.size(); ++l) sum += options[l][choice[l]].cost;
+  for (size_t l = 0; l < layers.options.size(); ++l) {
+    const LayerOption& at = layers.options[l][choice[l]];
+    sum += at.cost;
+    if (l > 0) sum += Border(layers, l, layers.options[l - 1][choice[l - 1]], at);
+  }
   return sum;
 }
 
-absl::StatusOr<std::vector<int>> ChooseUnderBudget(const std::vector<std::vector<LayerOption>>& options, double budget,
+// A shortest path through the layers' options.
+double CheapestCost(const LayerChoices& layers) {
+  std::vector<double> least(1, 0.0), next;
+  const std::vector<LayerOption> none(1);
+  for (size_t l = 0; l < layers.options.size(); ++l) {
+    const std::vector<LayerOption>& prev = l == 0 ? none : layers.options[l - 1];
+    next.assign(layers.options[l].size(), kNone);
+    for (size_t i = 0; i < next.size(); ++i)
+      for (size_t j = 0; j < prev.size(); ++j)
+        next[i] = std::min(next[i], least[j] + Border(layers, l, prev[j], layers.options[l][i]) +
+                                        layers.options[l][i].cost);
+    least.swap(next);
+  }
+  double cheapest = kNone;
+  for (double c : least) cheapest = std::min(cheapest, c);
+  return cheapest;
+}
+
+absl::StatusOr<std::vector<int>> ChooseUnderBudget(const LayerChoices& layers, double budget,
                                                    const std::vector<int>* incumbent) {
+  const auto& options = layers.options;
   if (options.empty()) return std::vector<int>{};
+  for (const auto& layer : options)
+    if (layer.empty()) return absl::InvalidArgumentError("a layer has no precision to choose from");
   // Costs summed in another order (the caller's budget is a ratio of its own sum) may differ in the last bits.
   const double slack = budget * 1e-9;
-  double cheapest = 0;
-  for (const auto& layer : options) {
-    if (layer.empty()) return absl::InvalidArgumentError("a layer has no precision to choose from");
-    double least = std::numeric_limits<double>::infinity();
-    for (const LayerOption& o : layer) least = std::min(least, o.cost);
-    cheapest += least;
-  }
+  const double cheapest = CheapestCost(layers);
   if (!(cheapest <= budget + slack))
     return absl::InvalidArgumentError(absl::StrFormat(
         "the budget is unreachable: the cheapest choice is estimated at %.4g, above the budget %.4g", cheapest, budget));
-  // best[b]: least damage of the layers so far with rounded cost at most b steps; pick[l][b]: layer l's option.
+  // best[i][b]: least damage of the layers so far with the last at option i and rounded cost at most b steps;
+  // pick[l][i][b]: the option of layer l-1 that best came from. Every cost term is rounded up on its own.
   const double step = budget > 0 ? budget / kBudgetSteps : 1;
   const auto steps_of = [&](double cost) {
     return cost <= 0 ? 0 : static_cast<int64_t>(std::ceil(cost / step * (1 - 1e-12)));
   };
-  constexpr double kNone = std::numeric_limits<double>::infinity();
-  std::vector<double> best(kBudgetSteps + 1, 0), next(kBudgetSteps + 1);
-  std::vector<std::vector<int>> pick(options.size(), std::vector<int>(kBudgetSteps + 1, -1));
+  std::vector<std::vector<double>> best(1, std::vector<double>(kBudgetSteps + 1, 0.0)), next;
+  std::vector<std::vector<std::vector<int16_t>>> pick(options.size());
+  const std::vector<LayerOption> none(1);
   for (size_t l = 0; l < options.size(); ++l) {
-    std::fill(next.begin(), next.end(), kNone);
+    const std::vector<LayerOption>& prev = l == 0 ? none : options[l - 1];
+    next.assign(options[l].size(), std::vector<double>(kBudgetSteps + 1, kNone));
+    pick[l].assign(options[l].size(), std::vector<int16_t>(kBudgetSteps + 1, -1));
     for (size_t i = 0; i < options[l].size(); ++i) {
-      const int64_t c = steps_of(options[l][i].cost);
-      for (int64_t b = c; b <= kBudgetSteps; ++b) {
-        const double d = best[b - c] + options[l][i].damage;
-        if (d < next[b]) next[b] = d, pick[l][b] = static_cast<int>(i);
+      const LayerOption& at = options[l][i];
+      const int64_t c = steps_of(at.cost);
+      for (size_t j = 0; j < prev.size(); ++j) {
+        const int64_t shift = c + steps_of(Border(layers, l, prev[j], at));
+        for (int64_t b = shift; b <= kBudgetSteps; ++b) {
+          const double d = best[j][b - shift] + at.damage;
+          if (d < next[i][b]) next[i][b] = d, pick[l][i][b] = static_cast<int16_t>(j);
+        }
       }
     }
     best.swap(next);
   }
   std::vector<int> choice(options.size(), -1);
-  if (best[kBudgetSteps] < kNone) {
+  int last = -1;
+  for (size_t i = 0; i < best.size(); ++i)
+    if (best[i][kBudgetSteps] < kNone && (last < 0 || best[i][kBudgetSteps] < best[last][kBudgetSteps]))
+      last = static_cast<int>(i);
+  if (last >= 0) {
     int64_t b = kBudgetSteps;
-    for (size_t l = options.size(); l-- > 0;) {
-      choice[l] = pick[l][b];
-      b -= steps_of(options[l][choice[l]].cost);
+    choice.back() = last;
+    for (size_t l = options.size() - 1; l > 0; --l) {
+      const int j = pick[l][choice[l]][b];
+      b -= steps_of(options[l][choice[l]].cost) + steps_of(Border(layers, l, options[l - 1][j], options[l][choice[l]]));
+      choice[l - 1] = j;
     }
   }
-  const bool incumbent_fits = incumbent && ChoiceCost(options, *incumbent) <= budget + slack;
-  if (incumbent_fits && (choice[0] < 0 || ChoiceDamage(options, *incumbent) <= ChoiceDamage(options, choice)))
+  const bool incumbent_fits = incumbent && ChoiceCost(layers, *incumbent) <= budget + slack;
+  if (incumbent_fits && (last < 0 || ChoiceDamage(layers, *incumbent) <= ChoiceDamage(layers, choice)))
     return *incumbent;
-  if (choice[0] >= 0) return choice;
+  if (last >= 0) return choice;
   return absl::InvalidArgumentError(absl::StrFormat(
       "the budget %.4g is too tight to choose within after rounding costs to %d steps (cheapest %.4g)", budget,
       kBudgetSteps, cheapest));

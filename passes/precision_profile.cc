@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -47,6 +48,7 @@ std::string CandidateLabel(const Candidate& c) { return c ? absl::StrCat(c->nx, 
 namespace {
 
 constexpr int kCacheVersion = 1;
+constexpr int kCostModel = 2;  // part of the cost table's key: bumped when what it measures changes (2: borders)
 const Candidate kClassRepresentative[kKernelClasses] = {std::nullopt, arith::Precision{23, 23},
                                                         arith::Precision{16, 16}, arith::Precision{256, 256}};
 
@@ -173,30 +175,130 @@ absl::StatusOr<std::vector<std::vector<double>>> TimeNodes(const std::vector<pla
   return median;
 }
 
+// Per plan, the node first writing each tensor name (later writers of a name are conversions of that tensor).
+std::map<std::string, int> FirstWriters(const plan::Plan& plan) {
+  std::map<std::string, int> writers;
+  for (int n = 0; n < plan.nodes_size(); ++n) writers.emplace(plan.tensors(plan.nodes(n).outputs(0)).name(), n);
+  return writers;
+}
+
+// How each layer reads its input in a plan with every layer quantized: chain_source[l] is the layer whose output
+// codes it reads directly, through ops that run on codes (max pools, pads, reshapes), or -1; path[l] names the
+// tensors those ops write.
+struct Chains {
+  std::vector<int> source;
+  std::vector<std::vector<std::string>> path;
+};
+
+Chains FindChains(const plan::Plan& plan, const std::vector<int>& conv_node) {
+  std::map<int, int> writer, layer_of_node;  // tensor -> node; node -> layer
+  for (int n = 0; n < plan.nodes_size(); ++n) writer.emplace(plan.nodes(n).outputs(0), n);
+  for (size_t l = 0; l < conv_node.size(); ++l) layer_of_node[conv_node[l]] = static_cast<int>(l);
+  Chains chains{std::vector<int>(conv_node.size(), -1), std::vector<std::vector<std::string>>(conv_node.size())};
+  for (size_t l = 0; l < conv_node.size(); ++l) {
+    std::vector<std::string> path;
+    for (int t = plan.nodes(conv_node[l]).inputs(0); writer.count(t) && plan.tensors(t).dtype() == plan::UINT8_CODES;) {
+      const plan::Node& n = plan.nodes(writer[t]);
+      if (auto it = layer_of_node.find(writer[t]); it != layer_of_node.end()) {
+        chains.source[l] = it->second;
+        chains.path[l] = path;
+        break;
+      }
+      if (n.has_quantize() || n.inputs_size() != 1) break;
+      path.push_back(plan.tensors(t).name());
+      t = n.inputs(0);
+    }
+  }
+  return chains;
+}
+
 absl::Status MeasureCost(const ir::Graph& g, const CompileOptions& o, const FloatTensor& samples,
                          PrecisionProfile* p) {
+  std::vector<std::string> layer_outputs;  // tensor names, the same in every plan
+  for (const ir::Node& n : g.nodes)
+    if (IsQuantizableLayer(n)) layer_outputs.push_back(g.values[n.outputs[0]].name);
+  const size_t layers = layer_outputs.size();
+  // One plan per kernel class with every layer in it ("chained" plans), then, per integer class, two plans
+  // alternating quantized and float layers along each chain, so that every chained layer meets a float
+  // neighbour on each side in one of them.
   std::vector<plan::Plan> plans;
+  std::vector<ir::Graph> quantized(kKernelClasses);
   for (int k = 0; k < kKernelClasses; ++k) {
     LowerOptions lo;
     lo.all_float = k == kFloatClass;
     absl::StatusOr<ir::Graph> q = lo.all_float ? g : UniformlyQuantized(g, o, *kClassRepresentative[k], samples);
     if (!q.ok()) return q.status();
-    absl::StatusOr<plan::Plan> plan = LowerToPlan(*q, lo);
+    quantized[k] = *std::move(q);
+    absl::StatusOr<plan::Plan> plan = LowerToPlan(quantized[k], lo);
     if (!plan.ok()) return plan.status();
     plans.push_back(*std::move(plan));
   }
+  // conv_node[plan][l]: layer l's node in a plan
+  const auto layer_nodes = [&](const plan::Plan& plan) -> absl::StatusOr<std::vector<int>> {
+    const std::map<std::string, int> writers = FirstWriters(plan);
+    std::vector<int> nodes;
+    for (size_t l = 0; l < layers; ++l) {
+      auto it = writers.find(layer_outputs[l]);
+      if (it == writers.end()) return absl::InternalError(absl::StrCat("layer '", p->layers[l], "' is missing from its plan"));
+      nodes.push_back(it->second);
+    }
+    return nodes;
+  };
+  std::vector<std::vector<int>> conv_node;
+  const auto find_layers = [&](const plan::Plan& plan) {
+    absl::StatusOr<std::vector<int>> nodes = layer_nodes(plan);
+    if (nodes.ok()) conv_node.push_back(*std::move(nodes));
+    return nodes.status();
+  };
+  for (const plan::Plan& plan : plans)
+    if (absl::Status st = find_layers(plan); !st.ok()) return st;
+  const Chains chains = FindChains(plans[kPairClass], conv_node[kPairClass]);
+  std::vector<int> depth(layers, 0);  // along its chain; neighbours differ in parity
+  for (size_t l = 0; l < layers; ++l)
+    if (chains.source[l] >= 0) depth[l] = depth[chains.source[l]] + 1;
+  const auto alternating = [&](int k, int parity) { return kKernelClasses + 2 * (k - kPairClass) + parity; };
+  for (int k = kPairClass; k < kKernelClasses; ++k)
+    for (int parity = 0; parity < 2; ++parity) {
+      ir::Graph alt = quantized[k];
+      std::vector<ir::ConvAttrs*> attrs = LayerAttrs(alt);
+      for (size_t l = 0; l < layers; ++l)
+        if (depth[l] % 2 != parity) attrs[l]->quant.reset();
+      absl::StatusOr<plan::Plan> plan = LowerToPlan(alt, LowerOptions{});
+      if (!plan.ok()) return plan.status();
+      plans.push_back(*std::move(plan));
+      if (absl::Status st = find_layers(plans.back()); !st.ok()) return st;
+    }
   absl::StatusOr<std::vector<std::vector<double>>> node_seconds = TimeNodes(plans, o.isa);
   if (!node_seconds.ok()) return node_seconds.status();
-  p->seconds.assign(p->layers.size(), std::vector<double>(kKernelClasses, 0.0));
-  p->bytes = p->seconds;
+  std::vector<std::map<std::string, int>> writers;
+  for (const plan::Plan& plan : plans) writers.push_back(FirstWriters(plan));
+  // Seconds of the ops on a chain's path in a plan (on codes in a chained plan, on floats in an alternating one).
+  const auto path_seconds = [&](int plan, const std::vector<std::string>& path) {
+    double sum = 0;
+    for (const std::string& t : path)
+      if (auto it = writers[plan].find(t); it != writers[plan].end()) sum += (*node_seconds)[plan][it->second];
+    return sum;
+  };
+  // The conversion nodes of a tensor in a plan: its quantization (`to_codes`) or dequantization.
+  const auto conversions_of = [&](int plan, int tensor, bool to_codes) {
+    double sum = 0;
+    for (int n = 0; n < plans[plan].nodes_size(); ++n) {
+      const plan::Node& node = plans[plan].nodes(n);
+      const bool matches = to_codes ? node.has_quantize() && node.outputs(0) == tensor
+                                    : node.has_dequantize() && node.inputs(0) == tensor;
+      if (matches) sum += (*node_seconds)[plan][n];
+    }
+    return sum;
+  };
+
+  p->seconds.assign(layers, std::vector<double>(kKernelClasses, 0.0));
+  p->bytes = p->enter_seconds = p->leave_seconds = p->seconds;
+  p->chain_source = chains.source;
   for (int k = 0; k < kKernelClasses; ++k) {
     const plan::Plan& plan = plans[k];
     std::vector<bool> attributed(plan.nodes_size(), false);
-    for (size_t l = 0; l < p->layers.size(); ++l) {
-      int conv = -1;
-      for (int n = 0; n < plan.nodes_size() && conv < 0; ++n)
-        if (!attributed[n] && plan.nodes(n).name() == p->layers[l]) conv = n;
-      if (conv < 0) return absl::InternalError(absl::StrCat("layer '", p->layers[l], "' is missing from its plan"));
+    for (size_t l = 0; l < layers; ++l) {
+      const int conv = conv_node[k][l];
       attributed[conv] = true;
       p->seconds[l][k] = (*node_seconds)[k][conv];
       p->bytes[l][k] = static_cast<double>(plan.nodes(conv).ByteSizeLong());
@@ -206,12 +308,31 @@ absl::Status MeasureCost(const ir::Graph& g, const CompileOptions& o, const Floa
           attributed[n] = true;
         }
     }
+    std::vector<bool> leave_measured(layers, false);  // a source's leave is its first chain's
+    if (k != kFloatClass)
+      for (size_t l = 0; l < layers; ++l) {  // borders: the chain from source s to l crossing to float
+        const int s = chains.source[l];
+        if (s < 0) continue;
+        const int l_alt = alternating(k, depth[l] % 2), s_alt = alternating(k, depth[s] % 2);  // l or s float
+        const int l_conv = conv_node[l_alt][l], s_conv = conv_node[s_alt][s];
+        const double on_codes = path_seconds(k, chains.path[l]);
+        // Quantized l after float s: its input quantized separately, the path's ops on floats.
+        const double enter = conversions_of(l_alt, plans[l_alt].nodes(l_conv).inputs(0), true) +
+                             path_seconds(l_alt, chains.path[l]) - on_codes;
+        // Quantized s before float l: its output written as floats (and any dequantization), the path on floats.
+        const double leave = (*node_seconds)[s_alt][s_conv] - (*node_seconds)[k][conv_node[k][s]] +
+                             conversions_of(s_alt, plans[s_alt].nodes(s_conv).outputs(0), false) +
+                             path_seconds(s_alt, chains.path[l]) - on_codes;
+        p->enter_seconds[l][k] = std::max(0.0, enter);
+        if (!leave_measured[s]) p->leave_seconds[s][k] = std::max(0.0, leave);
+        leave_measured[s] = true;
+      }
     if (k != kPairClass) continue;
     p->other_seconds = p->other_bytes = 0;
     for (int n = 0; n < plan.nodes_size(); ++n)
       if (!attributed[n]) p->other_seconds += (*node_seconds)[k][n];
     p->other_bytes = static_cast<double>(plan.ByteSizeLong());
-    for (size_t l = 0; l < p->layers.size(); ++l) p->other_bytes -= p->bytes[l][k];
+    for (size_t l = 0; l < layers; ++l) p->other_bytes -= p->bytes[l][k];
   }
   return absl::OkStatus();
 }
@@ -243,6 +364,17 @@ bool FromJson(const llvm::json::Array* rows, size_t height, size_t width, std::v
       if (!d) return false;
       table->back().push_back(*d);
     }
+  }
+  return true;
+}
+
+bool ChainsFromJson(const llvm::json::Array* sources, size_t layers, std::vector<int>* chain_source) {
+  if (!sources || sources->size() != layers) return false;
+  chain_source->clear();
+  for (const llvm::json::Value& v : *sources) {
+    llvm::Optional<int64_t> s = v.getAsInteger();
+    if (!s || *s < -1 || *s >= static_cast<int64_t>(chain_source->size())) return false;  // a source comes before
+    chain_source->push_back(static_cast<int>(*s));
   }
   return true;
 }
@@ -302,7 +434,8 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
   const std::string isa = kernels::qconv::IsaName(o.isa);
   const char* onednn_isa = std::getenv("DNNL_MAX_CPU_ISA");  // the float layers' kernels
   const std::string cost_key =
-      Sha256Hex({network, isa, onednn_isa ? onednn_isa : "", absl::StrCat(o.per_tensor_weights)});
+      Sha256Hex({network, isa, onednn_isa ? onednn_isa : "", absl::StrCat(o.per_tensor_weights),
+                 absl::StrCat("cost model ", kCostModel)});
   const auto path = [&](const std::string& key, const std::string& what) {
     return (std::filesystem::path(o.precision_cache) / (key.substr(0, 32) + what)).string();
   };
@@ -323,9 +456,13 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
   std::optional<llvm::json::Object> cost;
   const std::string cost_file = absl::StrCat(".cost-", isa, ".json");
   if (cache) cost = ReadCache(path(cost_key, cost_file), cost_key, p.layers);
-  p.cost_cached = cost && FromJson(cost->getArray("seconds"), p.layers.size(), kKernelClasses, &p.seconds) &&
-                  FromJson(cost->getArray("bytes"), p.layers.size(), kKernelClasses, &p.bytes) && cost->getNumber("other_seconds") &&
-                  cost->getNumber("other_bytes");
+  const size_t layers = p.layers.size();
+  p.cost_cached = cost && FromJson(cost->getArray("seconds"), layers, kKernelClasses, &p.seconds) &&
+                  FromJson(cost->getArray("bytes"), layers, kKernelClasses, &p.bytes) &&
+                  FromJson(cost->getArray("enter_seconds"), layers, kKernelClasses, &p.enter_seconds) &&
+                  FromJson(cost->getArray("leave_seconds"), layers, kKernelClasses, &p.leave_seconds) &&
+                  ChainsFromJson(cost->getArray("chain_source"), layers, &p.chain_source) &&
+                  cost->getNumber("other_seconds") && cost->getNumber("other_bytes");
   if (p.cost_cached) {
     p.other_seconds = *cost->getNumber("other_seconds");
     p.other_bytes = *cost->getNumber("other_bytes");
@@ -337,6 +474,9 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
       WriteCache(path(cost_key, cost_file),
                  llvm::json::Object{{"isa", isa}, {"threads", 1}, {"classes", std::move(classes)},
                                     {"seconds", ToJson(p.seconds)}, {"bytes", ToJson(p.bytes)},
+                                    {"enter_seconds", ToJson(p.enter_seconds)},
+                                    {"leave_seconds", ToJson(p.leave_seconds)},
+                                    {"chain_source", llvm::json::Array(p.chain_source)},
                                     {"other_seconds", p.other_seconds}, {"other_bytes", p.other_bytes}},
                  cost_key, p.layers);
     }

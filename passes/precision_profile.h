@@ -7,6 +7,10 @@
 //     kernel; 4-bit; 8-bit) with every layer in that class, timed together, interleaved, one thread on `isa`; a
 //     layer's seconds are its convolution's plus the quantization of its input when that is a separate op. The
 //     rest of the network (pooling, adds, softmax) is `other_seconds`. Bytes: the layer's node in the plan.
+//   borders: where a quantized layer reads another's output codes directly (a chain, possibly through max pools
+//     or pads), making one of the two float costs a conversion: the quantized one after a float one quantizes
+//     its input separately (enter), the one before a float one writes floats (leave), and the ops between them
+//     run on floats. Timed in plans alternating quantized and float layers along the chains, in the same run.
 // Both tables are cached as JSON in CompileOptions::precision_cache, keyed by SHA-256 of the float network and
 // what the measurement depends on (the calibration samples for damage, the ISA for cost), so a rerun is instant.
 // Changes nothing in the graph it is given.
@@ -34,7 +38,9 @@ struct PrecisionProfile {
   std::vector<std::string> layers;                       // quantizable layers, graph order
   std::vector<Candidate> candidates;                     // float, the maximal pairs, 4-bit, 8-bit
   std::vector<std::vector<double>> damage;               // [layer][candidate]
-  std::vector<std::vector<double>> seconds, bytes;       // [layer][kernel class]
+  std::vector<std::vector<double>> seconds, bytes;       // [layer][kernel class], chain neighbours alike
+  std::vector<std::vector<double>> enter_seconds, leave_seconds;  // [layer][kernel class]: borders (float: 0)
+  std::vector<int> chain_source;                         // [layer]: the layer it is chained to, or -1
   double other_seconds = 0, other_bytes = 0;             // the rest of the plan
   bool damage_cached = false, cost_cached = false;       // read from the cache rather than measured
   double Seconds(size_t layer, const Candidate& c) const { return seconds[layer][ClassOf(c)]; }

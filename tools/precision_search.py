@@ -29,6 +29,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -101,6 +102,9 @@ def run_point(point, config):
             plan_bytes = f.read()
     record = dict(point, label=point_label(point), top1=json.loads(evaluated.stdout)["top1"], chosen_map=chosen,
                   plan_sha256=hashlib.sha256(plan_bytes).hexdigest(), compile_seconds=round(compile_s, 2))
+    estimate = re.search(r"estimated latency ([0-9.]+) of the global pair's", done.stdout)
+    if point["kind"] == "auto" and estimate:  # q46c's own estimate, to set beside the measured ratio
+        record["estimated_ratio"] = float(estimate.group(1))
     return record, plan_bytes
 
 
@@ -253,8 +257,10 @@ def write_report(out, rows, unreachable, meta):
     if autos:
         lines += ["", "## Automatic choices", ""]
         for r in sorted(autos, key=lambda r: r["budget"]):
-            lines.append(f"- budget {r['budget']:g}: top-1 {r['top1']:.2f}, latency {r['latency_ms']:.4f} ms; map "
-                         f"`{json.dumps(r['chosen_map'])}`")
+            estimate = f" (q46c estimated {r['estimated_ratio']:.3f})" if "estimated_ratio" in r else ""
+            ratio = f", {r['latency_ratio']:.3f} of 23x23{estimate}" if r["latency_ratio"] is not None else ""
+            lines.append(f"- budget {r['budget']:g}: top-1 {r['top1']:.2f}, latency {r['latency_ms']:.4f} ms"
+                         f"{ratio}; map `{json.dumps(r['chosen_map'])}`")
     lines += [f"- budget {r['budget']:g}: {r['unreachable']}" for r in unreachable]
     write_atomically(os.path.join(out, "report.md"), "\n".join(lines) + "\n")
     plot(out, rows)
@@ -356,6 +362,10 @@ def search(client, args, config, pairs, all_pairs, budgets):
     results = []
     if os.path.exists(results_path):
         results = [r for r in map(parse_record, open(results_path)) if r and all(r.get(k) == v for k, v in same.items())]
+        # A point whose plan is gone (plans/ is not kept in git) is run again: its latency needs the plan.
+        results = [r for r in results if "unreachable" in r or
+                   os.path.exists(os.path.join(args.out, "plans", r["plan_sha256"] + ".q46"))]
+        results = list({point_key(r): r for r in results}.values())  # a point run again: its latest record
     config_point = lambda p: dict(p, **same)
     points = [config_point({"kind": "uniform", "pair": list(p), "budget": None, "map": None}) for p in pairs]
     points += [config_point({"kind": "all", "pair": list(p), "budget": None, "map": None}) for p in all_pairs]

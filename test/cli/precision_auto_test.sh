@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # q46c --precision auto on a shipped model and calibration slice: the damage and cost tables are measured once
 # and then read from the cache (same plan, byte for byte); the emitted map, fed back with --precision-map, gives
-# the same plan; a size budget gives a plan that small. Usage: precision_auto_test.sh BIN_DIR
+# the same plan; the cost table has the network's chains; a size budget gives a plan that small. Usage: precision_auto_test.sh BIN_DIR
 set -euo pipefail
 bin=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,6 +21,18 @@ cmp -s "$work/first.q46" "$work/second.q46" || fail "the cached run chose differ
 "$bin/q46c" "${common[@]}" --precision-map "$work/map.json" -o "$work/from_map.q46" >/dev/null
 cmp -s "$work/first.q46" "$work/from_map.q46" || fail "the emitted map does not reproduce the plan"
 echo "ok   auto plan reproduced from the cache and from its emitted map"
+
+# The cost table knows CNN6's chains (each conv reads the previous one's codes; fc1's tanh ends the chain) and
+# what crossing one costs (a separate quantization at least).
+/usr/bin/python3 - "$work"/cache/*.cost-*.json <<'PY' || fail "cost table chains"
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["chain_source"] == [-1, 0, 1, 2, 3, -1], c["chain_source"]
+for l, s in enumerate(c["chain_source"]):
+    assert all(e >= 0 for e in c["enter_seconds"][l] + c["leave_seconds"][l])
+    assert (c["enter_seconds"][l][1] > 0) == (s >= 0), (l, c["enter_seconds"][l])
+PY
+echo "ok   cost table: chains and their border costs"
 
 "$bin/q46c" "${common[@]}" -o "$work/global.q46" >/dev/null
 "$bin/q46c" "${common[@]}" "${auto[@]}" --max-size-ratio 0.95 -o "$work/small.q46" >"$work/small.txt"

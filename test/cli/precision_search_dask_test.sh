@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/precision_search.py on Dask distributed over loopback: a real dask-scheduler and two dask-worker
 # processes run a small sweep with the same results as the local run (accuracy and plan, point by point, the
-# automatic choice from the same measured tables); when one worker is killed mid-sweep every job still
-# completes; an unreachable scheduler is a one-line error that writes nothing. Usage: precision_search_dask_test.sh BIN_DIR
+# automatic choice from the same measured tables); a rerun runs only the points without a plan; when one worker
+# is killed mid-sweep every job still completes; an unreachable scheduler is a one-line error that writes nothing. Usage: precision_search_dask_test.sh BIN_DIR
 set -uo pipefail
 bin=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,6 +52,16 @@ PY
 }
 same "$work/local" "$work/dask" || fail "the Dask run differs from the local run"
 echo "ok   6 points through a loopback scheduler and 2 workers equal the local run"
+
+# Resumed: finished points are not run again, except one whose plan was deleted (4-bit's, the only 4-bit plan).
+sha=$("$py" -c 'import json, sys; print(next(r["plan_sha256"] for r in map(json.loads, open(sys.argv[1]))
+                                               if r["label"] == "4-bit"))' "$work/local/results.jsonl")
+rm "$work/local/plans/$sha.q46"
+"${search[@]}" --out "$work/local" --jobs 1 "${q46c_flags[@]}" >/dev/null 2>"$work/resumed.err" ||
+  fail "resumed run: $(tail -1 "$work/resumed.err")"
+grep -q "5 points done, 1 to run" "$work/resumed.err" || fail "resumed run: $(grep "to run" "$work/resumed.err")"
+same "$work/dask" "$work/local" || fail "the resumed run differs"
+echo "ok   resumed: the one point whose plan was deleted is run again, with the same result"
 
 # A worker killed mid-sweep: its jobs go to the other worker.
 "${search[@]}" --out "$work/killed" --scheduler "$scheduler" "${q46c_flags[@]}" >/dev/null 2>"$work/killed.err" &
