@@ -1,8 +1,10 @@
 // What --precision auto decides from: per quantizable layer and candidate precision, the damage the layer does
 // alone (sensitivity) and what it costs (latency on the target ISA, bytes in the plan). Measured, never guessed:
-//   damage: the graph with only that layer quantized (nearest-rounded codes on calibrated ranges, run
-//     fake-quantized), its outputs against the float graph's on the first --sensitivity-samples calibration
-//     samples, as relative squared error sum (y_q - y)^2 / sum y^2. Adding the layers' damages estimates a map's.
+//   damage: the graph with only that layer quantized (its codes from the whole graph calibrated at that
+//     precision as the compile does it: ranges, then --calib-method and bias correction; run fake-quantized), its
+//     outputs against the float graph's on the first --sensitivity-samples calibration samples, as relative
+//     squared error sum (y_q - y)^2 / sum y^2. Adding the layers' damages estimates a map's. (Nearest-rounded
+//     codes instead overrate wide weights: the fit recovers much of the weight error, none of the activations'.)
 //   cost: the runtime's own kernels, one plan per kernel class (float; the maximal 4.6-bit pairs, which share one
 //     kernel; 4-bit; 8-bit) with every layer in that class, timed together, interleaved, one thread on `isa`; a
 //     layer's seconds are its convolution's plus the quantization of its input when that is a separate op. The
