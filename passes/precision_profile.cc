@@ -23,6 +23,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/SHA256.h"
+#include "passes/layer_gram.h"
 #include "passes/sample_runner.h"
 #include "runtime/context.h"
 #include "runtime/file_io.h"
@@ -52,6 +53,21 @@ constexpr int kDamageModel = 2;  // the damage table's: 2: layers fitted as comp
 // A short fit: on CNN10 (AVX2 costs, budget 1.0) it chose a map scoring 86.42 against 86.15 with the full 500
 // steps and 86.02 with bias correction alone (nearest rounding alone: 85.84), for a third of the full fit's time.
 constexpr int kDamageFitSteps = 100;
+// Fewer steps where the network is large: a fit costs at most this much work (out x K'^2 per layer and step,
+// summed; CNN10's 100 steps take 1.6e10, 2 s here; ResNet-18's would take 200 times that). Under 20 steps a
+// layer, the fit is bias correction alone.
+constexpr double kDamageFitWork = 4e10;
+
+int DamageFitSteps(const ir::Graph& g, int steps) {
+  double work = 0;
+  for (const ir::Node& n : g.nodes)
+    if (IsQuantizableLayer(n)) {
+      const ConvGeometry geo = ConvGeometry::Of(g, n);
+      const double kp = static_cast<double>(geo.FieldSize() + 1);
+      work += static_cast<double>(geo.out_c) * kp * kp;
+    }
+  return static_cast<int>(std::min<double>({static_cast<double>(steps), kDamageFitSteps, kDamageFitWork / work}));
+}
 constexpr int kCostModel = 3;  // part of the cost table's key: bumped when what it measures changes (3: borders, warm runs)
 const Candidate kClassRepresentative[kKernelClasses] = {std::nullopt, arith::Precision{23, 23},
                                                         arith::Precision{16, 16}, arith::Precision{256, 256}};
@@ -72,8 +88,8 @@ std::vector<ir::ConvAttrs*> LayerAttrs(ir::Graph& g) {
 }
 
 // g with every quantizable layer at p: ranges calibrated and weights nearest-rounded on `samples`, then, with
-// `reconstruct`, weights and biases fitted as the compile will (--calib-method, bias correction), in at most
-// kDamageFitSteps steps per layer.
+// `reconstruct`, weights and biases fitted as the compile will (--calib-method, bias correction) in
+// DamageFitSteps steps per layer.
 absl::StatusOr<ir::Graph> UniformlyQuantized(const ir::Graph& g, const CompileOptions& o, arith::Precision p,
                                              const FloatTensor& samples, bool reconstruct = false) {
   ir::Graph q = g;
@@ -86,7 +102,8 @@ absl::StatusOr<ir::Graph> UniformlyQuantized(const ir::Graph& g, const CompileOp
   quiet.calibration = &samples;
   quiet.progress = false;
   quiet.calib_time_budget = 0;
-  quiet.calib_steps = std::min(o.calib_steps, kDamageFitSteps);
+  quiet.calib_steps = DamageFitSteps(g, o.calib_steps);
+  if (quiet.calib_steps < 20) quiet.calib_method = "none";
   PassContext ctx{quiet, {}};
   if (absl::Status st = CalibrateRanges(q, ctx); !st.ok()) return st;
   if (absl::Status st = QuantizeWeights(q, ctx); !st.ok()) return st;
