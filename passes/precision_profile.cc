@@ -7,6 +7,7 @@
 #include "passes/precision_profile.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -142,18 +144,34 @@ absl::Status MeasureDamage(const ir::Graph& g, const CompileOptions& o, const Fl
     if (!p->candidates[c]) continue;  // float does no damage
     absl::StatusOr<ir::Graph> q = UniformlyQuantized(g, o, *p->candidates[c], samples, /*reconstruct=*/true);
     if (!q.ok()) return q.status();
-    std::vector<ir::ConvAttrs*> layers = LayerAttrs(*q);
     std::vector<std::optional<ir::ConvQuant>> saved;
-    for (ir::ConvAttrs* conv : layers) saved.push_back(std::move(conv->quant));
-    for (size_t l = 0; l < layers.size(); ++l) {
-      for (size_t k = 0; k < layers.size(); ++k) layers[k]->quant.reset();
-      layers[l]->quant = saved[l];
-      absl::StatusOr<std::vector<float>> out = RunOutputs(*q, fake_quant, samples);
-      if (!out.ok()) return out.status();
-      double error = 0;
-      for (size_t i = 0; i < out->size(); ++i) error += std::pow(double{(*out)[i]} - (*reference)[i], 2);
-      p->damage[l][c] = error / energy;
-    }
+    for (ir::ConvAttrs* conv : LayerAttrs(*q)) saved.push_back(conv->quant);
+    // Each layer alone, the layers shared out over one thread per core (each run single-threaded, so the
+    // figures do not depend on how many run at once).
+    const size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, saved.size());
+    std::atomic<size_t> next_layer{0};
+    std::vector<absl::Status> failed(workers);
+    std::vector<std::thread> pool;
+    for (size_t w = 0; w < workers; ++w)
+      pool.emplace_back([&, w] {
+        ir::Graph alone = *q;
+        std::vector<ir::ConvAttrs*> layers = LayerAttrs(alone);
+        for (size_t l; (l = next_layer++) < layers.size();) {
+          for (ir::ConvAttrs* conv : layers) conv->quant.reset();
+          layers[l]->quant = saved[l];
+          absl::StatusOr<std::vector<float>> out = RunOutputs(alone, fake_quant, samples);
+          if (!out.ok()) {
+            failed[w] = out.status();
+            return;
+          }
+          double error = 0;
+          for (size_t i = 0; i < out->size(); ++i) error += std::pow(double{(*out)[i]} - (*reference)[i], 2);
+          p->damage[l][c] = error / energy;
+        }
+      });
+    for (std::thread& t : pool) t.join();
+    for (const absl::Status& st : failed)
+      if (!st.ok()) return st;
     if (o.progress && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
       last_report = std::chrono::steady_clock::now();
       std::fprintf(stderr, "\rchoose-precision: damage of each layer at %zu / %zu precisions ", c,
