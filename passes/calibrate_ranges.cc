@@ -87,7 +87,7 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     for (size_t i = 0; i < obs.size(); ++i)
       obs[i].Add(r.Output(i), static_cast<size_t>(r.OutputSampleSize(i) * r.count()), percentile || mse);
     const auto now = std::chrono::steady_clock::now();
-    if (o.progress && now - last_report > std::chrono::seconds(1)) {
+    if (o.live_progress && now - last_report > std::chrono::seconds(1)) {
       const double secs = std::chrono::duration<double>(now - started).count();
       const int64_t done = r.first() + r.count();
       std::fprintf(stderr, "\rcalibrate-ranges: %lld / %lld samples, %.0f s left ", static_cast<long long>(done),
@@ -95,7 +95,7 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
       last_report = now;
     }
   }
-  if (o.progress && last_report != started) std::fprintf(stderr, "\n");
+  if (o.live_progress && last_report != started) std::fprintf(stderr, "\n");
   for (size_t i = 0; i < obs.size(); ++i) {
     ir::Value& v = g.values[observed[i]];
     if (!obs[i].finite)

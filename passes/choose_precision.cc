@@ -4,8 +4,9 @@
 // estimated latency (or plan size) times --max-latency-ratio (--max-size-ratio) is the budget. Each layer may
 // take any candidate of precision_profile.h, except layers the user's --precision-map names, which keep their
 // entry. The choice minimises the summed per-layer damage within the budget (precision_knapsack.h), latency
-// counting the borders where a quantized layer meets a float one, and replaces the assignment; the passes after
-// it calibrate the chosen layers as usual. Does nothing without --precision auto.
+// counting the borders where a quantized layer meets a float one (exactly along simple chains, erring high on
+// shared ones), and replaces the assignment; the passes after it calibrate the chosen layers as usual. The
+// assignment's and the choice's figures are PrecisionProfile::MapCost's. Does nothing without --precision auto.
 //
 //===----------------------------------------------------------------------===//
 #include "absl/strings/str_cat.h"
@@ -15,29 +16,6 @@
 #include "passes/precision_profile.h"
 
 namespace q46 {
-namespace {
-
-// Marks each layer chained to its predecessor. A chain from an earlier layer has no term in the knapsack's model,
-// so its borders are charged to both layers whenever they are quantized: the estimate errs high, never low.
-void AddChains(const std::vector<int>& chain_source, LayerChoices* layers) {
-  layers->chained.assign(layers->options.size(), false);
-  std::vector<bool> leave_charged(layers->options.size(), false);
-  for (size_t l = 0; l < chain_source.size(); ++l) {
-    const int s = chain_source[l];
-    if (s < 0) continue;
-    if (static_cast<size_t>(s) + 1 == l) {
-      layers->chained[l] = true;
-      continue;
-    }
-    for (LayerOption& o : layers->options[l]) o.cost += o.enter_cost;
-    if (!leave_charged[s])
-      for (LayerOption& o : layers->options[s]) o.cost += o.leave_cost;
-    leave_charged[s] = true;
-  }
-}
-
-}  // namespace
-
 absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
   const CompileOptions& o = ctx.options;
   if (!o.auto_precision) {
@@ -60,13 +38,14 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
   std::vector<ir::Node*> layers;
   for (ir::Node& n : g.nodes)
     if (IsQuantizableLayer(n)) layers.push_back(&n);
-  LayerChoices choices, assignment;  // every candidate per layer; the assignment alone
+  LayerChoices choices;  // every candidate per layer
   choices.options.resize(layers.size());
+  std::vector<Candidate> assignment;
   std::vector<int> baseline(layers.size(), -1);
   for (size_t l = 0; l < layers.size(); ++l) {
     const std::optional<ir::ConvQuant>& q = std::get<ir::ConvAttrs>(layers[l]->attrs).quant;
     const Candidate assigned = q ? Candidate(q->precision) : std::nullopt;
-    assignment.options.push_back({option(l, assigned, 0)});
+    assignment.push_back(assigned);
     const bool fixed = o.precision_map.count(layers[l]->name) > 0;
     std::vector<LayerOption>& options = choices.options[l];
     for (size_t c = 0; c < p.candidates.size(); ++c) {
@@ -81,9 +60,9 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
       options.push_back(option(l, assigned, 0));
     }
   }
-  for (LayerChoices* c : {&choices, &assignment}) AddChains(p.chain_source, c);
+  SetChains(p.chain_source, &choices);
   const double other = by_size ? p.other_bytes : p.other_seconds;
-  const double baseline_cost = other + ChoiceCost(assignment, std::vector<int>(layers.size(), 0));
+  const double baseline_cost = p.MapCost(assignment, by_size);
   const double least_cost = other + CheapestCost(choices);
   const char* flag = by_size ? "--max-size-ratio" : "--max-latency-ratio";
   if (least_cost > ratio * baseline_cost)
@@ -91,14 +70,16 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
         "%s %g is unreachable: the %s choice is estimated at %.3f of the global pair's %s", flag, ratio,
         by_size ? "smallest" : "fastest", least_cost / baseline_cost, by_size ? "size" : "latency"));
   const bool baseline_known = std::find(baseline.begin(), baseline.end(), -1) == baseline.end();
+  const bool baseline_fits = baseline_known && ratio >= 1;
   absl::StatusOr<std::vector<int>> choice =
-      ChooseUnderBudget(choices, ratio * baseline_cost - other, baseline_known ? &baseline : nullptr);
+      ChooseUnderBudget(choices, ratio * baseline_cost - other, baseline_fits ? &baseline : nullptr);
   if (!choice.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", choice.status().message()));
 
   int changed = 0;
+  std::vector<Candidate> chosen;
   for (size_t l = 0; l < layers.size(); ++l) {
     auto& conv = std::get<ir::ConvAttrs>(layers[l]->attrs);
-    const Candidate& c = choices.options[l][(*choice)[l]].precision;
+    const Candidate& c = chosen.emplace_back(choices.options[l][(*choice)[l]].precision);
     changed += !baseline_known || baseline[l] != (*choice)[l];
     conv.quant.reset();
     if (!c) continue;
@@ -106,7 +87,7 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
     conv.quant->precision = *c;
     conv.quant->per_channel = !o.per_tensor_weights;
   }
-  const double chosen_cost = other + ChoiceCost(choices, *choice);
+  const double chosen_cost = p.MapCost(chosen, by_size);
   ctx.summary = absl::StrFormat(
       "%d of %zu layers changed; estimated %s %.3f of the global pair's, damage %.3g%s (sensitivity %s, cost %s)",
       changed, layers.size(), by_size ? "size" : "latency", chosen_cost / baseline_cost,

@@ -35,6 +35,7 @@ struct CompileOptions {
   double percentile = 99.99;
   const FloatTensor* calibration = nullptr;  // [N, C, H, W] sample inputs
   bool progress = false;                     // report progress of long runs on stderr
+  bool live_progress = false;                // also a line updated in place ("\r"; for a terminal)
   // quantize-weights
   bool per_tensor_weights = false;
   std::string weight_clip = "mse";           // absmax | mse

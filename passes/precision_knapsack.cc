@@ -24,6 +24,27 @@ double Border(const LayerChoices& layers, size_t l, const LayerOption& before, c
 
 }  // namespace
 
+void SetChains(const std::vector<int>& chain_source, LayerChoices* layers) {
+  const size_t n = layers->options.size();
+  std::vector<int> readers(n, 0);
+  for (int s : chain_source)
+    if (s >= 0) ++readers[s];
+  layers->chained.assign(n, false);
+  std::vector<bool> leave_folded(n, false);
+  for (size_t l = 0; l < n && l < chain_source.size(); ++l) {
+    const int s = chain_source[l];
+    if (s < 0) continue;
+    if (static_cast<size_t>(s) + 1 == l && readers[s] == 1) {
+      layers->chained[l] = true;
+      continue;
+    }
+    for (LayerOption& o : layers->options[l]) o.cost += o.enter_cost;
+    if (!leave_folded[s])
+      for (LayerOption& o : layers->options[s]) o.cost += o.leave_cost;
+    leave_folded[s] = true;
+  }
+}
+
 double ChoiceDamage(const LayerChoices& layers, const std::vector<int>& choice) {
   double sum = 0;
   for (size_t l = 0; l < layers.options.size(); ++l) sum += layers.options[l][choice[l]].damage;
@@ -62,14 +83,18 @@ absl::StatusOr<std::vector<int>> ChooseUnderBudget(const LayerChoices& layers, d
                                                    const std::vector<int>* incumbent) {
   const auto& options = layers.options;
   if (options.empty()) return std::vector<int>{};
+  if (!layers.chained.empty() && layers.chained.size() != options.size())
+    return absl::InternalError("chain marks for another number of layers");
   for (const auto& layer : options)
-    if (layer.empty()) return absl::InvalidArgumentError("a layer has no precision to choose from");
+    if (layer.empty() || layer.size() > 32767)
+      return absl::InvalidArgumentError("a layer has no precision to choose from, or too many");
   // Costs summed in another order (the caller's budget is a ratio of its own sum) may differ in the last bits.
-  const double slack = budget * 1e-9;
   const double cheapest = CheapestCost(layers);
-  if (!(cheapest <= budget + slack))
+  if (!(cheapest <= budget * (1 + 1e-9))) {
+    if (incumbent) return *incumbent;
     return absl::InvalidArgumentError(absl::StrFormat(
         "the budget is unreachable: the cheapest choice is estimated at %.4g, above the budget %.4g", cheapest, budget));
+  }
   // best[i][b]: least damage of the layers so far with the last at option i and rounded cost at most b steps;
   // pick[l][i][b]: the option of layer l-1 that best came from. Every cost term is rounded up on its own.
   const double step = budget > 0 ? budget / kBudgetSteps : 1;
@@ -83,14 +108,27 @@ absl::StatusOr<std::vector<int>> ChooseUnderBudget(const LayerChoices& layers, d
     const std::vector<LayerOption>& prev = l == 0 ? none : options[l - 1];
     next.assign(options[l].size(), std::vector<double>(kBudgetSteps + 1, kNone));
     pick[l].assign(options[l].size(), std::vector<int16_t>(kBudgetSteps + 1, -1));
+    // Unchained, every previous option meets this layer alike: only the best of them at each cost matters.
+    const bool chained = !layers.chained.empty() && layers.chained[l];
+    std::vector<double> least_before;
+    std::vector<int16_t> least_at;
+    if (!chained) {
+      least_before.assign(kBudgetSteps + 1, kNone);
+      least_at.assign(kBudgetSteps + 1, 0);
+      for (size_t j = 0; j < prev.size(); ++j)
+        for (int64_t b = 0; b <= kBudgetSteps; ++b)
+          if (best[j][b] < least_before[b]) least_before[b] = best[j][b], least_at[b] = static_cast<int16_t>(j);
+    }
     for (size_t i = 0; i < options[l].size(); ++i) {
       const LayerOption& at = options[l][i];
       const int64_t c = steps_of(at.cost);
-      for (size_t j = 0; j < prev.size(); ++j) {
-        const int64_t shift = c + steps_of(Border(layers, l, prev[j], at));
+      for (size_t j = 0; j < (chained ? prev.size() : 1); ++j) {
+        const int64_t shift = c + (chained ? steps_of(Border(layers, l, prev[j], at)) : 0);
+        const std::vector<double>& from = chained ? best[j] : least_before;
         for (int64_t b = shift; b <= kBudgetSteps; ++b) {
-          const double d = best[j][b - shift] + at.damage;
-          if (d < next[i][b]) next[i][b] = d, pick[l][i][b] = static_cast<int16_t>(j);
+          const double d = from[b - shift] + at.damage;
+          if (d < next[i][b])
+            next[i][b] = d, pick[l][i][b] = chained ? static_cast<int16_t>(j) : least_at[b - shift];
         }
       }
     }
@@ -110,9 +148,7 @@ absl::StatusOr<std::vector<int>> ChooseUnderBudget(const LayerChoices& layers, d
       choice[l - 1] = j;
     }
   }
-  const bool incumbent_fits = incumbent && ChoiceCost(layers, *incumbent) <= budget + slack;
-  if (incumbent_fits && (last < 0 || ChoiceDamage(layers, *incumbent) <= ChoiceDamage(layers, choice)))
-    return *incumbent;
+  if (incumbent && (last < 0 || ChoiceDamage(layers, *incumbent) <= ChoiceDamage(layers, choice))) return *incumbent;
   if (last >= 0) return choice;
   return absl::InvalidArgumentError(absl::StrFormat(
       "the budget %.4g is too tight to choose within after rounding costs to %d steps (cheapest %.4g)", budget,

@@ -24,20 +24,24 @@ struct LayerOption {
   double enter_cost = 0, leave_cost = 0;
 };
 
-// options[l] lists layer l's options; chained[l] says layer l is chained to layer l-1 (empty: no chains). A
-// layer chained to one that is not its predecessor in this order has its borders folded into its costs by the
-// caller, since this model has no term for it.
+// options[l] lists layer l's options; chained[l] says layer l is chained to layer l-1 (empty: no chains).
 struct LayerChoices {
   std::vector<std::vector<LayerOption>> options;
   std::vector<bool> chained;
 };
 
+// Sets `chained` from each layer's chain source (the layer whose output codes it reads, or -1): a layer is
+// chained to its predecessor when that is its source and the source has no other chained reader. Other chains
+// (a source read by several layers, or one further back) have no term in this model, so their borders are
+// folded into the costs of the quantized options of both ends: the estimate then errs high, never low.
+void SetChains(const std::vector<int>& chain_source, LayerChoices* layers);
+
 inline constexpr int kBudgetSteps = 20000;
 
-// Returns the option index per layer. `incumbent`, when given and within the budget (up to a relative 1e-9, for
-// sums taken in another order), is returned unless the search finds a choice with less damage (so the global
-// pair's own assignment is never lost to a rounding artefact). Fails with a one-line reason when even the
-// cheapest choice exceeds the budget.
+// Returns the option index per layer. `incumbent`, a choice the caller knows to be within the budget, is
+// returned unless the search finds one with less damage (so the global pair's own assignment is never lost to a
+// rounding artefact or to folded borders). Without one, fails with a one-line reason when even the cheapest
+// choice exceeds the budget. At most 32767 options a layer.
 absl::StatusOr<std::vector<int>> ChooseUnderBudget(const LayerChoices& layers, double budget,
                                                    const std::vector<int>* incumbent = nullptr);
 

@@ -60,7 +60,8 @@ constexpr int kDamageFitSteps = 100;
 // layer, the fit is bias correction alone.
 constexpr double kDamageFitWork = 4e10;
 
-int DamageFitSteps(const ir::Graph& g, int steps) {
+// The compile's options as the damage table's fits use them (what its cache key names).
+CompileOptions DamageFitOptions(const ir::Graph& g, const CompileOptions& o) {
   double work = 0;
   for (const ir::Node& n : g.nodes)
     if (IsQuantizableLayer(n)) {
@@ -68,7 +69,12 @@ int DamageFitSteps(const ir::Graph& g, int steps) {
       const double kp = static_cast<double>(geo.FieldSize() + 1);
       work += static_cast<double>(geo.out_c) * kp * kp;
     }
-  return static_cast<int>(std::min<double>({static_cast<double>(steps), kDamageFitSteps, kDamageFitWork / work}));
+  CompileOptions fit = o;
+  fit.calib_time_budget = 0;
+  fit.calib_steps = static_cast<int>(
+      std::min<double>({static_cast<double>(o.calib_steps), kDamageFitSteps, kDamageFitWork / std::max(work, 1.0)}));
+  if (fit.calib_steps < 20) fit.calib_method = "none", fit.calib_steps = 0;
+  return fit;
 }
 constexpr int kCostModel = 3;  // part of the cost table's key: bumped when what it measures changes (3: borders, warm runs)
 const Candidate kClassRepresentative[kKernelClasses] = {std::nullopt, arith::Precision{23, 23},
@@ -90,8 +96,7 @@ std::vector<ir::ConvAttrs*> LayerAttrs(ir::Graph& g) {
 }
 
 // g with every quantizable layer at p: ranges calibrated and weights nearest-rounded on `samples`, then, with
-// `reconstruct`, weights and biases fitted as the compile will (--calib-method, bias correction) in
-// DamageFitSteps steps per layer.
+// `reconstruct`, weights and biases fitted by the reconstruct pass with o's settings.
 absl::StatusOr<ir::Graph> UniformlyQuantized(const ir::Graph& g, const CompileOptions& o, arith::Precision p,
                                              const FloatTensor& samples, bool reconstruct = false) {
   ir::Graph q = g;
@@ -102,10 +107,7 @@ absl::StatusOr<ir::Graph> UniformlyQuantized(const ir::Graph& g, const CompileOp
   }
   CompileOptions quiet = o;
   quiet.calibration = &samples;
-  quiet.progress = false;
-  quiet.calib_time_budget = 0;
-  quiet.calib_steps = DamageFitSteps(g, o.calib_steps);
-  if (quiet.calib_steps < 20) quiet.calib_method = "none";
+  quiet.progress = quiet.live_progress = false;
   PassContext ctx{quiet, {}};
   if (absl::Status st = CalibrateRanges(q, ctx); !st.ok()) return st;
   if (absl::Status st = QuantizeWeights(q, ctx); !st.ok()) return st;
@@ -127,8 +129,11 @@ absl::StatusOr<std::vector<float>> RunOutputs(const ir::Graph& g, const LowerOpt
   return out;
 }
 
+// `o`: DamageFitOptions.
 absl::Status MeasureDamage(const ir::Graph& g, const CompileOptions& o, const FloatTensor& samples,
                            PrecisionProfile* p) {
+  p->damage.assign(p->layers.size(), std::vector<double>(p->candidates.size(), 0.0));
+  if (p->layers.empty()) return absl::OkStatus();
   LowerOptions float_net, fake_quant;
   float_net.all_float = true;
   fake_quant.fake_quant = true;
@@ -137,7 +142,6 @@ absl::Status MeasureDamage(const ir::Graph& g, const CompileOptions& o, const Fl
   double energy = 0;
   for (float v : *reference) energy += double{v} * v;
   energy = std::max(energy, 1e-30);
-  p->damage.assign(p->layers.size(), std::vector<double>(p->candidates.size(), 0.0));
   const auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   for (size_t c = 0; c < p->candidates.size(); ++c) {
@@ -148,7 +152,7 @@ absl::Status MeasureDamage(const ir::Graph& g, const CompileOptions& o, const Fl
     for (ir::ConvAttrs* conv : LayerAttrs(*q)) saved.push_back(conv->quant);
     // Each layer alone, the layers shared out over one thread per core (each run single-threaded, so the
     // figures do not depend on how many run at once).
-    const size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, saved.size());
+    const size_t workers = std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), saved.size()));
     std::atomic<size_t> next_layer{0};
     std::vector<absl::Status> failed(workers);
     std::vector<std::thread> pool;
@@ -172,13 +176,13 @@ absl::Status MeasureDamage(const ir::Graph& g, const CompileOptions& o, const Fl
     for (std::thread& t : pool) t.join();
     for (const absl::Status& st : failed)
       if (!st.ok()) return st;
-    if (o.progress && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
+    if (o.live_progress && std::chrono::steady_clock::now() - last_report > std::chrono::seconds(1)) {
       last_report = std::chrono::steady_clock::now();
       std::fprintf(stderr, "\rchoose-precision: damage of each layer at %zu / %zu precisions ", c,
                    p->candidates.size() - 1);
     }
   }
-  if (o.progress && last_report != started) std::fprintf(stderr, "\n");
+  if (o.live_progress && last_report != started) std::fprintf(stderr, "\n");
   return absl::OkStatus();
 }
 
@@ -305,7 +309,8 @@ absl::Status MeasureCost(const ir::Graph& g, const CompileOptions& o, const Floa
   for (size_t l = 0; l < layers; ++l)
     if (chains.source[l] >= 0) depth[l] = depth[chains.source[l]] + 1;
   const auto alternating = [&](int k, int parity) { return kKernelClasses + 2 * (k - kPairClass) + parity; };
-  for (int k = kPairClass; k < kKernelClasses; ++k)
+  const bool any_chain = std::any_of(chains.source.begin(), chains.source.end(), [](int s) { return s >= 0; });
+  for (int k = kPairClass; k < kKernelClasses && any_chain; ++k)
     for (int parity = 0; parity < 2; ++parity) {
       ir::Graph alt = quantized[k];
       std::vector<ir::ConvAttrs*> attrs = LayerAttrs(alt);
@@ -361,7 +366,8 @@ absl::Status MeasureCost(const ir::Graph& g, const CompileOptions& o, const Floa
       for (size_t l = 0; l < layers; ++l) {  // borders: the chain from source s to l crossing to float
         const int s = chains.source[l];
         if (s < 0) continue;
-        const int l_alt = alternating(k, depth[l] % 2), s_alt = alternating(k, depth[s] % 2);  // l or s float
+        // In l_alt, l is quantized and s float; in s_alt, s quantized and l float.
+        const int l_alt = alternating(k, depth[l] % 2), s_alt = alternating(k, depth[s] % 2);
         const int l_conv = conv_node[l_alt][l], s_conv = conv_node[s_alt][s];
         const double on_codes = path_seconds(k, chains.path[l]);
         // Quantized l after float s: its input quantized separately, the path's ops on floats.
@@ -460,6 +466,25 @@ void WriteCache(const std::string& path, llvm::json::Object obj, const std::stri
 
 }  // namespace
 
+double PrecisionProfile::MapCost(const std::vector<Candidate>& map, bool by_size) const {
+  double sum = by_size ? other_bytes : other_seconds;
+  for (size_t l = 0; l < map.size(); ++l) sum += by_size ? Bytes(l, map[l]) : Seconds(l, map[l]);
+  if (by_size) return sum;
+  for (size_t s = 0; s < map.size(); ++s) {
+    std::vector<size_t> readers;
+    for (size_t l = 0; l < map.size(); ++l)
+      if (chain_source[l] == static_cast<int>(s)) readers.push_back(l);
+    if (readers.empty()) continue;
+    bool shared = map[s].has_value();
+    for (size_t l : readers) shared = shared && map[l] && map[l]->nx == map[readers[0]]->nx;
+    if (shared) continue;
+    if (map[s]) sum += leave_seconds[s][ClassOf(map[s])];
+    for (size_t l : readers)
+      if (map[l]) sum += enter_seconds[l][ClassOf(map[l])];
+  }
+  return sum;
+}
+
 absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const CompileOptions& o) {
   PrecisionProfile p;
   p.candidates = Candidates();
@@ -476,12 +501,13 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
   std::vector<std::string> labels;
   for (const Candidate& c : p.candidates) labels.push_back(CandidateLabel(c));
   const std::string samples_bytes(reinterpret_cast<const char*>(samples.data.data()), samples.data.size() * 4);
+  const CompileOptions fit = DamageFitOptions(g, o);
   const std::string damage_key =
       Sha256Hex({network, samples_bytes, absl::StrCat(samples.dims[0]), absl::StrJoin(labels, " "), o.range_method,
                  absl::StrCat(o.percentile), o.weight_clip, absl::StrCat(o.per_tensor_weights),
-                 absl::StrCat("damage model ", kDamageModel), o.calib_method,
-                 absl::StrCat(o.calib_steps, " ", o.calib_learning_rate, " ", o.bias_correction, " ", o.calib_drop,
-                              " ", o.seed)});
+                 absl::StrCat("damage model ", kDamageModel), fit.calib_method,
+                 absl::StrCat(fit.calib_steps, " ", fit.calib_learning_rate, " ", fit.bias_correction, " ",
+                              fit.calib_drop, " ", fit.seed)});
   const std::string isa = kernels::qconv::IsaName(o.isa);
   const char* onednn_isa = std::getenv("DNNL_MAX_CPU_ISA");  // the float layers' kernels
   const std::string cost_key =
@@ -496,7 +522,7 @@ absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const Comp
   if (cache) damage = ReadCache(path(damage_key, ".damage.json"), damage_key, p.layers);
   p.damage_cached = damage && FromJson(damage->getArray("damage"), p.layers.size(), p.candidates.size(), &p.damage);
   if (!p.damage_cached) {
-    if (absl::Status st = MeasureDamage(g, o, samples, &p); !st.ok()) return st;
+    if (absl::Status st = MeasureDamage(g, fit, samples, &p); !st.ok()) return st;
     if (cache)
       WriteCache(path(damage_key, ".damage.json"),
                  llvm::json::Object{{"candidates", llvm::json::Array(labels)},

@@ -13,6 +13,7 @@
 //     or pads), making one of the two float costs a conversion: the quantized one after a float one quantizes
 //     its input separately (enter), the one before a float one writes floats (leave), and the ops between them
 //     run on floats. Timed in plans alternating quantized and float layers along the chains, in the same run.
+//     (Where both ends are float, those ops are still charged at their time on codes, in other_seconds.)
 // Both tables are cached as JSON in CompileOptions::precision_cache, keyed by SHA-256 of the float network and
 // what the measurement depends on (the calibration samples for damage, the ISA for cost), so a rerun is instant.
 // Changes nothing in the graph it is given.
@@ -47,6 +48,10 @@ struct PrecisionProfile {
   bool damage_cached = false, cost_cached = false;       // read from the cache rather than measured
   double Seconds(size_t layer, const Candidate& c) const { return seconds[layer][ClassOf(c)]; }
   double Bytes(size_t layer, const Candidate& c) const { return bytes[layer][ClassOf(c)]; }
+  // The estimated latency (or, `by_size`, plan bytes) of a whole map, one candidate per layer: the layers, the
+  // rest of the plan and, for latency, the borders of every chain whose codes cannot be shared (a source's
+  // output stays codes only when it and every layer chained to it are quantized, those with one N_x).
+  double MapCost(const std::vector<Candidate>& map, bool by_size) const;
 };
 
 absl::StatusOr<PrecisionProfile> ProfilePrecision(const ir::Graph& g, const CompileOptions& o);

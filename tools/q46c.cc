@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -262,6 +264,7 @@ absl::Status Main() {
   options.range_method = range_method;
   options.percentile = percentile;
   options.progress = true;
+  options.live_progress = isatty(STDERR_FILENO);  // "\r" lines only where they redraw, not in logs
   options.calib_method = calib_method;
   options.calib_steps = calib_steps;
   options.calib_learning_rate = calib_lr;

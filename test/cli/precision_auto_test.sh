@@ -30,6 +30,7 @@ c = json.load(open(sys.argv[1]))
 assert c["chain_source"] == [-1, 0, 1, 2, 3, -1], c["chain_source"]
 for l, s in enumerate(c["chain_source"]):
     assert all(e >= 0 for e in c["enter_seconds"][l] + c["leave_seconds"][l])
+    assert c["enter_seconds"][l][0] == c["leave_seconds"][l][0] == 0, l  # float: no borders
     assert (c["enter_seconds"][l][1] > 0) == (s >= 0), (l, c["enter_seconds"][l])
 PY
 echo "ok   cost table: chains and their border costs"

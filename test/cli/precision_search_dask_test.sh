@@ -60,6 +60,7 @@ rm "$work/local/plans/$sha.q46"
 "${search[@]}" --out "$work/local" --jobs 1 "${q46c_flags[@]}" >/dev/null 2>"$work/resumed.err" ||
   fail "resumed run: $(tail -1 "$work/resumed.err")"
 grep -q "5 points done, 1 to run" "$work/resumed.err" || fail "resumed run: $(grep "to run" "$work/resumed.err")"
+[[ -f $work/local/plans/$sha.q46 ]] || fail "resumed run: the deleted plan was not written again"
 same "$work/dask" "$work/local" || fail "the resumed run differs"
 echo "ok   resumed: the one point whose plan was deleted is run again, with the same result"
 
