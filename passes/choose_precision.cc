@@ -16,6 +16,7 @@
 #include "passes/precision_profile.h"
 
 namespace q46 {
+
 absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
   const CompileOptions& o = ctx.options;
   if (!o.auto_precision) {
