@@ -29,9 +29,8 @@ absl::Status ChoosePrecision(ir::Graph& g, PassContext& ctx) {
   absl::StatusOr<PrecisionProfile> profile = ProfilePrecision(g, o);
   if (!profile.ok()) return profile.status();
   const PrecisionProfile& p = *profile;
-  const auto cost = [&](size_t l, const Candidate& c) { return by_size ? p.Bytes(l, c) : p.Seconds(l, c); };
   const auto option = [&](size_t l, const Candidate& c, double damage) {
-    LayerOption opt{c, damage, cost(l, c)};
+    LayerOption opt{c, damage, by_size ? p.Bytes(l, c) : p.Seconds(l, c)};
     if (c && !by_size) opt.enter_cost = p.enter_seconds[l][ClassOf(c)], opt.leave_cost = p.leave_seconds[l][ClassOf(c)];
     return opt;
   };

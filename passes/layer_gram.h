@@ -41,6 +41,11 @@ struct ConvGeometry {
   int64_t groups = 1;
   ir::Window2d window;
   int64_t FieldSize() const { return in_c / groups * window.kh * window.kw; }
+  // One fitting step's work over the layer, out x K'^2 (the Gram form's cost): how fits are budgeted.
+  double FitStepWork() const {
+    const double kp = static_cast<double>(FieldSize() + 1);
+    return static_cast<double>(out_c) * kp * kp;
+  }
   // Reads the geometry of convolution node n in g.
   static ConvGeometry Of(const ir::Graph& g, const ir::Node& n);
 };

@@ -51,6 +51,7 @@ std::string CandidateLabel(const Candidate& c) { return c ? absl::StrCat(c->nx, 
 namespace {
 
 constexpr int kCacheVersion = 1;
+constexpr int kCostModel = 3;  // part of the cost table's key: bumped when what it measures changes (3: borders, warm runs)
 constexpr int kDamageModel = 2;  // the damage table's: 2: layers fitted as compiled (--calib-method)
 // A short fit: on CNN10 (AVX2 costs, budget 1.0) it chose a map scoring 86.42 against 86.15 with the full 500
 // steps and 86.02 with bias correction alone (nearest rounding alone: 85.84), for a third of the full fit's time.
@@ -64,11 +65,7 @@ constexpr double kDamageFitWork = 4e10;
 CompileOptions DamageFitOptions(const ir::Graph& g, const CompileOptions& o) {
   double work = 0;
   for (const ir::Node& n : g.nodes)
-    if (IsQuantizableLayer(n)) {
-      const ConvGeometry geo = ConvGeometry::Of(g, n);
-      const double kp = static_cast<double>(geo.FieldSize() + 1);
-      work += static_cast<double>(geo.out_c) * kp * kp;
-    }
+    if (IsQuantizableLayer(n)) work += ConvGeometry::Of(g, n).FitStepWork();
   CompileOptions fit = o;
   fit.calib_time_budget = 0;
   fit.calib_steps = static_cast<int>(
@@ -76,7 +73,6 @@ CompileOptions DamageFitOptions(const ir::Graph& g, const CompileOptions& o) {
   if (fit.calib_steps < 20) fit.calib_method = "none", fit.calib_steps = 0;
   return fit;
 }
-constexpr int kCostModel = 3;  // part of the cost table's key: bumped when what it measures changes (3: borders, warm runs)
 const Candidate kClassRepresentative[kKernelClasses] = {std::nullopt, arith::Precision{23, 23},
                                                         arith::Precision{16, 16}, arith::Precision{256, 256}};
 
@@ -285,25 +281,22 @@ absl::Status MeasureCost(const ir::Graph& g, const CompileOptions& o, const Floa
     if (!plan.ok()) return plan.status();
     plans.push_back(*std::move(plan));
   }
-  // conv_node[plan][l]: layer l's node in a plan
-  const auto layer_nodes = [&](const plan::Plan& plan) -> absl::StatusOr<std::vector<int>> {
-    const std::map<std::string, int> writers = FirstWriters(plan);
-    std::vector<int> nodes;
-    for (size_t l = 0; l < layers; ++l) {
-      auto it = writers.find(layer_outputs[l]);
-      if (it == writers.end()) return absl::InternalError(absl::StrCat("layer '", p->layers[l], "' is missing from its plan"));
-      nodes.push_back(it->second);
-    }
-    return nodes;
-  };
+  // Per plan: the node writing each tensor name, and conv_node[plan][l], layer l's node.
+  std::vector<std::map<std::string, int>> writers;
   std::vector<std::vector<int>> conv_node;
-  const auto find_layers = [&](const plan::Plan& plan) {
-    absl::StatusOr<std::vector<int>> nodes = layer_nodes(plan);
-    if (nodes.ok()) conv_node.push_back(*std::move(nodes));
-    return nodes.status();
+  const auto index_plan = [&](const plan::Plan& plan) {
+    writers.push_back(FirstWriters(plan));
+    conv_node.emplace_back();
+    for (size_t l = 0; l < layers; ++l) {
+      auto it = writers.back().find(layer_outputs[l]);
+      if (it == writers.back().end())
+        return absl::InternalError(absl::StrCat("layer '", p->layers[l], "' is missing from its plan"));
+      conv_node.back().push_back(it->second);
+    }
+    return absl::OkStatus();
   };
   for (const plan::Plan& plan : plans)
-    if (absl::Status st = find_layers(plan); !st.ok()) return st;
+    if (absl::Status st = index_plan(plan); !st.ok()) return st;
   const Chains chains = FindChains(plans[kPairClass], conv_node[kPairClass]);
   std::vector<int> depth(layers, 0);  // along its chain; neighbours differ in parity
   for (size_t l = 0; l < layers; ++l)
@@ -319,12 +312,10 @@ absl::Status MeasureCost(const ir::Graph& g, const CompileOptions& o, const Floa
       absl::StatusOr<plan::Plan> plan = LowerToPlan(alt, LowerOptions{});
       if (!plan.ok()) return plan.status();
       plans.push_back(*std::move(plan));
-      if (absl::Status st = find_layers(plans.back()); !st.ok()) return st;
+      if (absl::Status st = index_plan(plans.back()); !st.ok()) return st;
     }
   absl::StatusOr<std::vector<std::vector<double>>> node_seconds = TimeNodes(plans, o.isa);
   if (!node_seconds.ok()) return node_seconds.status();
-  std::vector<std::map<std::string, int>> writers;
-  for (const plan::Plan& plan : plans) writers.push_back(FirstWriters(plan));
   // Seconds of the ops on a chain's path in a plan (on codes in a chained plan, on floats in an alternating one).
   const auto path_seconds = [&](int plan, const std::vector<std::string>& path) {
     double sum = 0;

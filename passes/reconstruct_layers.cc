@@ -98,9 +98,7 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
   std::vector<double> work;
   double work_left = 0;
   for (int i : layers) {
-    const ConvGeometry geo = ConvGeometry::Of(g, g.nodes[i]);
-    const double kp = static_cast<double>(geo.FieldSize() + 1);
-    work.push_back(static_cast<double>(geo.out_c) * kp * kp);
+    work.push_back(ConvGeometry::Of(g, g.nodes[i]).FitStepWork());
     work_left += work.back();
   }
   const int64_t samples = o.calibration->dims[0];
