@@ -1,6 +1,6 @@
-// Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the 3x3 layer shapes of
-// ResNet-18 at 224x224 and a CIFAR-10 layer, one thread: the whole packed convolution per microkernel, and its
-// parts (input repack alone). Counters: MACs per second. Run: build/bin/qconv_bench [--benchmark_format=json].
+// Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the layer shapes of ResNet-18
+// at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut) and CIFAR-10 layers, one thread: the whole
+// packed convolution per microkernel, and its parts (input repack alone). Counters: MACs per second. Run: build/bin/qconv_bench [--benchmark_format=json].
 // Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
@@ -18,10 +18,11 @@ struct Shape {
   int64_t c, h, w, oc, k, stride, pad;
 };
 constexpr Shape kShapes[] = {
-    {"resnet18_layer1_3x3", 64, 56, 56, 64, 3, 1, 1},    {"resnet18_layer2_3x3", 128, 28, 28, 128, 3, 1, 1},
-    {"resnet18_layer3_3x3", 256, 14, 14, 256, 3, 1, 1},  {"resnet18_layer4_3x3", 512, 7, 7, 512, 3, 1, 1},
-    {"resnet18_layer2_3x3_s2", 64, 56, 56, 128, 3, 2, 1}, {"cnn10_conv2_1_3x3", 32, 16, 16, 32, 3, 1, 1},
-    {"cnn10_conv3_2_3x3", 64, 6, 6, 64, 3, 1, 0},        {"cnn10_fc1_2x2", 128, 2, 2, 256, 2, 1, 0},
+    {"resnet18_conv1_7x7_s2", 3, 224, 224, 64, 7, 2, 3},   {"resnet18_layer1_3x3", 64, 56, 56, 64, 3, 1, 1},
+    {"resnet18_layer2_3x3", 128, 28, 28, 128, 3, 1, 1},   {"resnet18_layer3_3x3", 256, 14, 14, 256, 3, 1, 1},
+    {"resnet18_layer4_3x3", 512, 7, 7, 512, 3, 1, 1},     {"resnet18_layer2_3x3_s2", 64, 56, 56, 128, 3, 2, 1},
+    {"resnet18_layer2_1x1_s2", 64, 56, 56, 128, 1, 2, 0}, {"cnn10_conv2_1_3x3", 32, 16, 16, 32, 3, 1, 1},
+    {"cnn10_conv3_2_3x3", 64, 6, 6, 64, 3, 1, 0},         {"cnn10_fc1_2x2", 128, 2, 2, 256, 2, 1, 0},
 };
 
 struct Problem {

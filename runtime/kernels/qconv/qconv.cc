@@ -119,19 +119,40 @@ void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, i
   };
 #if defined(__SSE2__)
   if (stride == 1) {
-    // Columns whose 16-column run lies inside the row: four unpack levels turn 4 x 16 bytes into 16 quads.
-    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, -first));
-    scalar_until(inside_begin);
-    for (; c + 16 <= count && c + first + 16 <= width; c += 16) {
-      const auto load = [&](int e) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[e] + c + first)); };
-      const __m128i a = load(0), b = load(1), d = load(2), e = load(3);
+    // The columns inside the row, in runs of 16 (four unpack levels turn 4 x 16 bytes into 16 quads) or 8; a
+    // last run that would pass the row's end is moved back to end there, rewriting some quads with the same
+    // values, so every inside column of a row at least 8 wide takes the vector path.
+    const auto load = [&](int e, int64_t at) {
+      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[e] + at + first));
+    };
+    const auto load8 = [&](int e, int64_t at) {
+      return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(rows[e] + at + first));
+    };
+    const auto run16 = [&](int64_t at) {
+      const __m128i a = load(0, at), b = load(1, at), d = load(2, at), e = load(3, at);
       const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
       const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
-      auto* dst = reinterpret_cast<__m128i*>(out + c * 4);
+      auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
       _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab_lo, de_lo));
       _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab_lo, de_lo));
       _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(ab_hi, de_hi));
       _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(ab_hi, de_hi));
+    };
+    const auto run8 = [&](int64_t at) {
+      const __m128i ab = _mm_unpacklo_epi8(load8(0, at), load8(1, at));
+      const __m128i de = _mm_unpacklo_epi8(load8(2, at), load8(3, at));
+      auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
+      _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab, de));
+      _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab, de));
+    };
+    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, -first));
+    const int64_t inside_end = std::max(inside_begin, std::min(count, width - first));
+    scalar_until(inside_begin);
+    const int64_t run = inside_end - c >= 16 ? 16 : inside_end - c >= 8 ? 8 : 0;
+    if (run != 0) {
+      for (; c + run <= inside_end; c += run) run == 16 ? run16(c) : run8(c);
+      if (c < inside_end) run == 16 ? run16(inside_end - run) : run8(inside_end - run);
+      c = inside_end;
     }
   }
 #endif
@@ -177,8 +198,7 @@ namespace {
 int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
   const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
   const int64_t vectors = full_tiles * t.mr + CeilDiv(g.positions - full_tiles * full_len, t.lanes);
-  const int64_t channel_tiles = CeilDiv(g.cout_g, t.max_nr);
-  return g.steps() * vectors * channel_tiles * CeilDiv(g.cout_g, channel_tiles);
+  return g.steps() * vectors * g.cout_g;
 }
 int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
   const int64_t outputs = g.ys.h * g.ys.w, store_cost = outputs * output_bytes < 4096 ? 2 : 16;
@@ -223,8 +243,13 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     const int64_t outputs = g.ys.h * g.ys.w;
     for (int64_t q = 0; q < outputs; q += t.max_nr) p.spans_.push_back({q, std::min<int64_t>(t.max_nr, outputs - q)});
   } else {
-    const int64_t blocks = CeilDiv(g.cout_g, t.max_nr), width = CeilDiv(g.cout_g, blocks);
-    for (int64_t b = 0; b < blocks; ++b) add_block(b * width, width);
+    // As few tiles as max_nr allows, their widths differing by at most one (32 channels: 6, 6, 5, 5, 5, 5).
+    const int64_t blocks = CeilDiv(g.cout_g, t.max_nr), narrow = g.cout_g / blocks, wide = g.cout_g % blocks;
+    for (int64_t b = 0, first = 0; b < blocks; ++b) {
+      const int64_t width = narrow + (b < wide ? 1 : 0);
+      add_block(first, width);
+      first += width;
+    }
     const int64_t full_tiles = g.positions / full_len;
     for (int64_t i = 0; i < full_tiles; ++i) p.spans_.push_back({i * full_len, full_len});
     for (int64_t q = full_tiles * full_len; q < g.positions; q += t.lanes) p.spans_.push_back({q, t.lanes});

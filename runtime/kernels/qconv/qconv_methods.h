@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "runtime/kernels/qconv/qconv.h"
@@ -172,55 +173,78 @@ void StorePositions(const TileOutput& o, T* plane, int64_t q, int64_t row, int64
   }
 }
 
-// The output stage on a vector of int32 sums with their biases and scales (arith::Requantize and
-// DequantizeAccumulator on vectors): bias, scale, clamp to [lo_f, hi_f]. Codes are then rounded and shifted by
-// the zero point: clamping the scaled value to [lo - zp, hi - zp] before rounding gives the same code as
-// rounding, adding zp and clamping, because both bounds are integers and rounding is monotonic; it also keeps
-// the conversion in range.
+// The output stage on vectors of int32 sums (arith::Requantize and DequantizeAccumulator on vectors): bias,
+// scale, clamp to [lo_f, hi_f]. Codes are then rounded and shifted by the zero point: clamping the scaled value to
+// [lo - zp, hi - zp] before rounding gives the same code as rounding, adding zp and clamping, because both bounds
+// are integers and rounding is monotonic; it also keeps the conversion in range. The clamp bounds and zero point
+// are loaded into registers once per tile: the stage's byte stores may alias anything, so reading them through
+// TileOutput for every vector made the compiler reload them after each store.
 template <class R>
-typename R::F ScaleAndClamp(const TileOutput& o, typename R::I sums, typename R::I bias, typename R::F scale) {
-  const auto v = R::MaxF(R::MulF(R::ToF32(R::AddI32(sums, bias)), scale), R::Set1F(o.lo_f));
-  return R::MinF(v, R::Set1F(o.hi_f));
-}
-template <class R>
-typename R::I Codes(const TileOutput& o, typename R::F clamped) {
-  return R::AddI32(R::RoundToI32(clamped), R::Set1I32(o.zero_point));
-}
+struct OutputRegs {
+  typename R::F lo, hi;
+  typename R::I zero_point;
+  explicit OutputRegs(const TileOutput& o)
+      : lo(R::Set1F(o.lo_f)), hi(R::Set1F(o.hi_f)), zero_point(R::Set1I32(o.zero_point)) {}
+  typename R::F ScaleAndClamp(typename R::I sums, typename R::I bias, typename R::F scale) const {
+    return R::MinF(R::MaxF(R::MulF(R::ToF32(R::AddI32(sums, bias)), scale), lo), hi);
+  }
+  typename R::I Codes(typename R::F clamped) const { return R::AddI32(R::RoundToI32(clamped), zero_point); }
+};
 
-// Position lanes: the outputs of channel n at kL grid positions from q (grid row and column given).
-template <class R>
-void WritePositions(const TileOutput& o, int n, int64_t q, int64_t row, int64_t col, typename R::I sums) {
+// Position lanes: the outputs of a tile's channels at its MR vectors of kL grid positions from `first`, read
+// from `partial` ([n][m] vectors). T is the output type (uint8_t codes or float); per channel the bias and
+// scale are broadcast once for all MR vectors.
+// `o` is taken by value: a copy no store can alias.
+template <class R, class T, int MR>
+void WritePositionTile(const TileOutput o, int64_t first, const int32_t* partial) {
   constexpr int kL = R::kBytes / 4;
-  const auto clamped = ScaleAndClamp<R>(o, sums, R::Set1I32(o.bias[n]), R::Set1F(o.scale[n]));
-  if (o.codes) {
-    const auto codes = Codes<R>(o, clamped);
-    StorePositions<kL>(
-        o, static_cast<uint8_t*>(o.out) + n * o.channel_stride, q, row, col,
-        [&](uint8_t* p) { R::StoreBytes(p, codes); },
-        [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
-  } else {
-    StorePositions<kL>(
-        o, static_cast<float*>(o.out) + n * o.channel_stride, q, row, col, [&](float* p) { R::StoreF(p, clamped); },
-        [&](float* p, uint32_t mask) { R::StoreFMasked(p, clamped, mask); });
+  const OutputRegs<R> regs(o);
+  int64_t row[MR], col[MR];
+  for (int64_t m = 0, r = first / o.plane_w, c = first % o.plane_w; m < MR; ++m, c += kL) {
+    for (; c >= o.plane_w; c -= o.plane_w) ++r;
+    row[m] = r, col[m] = c;
+  }
+  for (int n = 0; n < o.channels; ++n) {
+    const auto bias = R::Set1I32(o.bias[n]);
+    const auto scale = R::Set1F(o.scale[n]);
+    T* plane = static_cast<T*>(o.out) + n * o.channel_stride;
+    for (int m = 0; m < MR; ++m) {
+      const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), bias, scale);
+      const int64_t q = first + m * kL;
+      if constexpr (std::is_same_v<T, uint8_t>) {
+        const auto codes = regs.Codes(clamped);
+        StorePositions<kL>(
+            o, plane, q, row[m], col[m], [&](uint8_t* p) { R::StoreBytes(p, codes); },
+            [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
+      } else {
+        StorePositions<kL>(
+            o, plane, q, row[m], col[m], [&](float* p) { R::StoreF(p, clamped); },
+            [&](float* p, uint32_t mask) { R::StoreFMasked(p, clamped, mask); });
+      }
+    }
   }
 }
 
-// Channel lanes: the outputs of channels c.. c + kL - 1 at output position p, one channel plane apart.
-template <class R>
-void WriteChannels(const TileOutput& o, int c, int64_t p, typename R::I sums) {
+// Channel lanes: the outputs of a tile's channels (MR vectors of kL) at its NR output positions from `first`,
+// one channel plane apart.
+template <class R, class T, int MR, int NR>
+void WriteChannelTile(const TileOutput o, int64_t first, const int32_t* partial) {
   constexpr int kL = R::kBytes / 4;
-  const auto clamped = ScaleAndClamp<R>(o, sums, R::Load(o.bias + c), R::LoadF(o.scale + c));
-  const int count = std::min(kL, o.channels - c);
-  if (o.codes) {
-    alignas(64) uint8_t codes[kL];
-    R::StoreBytes(codes, Codes<R>(o, clamped));
-    uint8_t* out = static_cast<uint8_t*>(o.out) + c * o.channel_stride + p;
-    for (int i = 0; i < count; ++i) out[i * o.channel_stride] = codes[i];
-  } else {
-    alignas(64) float values[kL];
-    R::StoreF(values, clamped);
-    float* out = static_cast<float*>(o.out) + c * o.channel_stride + p;
-    for (int i = 0; i < count; ++i) out[i * o.channel_stride] = values[i];
+  const OutputRegs<R> regs(o);
+  for (int m = 0; m < MR && m * kL < o.channels; ++m) {
+    const int c = m * kL, count = std::min(kL, o.channels - c);
+    const auto bias = R::Load(o.bias + c);
+    const auto scale = R::LoadF(o.scale + c);
+    T* out = static_cast<T*>(o.out) + c * o.channel_stride + first;
+    for (int n = 0; n < NR; ++n) {
+      const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), bias, scale);
+      alignas(64) T values[kL];
+      if constexpr (std::is_same_v<T, uint8_t>)
+        R::StoreBytes(values, regs.Codes(clamped));
+      else
+        R::StoreF(values, clamped);
+      for (int i = 0; i < count; ++i) out[i * o.channel_stride + n] = values[i];
+    }
   }
 }
 
@@ -271,12 +295,10 @@ struct PositionTile {
     });
     // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
     // memory.
-    const TileOutput& o = a.out;
-    for (int m = 0; m < MR; ++m) {
-      const int64_t q = a.first + m * kL, row = q / o.plane_w, col = q - row * o.plane_w;
-      for (int n = 0; n < o.channels; ++n)
-        WritePositions<R>(o, n, q, row, col, R::Load(a.partial + (n * MR + m) * kL));
-    }
+    if (a.out.codes)
+      WritePositionTile<R, uint8_t, MR>(a.out, a.first, a.partial);
+    else
+      WritePositionTile<R, float, MR>(a.out, a.first, a.partial);
   }
 };
 
@@ -302,9 +324,10 @@ struct ChannelTile {
         for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv, wv[m]);
       }
     });
-    for (int n = 0; n < NR; ++n)
-      for (int m = 0; m < MR && m * kL < a.out.channels; ++m)
-        WriteChannels<R>(a.out, m * kL, a.first + n, R::Load(a.partial + (n * MR + m) * kL));
+    if (a.out.codes)
+      WriteChannelTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial);
+    else
+      WriteChannelTile<R, float, MR, NR>(a.out, a.first, a.partial);
   }
 };
 
