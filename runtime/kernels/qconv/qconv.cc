@@ -118,15 +118,23 @@ void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, i
     }
   };
 #if defined(__SSE2__)
-  if (stride == 1) {
-    // The columns inside the row, in runs of 16 (four unpack levels turn 4 x 16 bytes into 16 quads) or 8; a
-    // last run that would pass the row's end is moved back to end there, rewriting some quads with the same
-    // values, so every inside column of a row at least 8 wide takes the vector path.
+  if (stride <= 2) {
+    // Columns whose bytes all lie inside the row, in runs of 16 (four unpack levels turn 4 x 16 bytes into 16
+    // quads) or 8; a last run that would pass the row's end is moved back to end there, rewriting some quads
+    // with the same values, so every such column of a row at least 8 wide takes the vector path. Stride 2 loads
+    // twice the bytes and keeps the even ones.
+    const __m128i even_bytes = _mm_set1_epi16(0x00FF);
     const auto load = [&](int e, int64_t at) {
-      return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[e] + at + first));
+      const auto* p = reinterpret_cast<const __m128i*>(rows[e] + at * stride + first);
+      if (stride == 1) return _mm_loadu_si128(p);
+      return _mm_packus_epi16(_mm_and_si128(_mm_loadu_si128(p), even_bytes),
+                              _mm_and_si128(_mm_loadu_si128(p + 1), even_bytes));
     };
     const auto load8 = [&](int e, int64_t at) {
-      return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(rows[e] + at + first));
+      const auto* p = reinterpret_cast<const __m128i*>(rows[e] + at * stride + first);
+      if (stride == 1) return _mm_loadl_epi64(p);
+      const __m128i even = _mm_and_si128(_mm_loadu_si128(p), even_bytes);
+      return _mm_packus_epi16(even, even);
     };
     const auto run16 = [&](int64_t at) {
       const __m128i a = load(0, at), b = load(1, at), d = load(2, at), e = load(3, at);
@@ -145,8 +153,10 @@ void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, i
       _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab, de));
       _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab, de));
     };
-    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, -first));
-    const int64_t inside_end = std::max(inside_begin, std::min(count, width - first));
+    // Column c reads bytes [c * stride + first, (c + 1) * stride + first): inside from inside_begin, and up to
+    // inside_end the whole run's bytes are.
+    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, (stride - 1 - first) / stride));
+    const int64_t inside_end = std::max(inside_begin, std::min(count, (width - first) / stride));
     scalar_until(inside_begin);
     const int64_t run = inside_end - c >= 16 ? 16 : inside_end - c >= 8 ? 8 : 0;
     if (run != 0) {
