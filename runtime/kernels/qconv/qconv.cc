@@ -174,8 +174,12 @@ void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, i
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads) {
   const Dims4& xs = g.xs;
   const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4;
-  uint8_t* pad_row = packed + g.packed_input_bytes();  // xs.w pad codes, for missing channels and rows
-  std::memset(pad_row, pad_code, static_cast<size_t>(xs.w));
+  // Unpadded and unstrided, a plane is the channels' planes interleaved as they lie: one run of h * w columns
+  // (small images take the vector path whole). Otherwise row by row.
+  const bool as_one_row = g.rows_contiguous();
+  const int64_t row_len = as_one_row ? xs.h * xs.w : xs.w, rows_per_plane = as_one_row ? 1 : g.plane_h;
+  uint8_t* pad_row = packed + g.packed_input_bytes();  // pad codes, for missing channels and rows
+  std::memset(pad_row, pad_code, static_cast<size_t>(row_len));
   ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
     uint8_t* quad = packed + grp * g.group_bytes + q * g.win.sh * g.win.sw * plane_bytes;
@@ -184,7 +188,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
         if (!g.phase_used[static_cast<size_t>(ph * g.win.sw + pw)]) continue;
         uint8_t* plane = quad + (ph * g.win.sw + pw) * plane_bytes;
         std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
-        for (int64_t r = 0; r < g.plane_h; ++r) {
+        for (int64_t r = 0; r < rows_per_plane; ++r) {
           const int64_t iy = r * g.win.sh + ph - g.win.pad_t;
           const uint8_t* rows[4];
           for (int64_t e = 0; e < 4; ++e) {
@@ -192,7 +196,8 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
             rows[e] = ic < g.cin_g && iy >= 0 && iy < xs.h ? x + ((n * xs.c + grp * g.cin_g + ic) * xs.h + iy) * xs.w
                                                            : pad_row;
           }
-          InterleaveRow(rows, xs.w, pw - g.win.pad_l, g.win.sw, g.plane_w, pad_code, plane + r * g.plane_w * 4);
+          InterleaveRow(rows, row_len, pw - g.win.pad_l, g.win.sw, as_one_row ? row_len : g.plane_w, pad_code,
+                        plane + r * g.plane_w * 4);
         }
       }
   });

@@ -46,8 +46,12 @@ struct Geometry {
   std::vector<bool> phase_used;       // per stride-phase plane: read by some tap (a 1x1 stride-2 layer reads one)
   int64_t steps() const { return static_cast<int64_t>(step_offsets.size()); }
   int64_t packed_input_bytes() const { return group_bytes * groups; }
-  // Scratch a run needs: the packed input and one row of pad codes.
-  int64_t scratch_bytes() const { return packed_input_bytes() + xs.w; }
+  // Without padding or stride the planes' rows follow each other as the input's do.
+  bool rows_contiguous() const {
+    return win.sh == 1 && win.sw == 1 && win.pad_t == 0 && win.pad_l == 0 && win.pad_b == 0 && win.pad_r == 0;
+  }
+  // Scratch a run needs: the packed input and a row of pad codes (a whole plane where rows are contiguous).
+  int64_t scratch_bytes() const { return packed_input_bytes() + (rows_contiguous() ? xs.h * xs.w : xs.w); }
 };
 constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel reads
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
