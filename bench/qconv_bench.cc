@@ -1,7 +1,7 @@
 // Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the layer shapes of ResNet-18
 // at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut) and CIFAR-10 layers, one thread: the whole
-// packed convolution per microkernel, and its parts (input repack alone). Counters: MACs per second. Run: build/bin/qconv_bench [--benchmark_format=json].
-// Measures only; asserts nothing.
+// packed convolution per microkernel, and its parts (input repack alone). Counters: MACs per second.
+// Run: build/bin/qconv_bench [--benchmark_format=json]. Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
 #include <random>

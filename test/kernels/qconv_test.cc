@@ -142,6 +142,28 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
   EXPECT_GT(ran, 300) << "too few kernel runs: does this CPU have AVX2?";
 }
 
+// Unpadded, unstrided layers repack each quad's channel planes as one run (a whole plane): a partial quad (its
+// pad lanes read a plane of pad codes), planes past 16 columns, planes under 8 columns (scalar only), groups and
+// batches; and 1x1 stride 2 beside them.
+TEST(QConv, UnpaddedUnstridedLayersRepackWholePlanes) {
+  std::mt19937 rng(7);
+  const Dims4 inputs[] = {{1, 6, 5, 7}, {2, 5, 2, 3}, {1, 8, 9, 9}, {1, 13, 4, 4}, {2, 6, 1, 1}};
+  int ran = 0;
+  for (const Dims4& xs : inputs)
+    for (const int k : {1, 3})
+      for (const int stride : {1, 2}) {
+        Case c;
+        c.xs = xs;
+        c.groups = xs.c % 2 == 0 ? 2 : 1;
+        c.cout = 5 * c.groups;
+        c.win.kh = c.win.kw = std::min<int64_t>(k, std::min(xs.h, xs.w));
+        c.win.sh = c.win.sw = stride;
+        c.prec = {23, 23};
+        ran += CheckCase(c, rng);
+      }
+  EXPECT_GT(ran, 20);
+}
+
 // Reductions far past the int16 flush interval, every operand at its largest magnitude: 128 input channels of
 // 3x3 taps are 288 steps (the flush interval is 67 steps at (23, 23), 65 at (127, 5), 136 at 4-bit).
 TEST(QConv, ExtremeCodesOverLongReductions) {

@@ -1,15 +1,11 @@
 // See fast_kernels.h. Every function restates its reference kernel's arithmetic in a branch-free form.
 #include "runtime/kernels/fast/fast_kernels.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#include <xmmintrin.h>
-#endif
-
 #include <algorithm>
 #include <limits>
 #include <type_traits>
-#include <utility>
+
+#include "runtime/kernels/fast/sse2_bytes.h"
 
 namespace q46::kernels {
 
@@ -32,11 +28,10 @@ void MaxPool2x2(const T* x, Dims4 xs, T* y, Dims4 ys) {
       if constexpr (std::is_same_v<T, uint8_t>) {
         // 16 (then 8) outputs from 32 (16) columns of both rows: the larger byte of each vertical pair, then of each
         // horizontal pair (the byte pairs as 16-bit lanes: low and high byte apart), packed back to bytes.
-        const __m128i low_bytes = _mm_set1_epi16(0x00FF);
         const auto pairs = [&](int64_t at) {
           const __m128i v = _mm_max_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + at)),
                                          _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + at)));
-          return _mm_max_epi16(_mm_and_si128(v, low_bytes), _mm_srli_epi16(v, 8));
+          return _mm_max_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00FF)), _mm_srli_epi16(v, 8));
         };
         for (; ox + 16 <= ys.w; ox += 16)
           _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), _mm_packus_epi16(pairs(2 * ox), pairs(2 * ox + 16)));
@@ -63,15 +58,19 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
   // reference starts from the lowest value and takes a tap when it is greater (NaN never wins).
   const auto take = [](T m, T v) { return v > m ? v : m; };
   const auto floor_div = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
-  // Per tap column kx: the outputs [lo, hi) whose input column ox * sw + kx * dw - pad_l lies in [0, xs.w),
-  // worked out once per call for the first kCachedTaps (two divisions each were a fifth of ResNet's pool).
+  // Per tap column kx: its shift kx * dw - pad_l and the outputs [lo, hi) whose input column ox * sw + shift lies
+  // in [0, xs.w), worked out once per call for the first kCachedTaps (two divisions each per row and tap were a
+  // fifth of ResNet-18's pool).
+  struct Columns {
+    int64_t shift, lo, hi;
+  };
   const auto columns = [&](int64_t kx) {
     const int64_t shift = kx * win.dw - win.pad_l;
-    return std::pair<int64_t, int64_t>(std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw)),
-                                       std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1));
+    return Columns{shift, std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw)),
+                   std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1)};
   };
   constexpr int64_t kCachedTaps = 16;
-  std::pair<int64_t, int64_t> cached[kCachedTaps];
+  Columns cached[kCachedTaps];
   for (int64_t kx = 0; kx < std::min(win.kw, kCachedTaps); ++kx) cached[kx] = columns(kx);
   for (int64_t plane = 0; plane < ys.n * ys.c; ++plane)
     for (int64_t oy = 0; oy < ys.h; ++oy) {
@@ -82,9 +81,8 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
         if (iy < 0 || iy >= xs.h) continue;
         const T* row = x + (plane * xs.h + iy) * xs.w;
         for (int64_t kx = 0; kx < win.kw; ++kx) {
-          const int64_t shift = kx * win.dw - win.pad_l;
-          const std::pair<int64_t, int64_t> range = kx < kCachedTaps ? cached[kx] : columns(kx);
-          const int64_t lo = range.first, hi = range.second;
+          const Columns cols = kx < kCachedTaps ? cached[kx] : columns(kx);
+          const int64_t shift = cols.shift, lo = cols.lo, hi = cols.hi;
           const auto sweep = [&](auto stride) {
             int64_t ox = lo;
 #if defined(__SSE2__)
@@ -92,13 +90,9 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
               // One vector of outputs at a time from the even elements of the two vectors of columns they read.
               // For floats maxps(v, m) is exactly take(m, v): v > m ? v : m, NaN never taken.
               if constexpr (std::is_same_v<T, uint8_t>) {
-                const __m128i even_bytes = _mm_set1_epi16(0x00FF);
                 for (; ox + 16 <= hi && 2 * ox + shift + 32 <= xs.w; ox += 16) {
-                  const auto* p = reinterpret_cast<const __m128i*>(row + 2 * ox + shift);
-                  const __m128i taps = _mm_packus_epi16(_mm_and_si128(_mm_loadu_si128(p), even_bytes),
-                                                        _mm_and_si128(_mm_loadu_si128(p + 1), even_bytes));
                   auto* o = reinterpret_cast<__m128i*>(out + ox);
-                  _mm_storeu_si128(o, _mm_max_epu8(_mm_loadu_si128(o), taps));
+                  _mm_storeu_si128(o, _mm_max_epu8(_mm_loadu_si128(o), EvenBytes32(row + 2 * ox + shift)));
                 }
               } else {
                 for (; ox + 4 <= hi && 2 * ox + shift + 8 <= xs.w; ox += 4) {
@@ -111,7 +105,7 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
 #endif
             for (; ox < hi; ++ox) out[ox] = take(out[ox], row[ox * stride + shift]);
           };
-          if (win.sw == 2)  // a constant stride lets the compiler vectorise the common case
+          if (win.sw == 2)  // the common case: a constant stride, and vectors on x86
             sweep(std::integral_constant<int64_t, 2>());
           else
             sweep(win.sw);

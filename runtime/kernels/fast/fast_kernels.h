@@ -1,6 +1,7 @@
 // Faster kernels for simple ops, each equal bit for bit to its reference kernel (runtime/kernels/ref/) on the
 // cases it takes; test/kernels/fast_kernels_test.cc holds them to it. The op picks one where it applies, else
-// the reference kernel. Portable C++: loops the compiler vectorises.
+// the reference kernel. Portable C++ (loops the compiler vectorises), with SSE2 where the compiler does not
+// (stride-2 and pairwise byte maxima, sse2_bytes.h).
 #pragma once
 
 #include <cstdint>

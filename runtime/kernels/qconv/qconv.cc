@@ -1,16 +1,14 @@
 // The ISA-independent half of the fast integer convolution: CPU detection, the quad-planar geometry and input
 // repacking, weight packing, and the driver that walks tiles, calls a microkernel and writes its outputs.
-// No intrinsics here (they are in the per-ISA files); no arithmetic beyond integer indexing.
+// The microkernels' intrinsics are in the per-ISA files; here only the input repack's baseline SSE2 (x86-64
+// always has it; elsewhere it takes its scalar path). No arithmetic beyond integer indexing.
 #include "runtime/kernels/qconv/qconv.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "runtime/kernels/fast/sse2_bytes.h"
 #include "runtime/kernels/parallel_for.h"
 
 namespace q46::kernels::qconv {
@@ -102,7 +100,54 @@ Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
 
 namespace {
 
-// One plane row: quad c = the four rows' bytes at column c * stride + first, or the pad code outside [0, width).
+#if defined(__SSE2__)
+// 16 (or 8, in the low half) bytes of a row at columns at, at + 1, ... times kStride (1 or 2).
+template <int kStride>
+__m128i Columns16(const uint8_t* row, int64_t at) {
+  if constexpr (kStride == 1) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at));
+  return EvenBytes32(row + 2 * at);
+}
+template <int kStride>
+__m128i Columns8(const uint8_t* row, int64_t at) {
+  if constexpr (kStride == 1) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at));
+  return EvenBytes16(row + 2 * at);
+}
+
+// Quads [begin, end) of a plane row whose bytes all lie inside the input rows (rows[e] + first + column *
+// kStride), in runs of 16 (four unpack levels turn 4 x 16 bytes into 16 quads) or, under 16, 8; a last run that
+// would pass `end` is moved back to end there, rewriting some quads with the same values. Returns the first
+// quad not written: `end`, or `begin` when there are fewer than 8.
+template <int kStride>
+int64_t InterleaveInside(const uint8_t* const rows[4], int64_t first, int64_t begin, int64_t end, uint8_t* out) {
+  const auto run16 = [&](int64_t at) {
+    const auto load = [&](int e) { return Columns16<kStride>(rows[e] + first, at); };
+    const __m128i a = load(0), b = load(1), d = load(2), e = load(3);
+    const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
+    const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
+    auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
+    _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab_lo, de_lo));
+    _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab_lo, de_lo));
+    _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(ab_hi, de_hi));
+    _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(ab_hi, de_hi));
+  };
+  const auto run8 = [&](int64_t at) {
+    const auto load = [&](int e) { return Columns8<kStride>(rows[e] + first, at); };
+    const __m128i ab = _mm_unpacklo_epi8(load(0), load(1)), de = _mm_unpacklo_epi8(load(2), load(3));
+    auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
+    _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab, de));
+    _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab, de));
+  };
+  const int64_t run = end - begin >= 16 ? 16 : end - begin >= 8 ? 8 : 0;
+  if (run == 0) return begin;
+  int64_t c = begin;
+  for (; c + run <= end; c += run) run == 16 ? run16(c) : run8(c);
+  if (c < end) run == 16 ? run16(end - run) : run8(end - run);
+  return end;
+}
+#endif
+
+// A plane row (or, for unpadded and unstrided layers, a whole plane as one run): quad c = the four rows' bytes
+// at column c * stride + first, or the pad code outside [0, width).
 void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, int64_t stride, int64_t count,
                    uint8_t pad_code, uint8_t* out) {
   const uint32_t pad_quad = pad_code * 0x01010101u;
@@ -119,51 +164,13 @@ void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, i
   };
 #if defined(__SSE2__)
   if (stride <= 2) {
-    // Columns whose bytes all lie inside the row, in runs of 16 (four unpack levels turn 4 x 16 bytes into 16
-    // quads) or 8; a last run that would pass the row's end is moved back to end there, rewriting some quads
-    // with the same values, so every such column of a row at least 8 wide takes the vector path. Stride 2 loads
-    // twice the bytes and keeps the even ones.
-    const __m128i even_bytes = _mm_set1_epi16(0x00FF);
-    const auto load = [&](int e, int64_t at) {
-      const auto* p = reinterpret_cast<const __m128i*>(rows[e] + at * stride + first);
-      if (stride == 1) return _mm_loadu_si128(p);
-      return _mm_packus_epi16(_mm_and_si128(_mm_loadu_si128(p), even_bytes),
-                              _mm_and_si128(_mm_loadu_si128(p + 1), even_bytes));
-    };
-    const auto load8 = [&](int e, int64_t at) {
-      const auto* p = reinterpret_cast<const __m128i*>(rows[e] + at * stride + first);
-      if (stride == 1) return _mm_loadl_epi64(p);
-      const __m128i even = _mm_and_si128(_mm_loadu_si128(p), even_bytes);
-      return _mm_packus_epi16(even, even);
-    };
-    const auto run16 = [&](int64_t at) {
-      const __m128i a = load(0, at), b = load(1, at), d = load(2, at), e = load(3, at);
-      const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
-      const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
-      auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
-      _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab_lo, de_lo));
-      _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab_lo, de_lo));
-      _mm_storeu_si128(dst + 2, _mm_unpacklo_epi16(ab_hi, de_hi));
-      _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(ab_hi, de_hi));
-    };
-    const auto run8 = [&](int64_t at) {
-      const __m128i ab = _mm_unpacklo_epi8(load8(0, at), load8(1, at));
-      const __m128i de = _mm_unpacklo_epi8(load8(2, at), load8(3, at));
-      auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
-      _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab, de));
-      _mm_storeu_si128(dst + 1, _mm_unpackhi_epi16(ab, de));
-    };
-    // Column c reads bytes [c * stride + first, (c + 1) * stride + first): inside from inside_begin, and up to
-    // inside_end the whole run's bytes are.
+    // Column c reads bytes [c * stride + first, (c + 1) * stride + first): all inside the row from
+    // inside_begin to inside_end.
     const int64_t inside_begin = std::min(count, std::max<int64_t>(0, (stride - 1 - first) / stride));
     const int64_t inside_end = std::max(inside_begin, std::min(count, (width - first) / stride));
     scalar_until(inside_begin);
-    const int64_t run = inside_end - c >= 16 ? 16 : inside_end - c >= 8 ? 8 : 0;
-    if (run != 0) {
-      for (; c + run <= inside_end; c += run) run == 16 ? run16(c) : run8(c);
-      if (c < inside_end) run == 16 ? run16(inside_end - run) : run8(inside_end - run);
-      c = inside_end;
-    }
+    c = stride == 1 ? InterleaveInside<1>(rows, first, c, inside_end, out)
+                    : InterleaveInside<2>(rows, first, c, inside_end, out);
   }
 #endif
   scalar_until(count);
@@ -179,7 +186,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
   const bool as_one_row = g.rows_contiguous();
   const int64_t row_len = as_one_row ? xs.h * xs.w : xs.w, rows_per_plane = as_one_row ? 1 : g.plane_h;
   uint8_t* pad_row = packed + g.packed_input_bytes();  // pad codes, for missing channels and rows
-  std::memset(pad_row, pad_code, static_cast<size_t>(row_len));
+  if (!as_one_row || g.cin_g % 4 != 0) std::memset(pad_row, pad_code, static_cast<size_t>(row_len));
   ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
     uint8_t* quad = packed + grp * g.group_bytes + q * g.win.sh * g.win.sw * plane_bytes;

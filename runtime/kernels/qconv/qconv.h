@@ -66,7 +66,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 struct TileOutput {
   void* out;               // the tile's first channel's NCHW plane: uint8 codes or floats
   int64_t channel_stride;  // elements between consecutive channels' planes
-  int channels;            // channels to write: the tile's width, or fewer in the last one
+  int channels;            // channels to write: the tile's width (channel lanes: fewer in the last one)
   bool codes;
   const int32_t* bias;     // per channel, from the tile's first
   const float* scale;

@@ -1,6 +1,6 @@
 // The microkernel methods, each written once over a register width (simd_regs.h), and the tile and
 // output-stage templates that every ISA translation unit instantiates. Include only from qconv_avx2.cc,
-// qconv_avx512.cc and qconv_vnni.cc (compiled with their -m flags). The arithmetic of the output stages is
+// qconv_avx512.cc, qconv_vnni.cc (compiled with their -m flags) and, on aarch64, qconv_neon.cc. The arithmetic of the output stages is
 // runtime/arith.h's, restated on vectors; test/kernels/qconv_test.cc holds every kernel to the reference.
 #pragma once
 
@@ -191,11 +191,11 @@ struct OutputRegs {
   typename R::I Codes(typename R::F clamped) const { return R::AddI32(R::RoundToI32(clamped), zero_point); }
 };
 
-// Position lanes: the outputs of a tile's channels at its MR vectors of kL grid positions from `first`, read
-// from `partial` ([n][m] vectors). T is the output type (uint8_t codes or float); per channel the bias and
-// scale are broadcast once for all MR vectors.
-// `o` is taken by value: a copy no store can alias.
-template <class R, class T, int MR>
+// Position lanes: the outputs of a tile's NR channels (a position tile is as wide as its channel block) at its MR
+// vectors of kL grid positions from `first`, read from `partial` ([n][m] vectors). T is the output type (uint8_t
+// codes or float); per channel the bias and scale are broadcast once for all MR vectors. `o` is taken by value:
+// a copy no store can alias.
+template <class R, class T, int MR, int NR>
 void WritePositionTile(const TileOutput o, int64_t first, const int32_t* partial) {
   constexpr int kL = R::kBytes / 4;
   const OutputRegs<R> regs(o);
@@ -204,7 +204,7 @@ void WritePositionTile(const TileOutput o, int64_t first, const int32_t* partial
     for (; c >= o.plane_w; c -= o.plane_w) ++r;
     row[m] = r, col[m] = c;
   }
-  for (int n = 0; n < o.channels; ++n) {
+  for (int n = 0; n < NR; ++n) {
     const auto bias = R::Set1I32(o.bias[n]);
     const auto scale = R::Set1F(o.scale[n]);
     T* plane = static_cast<T*>(o.out) + n * o.channel_stride;
@@ -296,9 +296,9 @@ struct PositionTile {
     // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
     // memory.
     if (a.out.codes)
-      WritePositionTile<R, uint8_t, MR>(a.out, a.first, a.partial);
+      WritePositionTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial);
     else
-      WritePositionTile<R, float, MR>(a.out, a.first, a.partial);
+      WritePositionTile<R, float, MR, NR>(a.out, a.first, a.partial);
   }
 };
 
