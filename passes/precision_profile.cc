@@ -51,7 +51,8 @@ std::string CandidateLabel(const Candidate& c) { return c ? absl::StrCat(c->nx, 
 namespace {
 
 constexpr int kCacheVersion = 1;
-constexpr int kCostModel = 3;  // part of the cost table's key: bumped when what it measures changes (3: borders, warm runs)
+// Part of the cost table's key: bumped when what it measures changes (3: borders, warm runs).
+constexpr int kCostModel = 3;
 constexpr int kDamageModel = 2;  // the damage table's: 2: layers fitted as compiled (--calib-method)
 // A short fit: on CNN10 (AVX2 costs, budget 1.0) it chose a map scoring 86.42 against 86.15 with the full 500
 // steps and 86.02 with bias correction alone (nearest rounding alone: 85.84), for a third of the full fit's time.

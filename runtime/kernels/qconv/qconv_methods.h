@@ -1,7 +1,8 @@
 // The microkernel methods, each written once over a register width (simd_regs.h), and the tile and
 // output-stage templates that every ISA translation unit instantiates. Include only from qconv_avx2.cc,
-// qconv_avx512.cc, qconv_vnni.cc (compiled with their -m flags) and, on aarch64, qconv_neon.cc. The arithmetic of the output stages is
-// runtime/arith.h's, restated on vectors; test/kernels/qconv_test.cc holds every kernel to the reference.
+// qconv_avx512.cc, qconv_vnni.cc (compiled with their -m flags) and, on aarch64, qconv_neon.cc. The arithmetic
+// of the output stages is runtime/arith.h's, restated on vectors; test/kernels/qconv_test.cc holds every kernel to
+// the reference.
 #pragma once
 
 #include <algorithm>
