@@ -9,7 +9,7 @@
 namespace q46 {
 namespace {
 
-constexpr int64_t kChunkFloats = int64_t{1} << 22;  // rows are buffered up to this many floats per group
+constexpr int64_t kChunkFloats = int64_t{1} << 22;  // rows are buffered up to this many floats, all groups together
 
 // C = op(A) * op(B), row-major, through oneDNN's sgemm.
 void Gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
@@ -38,7 +38,9 @@ GramBuilder::GramBuilder(const ConvGeometry& geometry, const std::vector<float>&
     : geo_(geometry), in_scale_(in_scale), in_zero_point_(in_zero_point), nx_(nx), drop_(drop), seed_(seed) {
   const int64_t k = geo_.FieldSize(), kp = k + 1, out_g = geo_.out_c / geo_.groups;
   rows_per_sample_ = std::clamp<int64_t>(rows_per_sample, 1, geo_.out_h * geo_.out_w);
-  capacity_ = std::max<int64_t>(rows_per_sample_, kChunkFloats / kp);
+  // A flush multiplies the buffered rows of each group; the buffers of a depthwise layer's hundreds of groups
+  // share the chunk (each its own chunk took 18 GB on a MobileNetV2 layer).
+  capacity_ = std::max<int64_t>(1, kChunkFloats / (kp * geo_.groups));
   for (int64_t g = 0; g < geo_.groups; ++g) {
     std::vector<float> w(static_cast<size_t>(out_g * kp));
     for (int64_t o = 0; o < out_g; ++o) {

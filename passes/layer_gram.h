@@ -63,6 +63,8 @@ class GramBuilder {
   void AddSample(int64_t sample_index, const float* xq, const float* xf);
   // The statistics, one per group.
   std::vector<LayerGram> Finish();
+  // Floats held by the row buffers of all groups together: about 8 M, however many groups there are.
+  int64_t RowBufferFloats() const { return 2 * capacity_ * (geo_.FieldSize() + 1) * geo_.groups; }
 
  private:
   // What a drop adds up per group: the diagonal keep (1-keep) (Q(u) - u)^2 for H, and Q(u) for deployed_sum.

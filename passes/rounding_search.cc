@@ -9,6 +9,10 @@
 namespace q46 {
 namespace {
 
+// Loops over fewer elements than this run on one thread: forking for a depthwise layer's 10-element groups cost
+// more than their work (20 s a MobileNetV2 layer).
+constexpr int64_t kParallelMin = 1 << 14;
+
 // Adam (Kingma and Ba) with a learning rate per row of a row-major out x cols parameter matrix.
 class Adam {
  public:
@@ -17,7 +21,7 @@ class Adam {
   void Step(std::vector<float>* x, const std::vector<float>& grad, LearningRate lr) {
     ++t_;
     const double c1 = 1.0 - std::pow(kBeta1, t_), c2 = 1.0 - std::pow(kBeta2, t_);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (static_cast<int64_t>(x->size()) >= kParallelMin)
     for (size_t i = 0; i < x->size(); ++i) {
       m_[i] = static_cast<float>(kBeta1 * m_[i] + (1 - kBeta1) * grad[i]);
       v_[i] = static_cast<float>(kBeta2 * v_[i] + (1 - kBeta2) * grad[i] * grad[i]);
@@ -118,7 +122,7 @@ std::vector<float> AdaRound(const ReconstructionObjective& f, const GroupWeights
     }
   // The relaxed (or, finally, hard) weights for the current V, with dW/dV where the relaxation is not clamped.
   auto set_weights = [&](bool hard) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t c = 0; c < s.out; ++c)
       for (int64_t j = 0; j < s.k; ++j) {
         const int64_t i = c * s.k + j;
@@ -143,7 +147,7 @@ std::vector<float> AdaRound(const ReconstructionObjective& f, const GroupWeights
     const float beta = static_cast<float>(
         kBetaEnd + (kBetaStart - kBetaEnd) * (1 - static_cast<double>(step - warmup) / std::max(1, o.steps - warmup)));
     const float reg_weight = static_cast<float>(kLambda / static_cast<double>(n)), inv_e0 = static_cast<float>(1 / e0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
     for (int64_t c = 0; c < s.out; ++c)
       for (int64_t j = 0; j < s.k; ++j) {
         const int64_t i = c * s.k + j;
@@ -174,7 +178,7 @@ ReconstructionObjective::ReconstructionObjective(const LayerGram& gram) : gram_(
 double ReconstructionObjective::Error(const std::vector<float>& w) const {
   const int64_t kp = gram_.k, out = gram_.out;
   double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static)
+#pragma omp parallel for reduction(+ : total) schedule(static) if (out * kp * kp >= kParallelMin)
   for (int64_t c = 0; c < out; ++c) {
     const float* wc = w.data() + c * kp;
     double quad = 0, lin = 0;

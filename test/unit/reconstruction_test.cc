@@ -127,6 +127,19 @@ TEST(LayerGram, ErrorEqualsDirectConvolution) {
   }
 }
 
+TEST(LayerGram, ManyGroupsShareTheRowBuffers) {
+  // A depthwise-like layer with 16,384 groups. One buffer chunk per group was 16,384 x 2 x 16 MB (MobileNetV2's
+  // depthwise layers ran out of memory); shared, a sample's 24 rows no longer fit and are flushed in parts, which
+  // must not change the statistics.
+  const Case c = MakeCase(5, 16384);
+  GramBuilder b(c.geo, c.w, c.bias, c.in_scale, c.in_zero_point, c.nx, 0, c.geo.out_h * c.geo.out_w, 7);
+  EXPECT_LE(b.RowBufferFloats(), int64_t{2} << 22);
+  for (size_t s = 0; s < c.xf.size(); ++s) b.AddSample(static_cast<int64_t>(s), c.xq[s].data(), c.xf[s].data());
+  const std::vector<LayerGram> grams = b.Finish();
+  const auto [wq, bq] = RandomCandidate(c, 6);
+  EXPECT_NEAR(GramError(c, grams, wq, bq), DirectError(c, wq, bq), 1e-4 * DirectError(c, wq, bq));
+}
+
 TEST(LayerGram, WithDropErrorEqualsExpectedDirectError) {
   for (int64_t groups : {1, 2}) {
     const Case c = MakeCase(11, groups);
