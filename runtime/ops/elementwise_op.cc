@@ -1,4 +1,6 @@
 // Elementwise ops: broadcasting binary arithmetic, unary activations, and the float <-> code conversions.
+#include <algorithm>
+
 #include "runtime/arith.h"
 #include "runtime/kernels/fast/fast_kernels.h"
 #include "runtime/kernels/parallel_for.h"
@@ -18,19 +20,26 @@ class BinaryOp final : public Op {
   BinaryOp(const OpBuilder& b, kernels::BinaryKind kind, FloatActivation act)
       : a_(b.input_index(0)), b_(b.input_index(1)), y_(b.output_index(0)), kind_(kind),
         ad_(DimsOf(b.input(0))), bd_(DimsOf(b.input(1))), yd_(DimsOf(b.output(0))), act_(act),
-        flat_(ad_ == yd_ && bd_ == yd_), n_(NumElements(b.output(0))) {}
+        flat_(ad_ == yd_ && bd_ == yd_), blocks_(kernels::FindBlockBroadcast(ad_, bd_, yd_)), n_(NumElements(b.output(0))) {}
   void Run(const RunState& st) const override {
     const auto* a = static_cast<const float*>(st.buffers[a_]);
     const auto* b = static_cast<const float*>(st.buffers[b_]);
     auto* y = static_cast<float*>(st.buffers[y_]);
-    if (flat_)
+    if (flat_) {
       kernels::ParallelRanges(n_, kGrain, st.threads, [&](int64_t begin, int64_t end) {
         kernels::BinaryFlat(kind_, a + begin, b + begin, end - begin, act_, y + begin);
       });
-    else
+    } else if (blocks_) {
+      const int64_t count = static_cast<int64_t>(blocks_->offsets.size());
+      kernels::ParallelRanges(count, std::max<int64_t>(1, kGrain / blocks_->block), st.threads,
+                              [&](int64_t begin, int64_t end) {
+                                kernels::BinaryBlocks(kind_, *blocks_, a, b, begin, end, act_, y);
+                              });
+    } else {
       kernels::BinaryF32Ref(kind_, a, ad_, b, bd_, act_, y, yd_);
+    }
   }
-  std::string implementation() const override { return flat_ ? "flat" : "ref"; }
+  std::string implementation() const override { return flat_ ? "flat" : blocks_ ? "blocks" : "ref"; }
 
  private:
   int a_, b_, y_;
@@ -38,6 +47,7 @@ class BinaryOp final : public Op {
   Dims ad_, bd_, yd_;
   FloatActivation act_;
   bool flat_;  // same shapes: no broadcasting
+  std::optional<kernels::BlockBroadcast> blocks_;  // one operand constant over trailing dims
   int64_t n_;
 };
 
@@ -46,8 +56,13 @@ class UnaryOp final : public Op {
   UnaryOp(const OpBuilder& b, FloatActivation act)
       : x_(b.input_index(0)), y_(b.output_index(0)), n_(NumElements(b.input(0))), act_(act) {}
   void Run(const RunState& st) const override {
-    kernels::UnaryF32Ref(static_cast<const float*>(st.buffers[x_]), n_, act_, static_cast<float*>(st.buffers[y_]));
+    const auto* x = static_cast<const float*>(st.buffers[x_]);
+    auto* y = static_cast<float*>(st.buffers[y_]);
+    kernels::ParallelRanges(n_, kGrain, st.threads, [&](int64_t begin, int64_t end) {
+      kernels::UnaryFlat(x + begin, end - begin, act_, y + begin);
+    });
   }
+  std::string implementation() const override { return "flat"; }
 
  private:
   int x_, y_;

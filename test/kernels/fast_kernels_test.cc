@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -114,6 +115,64 @@ TEST(BinaryFlat, MatchesTheReference) {
       EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
           << "kind " << static_cast<int>(kind) << " activation " << act.kind;
     }
+}
+
+// Values for the float loops: random of both signs, NaN, infinities, signed zeros, clip-bound ties, and the ends of
+// the sigmoid's Exp range (e^v held at its bounds past -87.3 and 88.4, denormals, huge magnitudes).
+std::vector<float> FloatLoopInputs(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const float specials[] = {NAN,    INFINITY, -INFINITY, 0.0f,    -0.0f,  6.0f,  -1.0f, 87.5f, -87.5f,
+                            88.5f,  -88.5f,   100.0f,    -100.0f, 1e30f,  -1e30f, 1e-40f, 17.0f, -17.0f};
+  constexpr size_t kSpecials = sizeof specials / sizeof specials[0];
+  std::vector<float> v(n);
+  for (size_t k = 0; k < n; ++k)
+    v[k] = k % 11 == 0 ? specials[k / 11 % kSpecials] : static_cast<float>(static_cast<int>(rng() % 4001) - 2000) / 97;
+  return v;
+}
+
+const FloatActivation kActivations[] = {FloatActivation{}, FloatActivation{FloatActivation::kClip, 0.0f, 6.0f},
+                                        FloatActivation{FloatActivation::kClip, -1.0f, INFINITY},
+                                        FloatActivation{FloatActivation::kSigmoid},
+                                        FloatActivation{FloatActivation::kTanh}};
+
+TEST(UnaryFlat, MatchesTheReference) {
+  const std::vector<float> x = FloatLoopInputs(1003, 5);
+  for (const FloatActivation act : kActivations) {
+    std::vector<float> got(x.size()), want(x.size());
+    UnaryFlat(x.data(), static_cast<int64_t>(x.size()), act, got.data());
+    UnaryF32Ref(x.data(), static_cast<int64_t>(x.size()), act, want.data());
+    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float))) << "activation " << act.kind;
+  }
+}
+
+// Per-block broadcasts (either operand full) against the reference's general walk; shapes without long enough
+// constant blocks are refused.
+TEST(BinaryBlocks, MatchesTheReference) {
+  const Dims y{2, 5, 3, 7};
+  const std::vector<Dims> per_block = {{5, 1, 1}, {1, 5, 1, 1}, {2, 5, 1, 1}, {2, 1, 1, 1}, {1}};
+  for (const Dims& other : per_block)
+    for (const bool other_first : {false, true}) {
+      const Dims &ad = other_first ? other : y, &bd = other_first ? y : other;
+      const std::optional<BlockBroadcast> bb = FindBlockBroadcast(ad, bd, y);
+      ASSERT_TRUE(bb.has_value()) << "other operand of rank " << other.size() << ", first " << other_first;
+      EXPECT_EQ(bb->scalar_first, other_first);
+      int64_t other_size = 1;
+      for (int64_t d : other) other_size *= d;
+      const std::vector<float> full = FloatLoopInputs(2 * 5 * 3 * 7, 6), part = FloatLoopInputs(other_size, 7);
+      const float *a = other_first ? part.data() : full.data(), *b = other_first ? full.data() : part.data();
+      for (const BinaryKind kind : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kDiv})
+        for (const FloatActivation act : kActivations) {
+          std::vector<float> got(full.size()), want(full.size());
+          BinaryBlocks(kind, *bb, a, b, 0, static_cast<int64_t>(bb->offsets.size()), act, got.data());
+          BinaryF32Ref(kind, a, ad, b, bd, act, want.data(), y);
+          EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+              << "kind " << static_cast<int>(kind) << " activation " << act.kind << " other rank " << other.size();
+        }
+    }
+  EXPECT_FALSE(FindBlockBroadcast(y, {7}, y).has_value());              // varies along the last dim
+  EXPECT_FALSE(FindBlockBroadcast(y, {5, 3, 1}, y).has_value());        // blocks of 7: too short
+  EXPECT_FALSE(FindBlockBroadcast(y, y, y).has_value());                // flat
+  EXPECT_FALSE(FindBlockBroadcast({2, 1, 3, 7}, {1, 5, 1, 1}, y).has_value());  // neither operand full
 }
 
 TEST(QuantizeRow, MatchesArithQuantize) {

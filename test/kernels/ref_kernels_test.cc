@@ -283,6 +283,32 @@ TEST(BinaryF32Ref, FusedActivation) {
   ExpectClose(y, {0, 0, 4, 6});
 }
 
+// Exp against libm in double: within 2 ulp over its range, held at its bounds past it, NaN kept.
+TEST(Exp, WithinTwoUlpOfLibm) {
+  const auto ulps = [](float a, float b) {
+    int32_t ia, ib;
+    std::memcpy(&ia, &a, 4);
+    std::memcpy(&ib, &b, 4);
+    return std::abs(static_cast<int64_t>(ia) - ib);
+  };
+  int64_t worst = 0;
+  for (float v = -87.3f; v <= 88.3f; v += 0.0007f) {
+    const float want = static_cast<float>(std::exp(static_cast<double>(v)));
+    worst = std::max(worst, ulps(Exp(v), want));
+  }
+  EXPECT_LE(worst, 2);
+  EXPECT_EQ(Exp(0.0f), 1.0f);
+  EXPECT_TRUE(std::isnan(Exp(NAN)));
+  EXPECT_EQ(Exp(INFINITY), Exp(88.37626f));
+  EXPECT_GT(Exp(INFINITY), 2e38f);
+  EXPECT_EQ(Exp(-INFINITY), Exp(-87.33654f));
+  EXPECT_GT(Exp(-INFINITY), 0.0f);
+  EXPECT_LT(Exp(-INFINITY), 1.2e-38f);
+  EXPECT_EQ(Sigmoid(0.0f), 0.5f);
+  EXPECT_EQ(Sigmoid(17.0f), 1.0f);
+  EXPECT_LT(Sigmoid(-100.0f), 1e-38f);
+}
+
 TEST(UnaryF32Ref, Activations) {
   const std::vector<float> x = {-2, 0, 3};
   std::vector<float> y(3);

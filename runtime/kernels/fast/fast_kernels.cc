@@ -116,20 +116,40 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
 template void MaxPool<float>(const float*, Dims4, const Window2d&, float*, Dims4);
 template void MaxPool<uint8_t>(const uint8_t*, Dims4, const Window2d&, uint8_t*, Dims4);
 
-void BinaryFlat(BinaryKind kind, const float* a, const float* b, int64_t n, FloatActivation act, float* y) {
-  // The reference's flat path with the operation and the activation chosen once, outside the loop.
-  const auto run = [&](auto op) {
-    switch (act.kind) {
-      case FloatActivation::kNone:
-        for (int64_t i = 0; i < n; ++i) y[i] = op(a[i], b[i]);
-        return;
-      case FloatActivation::kClip:
-        for (int64_t i = 0; i < n; ++i) y[i] = Clip(op(a[i], b[i]), act.lo, act.hi);
-        return;
-      default:
-        for (int64_t i = 0; i < n; ++i) y[i] = Activate(op(a[i], b[i]), act);
-    }
-  };
+namespace {
+
+// The float loops below are built three times, for AVX-512, AVX2 and the baseline, and the loader picks by CPU
+// (GCC's target_clones). Each clone does the same IEEE operations in the same order (no contraction: the build
+// has -ffp-contract=off), so all three give the reference's results bit for bit.
+#if defined(__x86_64__) && !defined(__clang__)
+#define Q46_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define Q46_FLOAT_LOOP_CLONES
+#endif
+
+// y[i] = act(value(i)) for i in [0, n): the activation is chosen once, outside the loop, so that the loop
+// vectorises (the sigmoid's Exp included; tanh stays a libm call per element).
+template <class Value>
+[[gnu::always_inline]] inline void ActivateEach(int64_t n, FloatActivation act, Value value, float* y) {
+  switch (act.kind) {
+    case FloatActivation::kNone:
+      for (int64_t i = 0; i < n; ++i) y[i] = value(i);
+      return;
+    case FloatActivation::kClip:
+      for (int64_t i = 0; i < n; ++i) y[i] = Clip(value(i), act.lo, act.hi);
+      return;
+    case FloatActivation::kSigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = Sigmoid(value(i));
+      return;
+    case FloatActivation::kTanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = Activate(value(i), act);
+      return;
+  }
+}
+
+// run(op) with op the arithmetic of `kind` as a function object.
+template <class Run>
+void WithArithmetic(BinaryKind kind, Run run) {
   switch (kind) {
     case BinaryKind::kAdd: return run([](float u, float v) { return u + v; });
     case BinaryKind::kSub: return run([](float u, float v) { return u - v; });
@@ -138,7 +158,70 @@ void BinaryFlat(BinaryKind kind, const float* a, const float* b, int64_t n, Floa
   }
 }
 
-void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi, uint8_t* y) {
+}  // namespace
+
+Q46_FLOAT_LOOP_CLONES void BinaryFlat(BinaryKind kind, const float* a, const float* b, int64_t n, FloatActivation act,
+                                       float* y) {
+  WithArithmetic(kind, [&](auto op) { ActivateEach(n, act, [&](int64_t i) { return op(a[i], b[i]); }, y); });
+}
+
+namespace {
+
+// y[i] = act(x[i] op s), or act(s op x[i]): one block of a BlockBroadcast.
+Q46_FLOAT_LOOP_CLONES void BinaryWithScalar(BinaryKind kind, const float* x, float s, bool scalar_first, int64_t n,
+                                             FloatActivation act, float* y) {
+  WithArithmetic(kind, [&](auto op) {
+    if (scalar_first)
+      ActivateEach(n, act, [&](int64_t i) { return op(s, x[i]); }, y);
+    else
+      ActivateEach(n, act, [&](int64_t i) { return op(x[i], s); }, y);
+  });
+}
+
+}  // namespace
+
+std::optional<BlockBroadcast> FindBlockBroadcast(const Dims& ad, const Dims& bd, const Dims& yd) {
+  constexpr int64_t kMinBlock = 16;                   // shorter blocks are left to the reference's walk
+  if ((ad == yd) == (bd == yd)) return std::nullopt;  // both full (flat) or neither (general broadcasting)
+  BlockBroadcast bb;
+  bb.scalar_first = bd == yd;
+  Dims other = bb.scalar_first ? ad : bd;
+  other.insert(other.begin(), yd.size() - other.size(), 1);  // right-aligned, as numpy broadcasts
+  size_t axis = yd.size();
+  while (axis > 0 && other[axis - 1] == 1) --axis;
+  bb.block = 1;
+  for (size_t d = axis; d < yd.size(); ++d) bb.block *= yd[d];
+  if (bb.block < kMinBlock) return std::nullopt;
+  // Block t's element of the other operand: t's coordinates over the output's leading dims, 0 where it has size 1.
+  int64_t blocks = 1;
+  for (size_t d = 0; d < axis; ++d) blocks *= yd[d];
+  for (int64_t t = 0; t < blocks; ++t) {
+    int64_t rest = t, offset = 0, stride = 1;
+    for (size_t d = axis; d-- > 0;) {
+      const int64_t coordinate = rest % yd[d];
+      rest /= yd[d];
+      if (other[d] != 1) offset += coordinate * stride;
+      stride *= other[d];
+    }
+    bb.offsets.push_back(offset);
+  }
+  return bb;
+}
+
+void BinaryBlocks(BinaryKind kind, const BlockBroadcast& bb, const float* a, const float* b, int64_t first,
+                  int64_t last, FloatActivation act, float* y) {
+  const float *full = bb.scalar_first ? b : a, *per_block = bb.scalar_first ? a : b;
+  for (int64_t t = first; t < last; ++t)
+    BinaryWithScalar(kind, full + t * bb.block, per_block[bb.offsets[static_cast<size_t>(t)]], bb.scalar_first,
+                     bb.block, act, y + t * bb.block);
+}
+
+Q46_FLOAT_LOOP_CLONES void UnaryFlat(const float* x, int64_t n, FloatActivation act, float* y) {
+  ActivateEach(n, act, [&](int64_t i) { return x[i]; }, y);
+}
+
+Q46_FLOAT_LOOP_CLONES void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi,
+                                        uint8_t* y) {
   // arith::Quantize is clamp(RoundToInt(x / scale) + zp, lo, hi) with NaN -> zp. Clamping x / scale to
   // [lo - zp, hi - zp] first gives the same code (integer bounds, monotonic rounding) and keeps |v| < 2^22, where
   // adding and subtracting 1.5 * 2^23 rounds half to even; a NaN is replaced by 0 before the clamp.

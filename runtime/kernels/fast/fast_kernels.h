@@ -1,10 +1,13 @@
 // Faster kernels for simple ops, each equal bit for bit to its reference kernel (runtime/kernels/ref/) on the
 // cases it takes; test/kernels/fast_kernels_test.cc holds them to it. The op picks one where it applies, else
-// the reference kernel. Portable C++ (loops the compiler vectorises), with SSE2 where the compiler does not
-// (stride-2 and pairwise byte maxima, sse2_bytes.h).
+// the reference kernel. Portable C++ (loops the compiler vectorises; on x86 the float loops are built for AVX-512,
+// AVX2 and the baseline, picked by the CPU), with SSE2 where the compiler does not vectorise (stride-2 and pairwise
+// byte maxima, sse2_bytes.h).
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "runtime/kernels/ref/ref_kernels.h"
 
@@ -21,6 +24,22 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys);
 
 // Binary arithmetic on same-shape operands of n elements (BinaryF32Ref without broadcasting).
 void BinaryFlat(BinaryKind kind, const float* a, const float* b, int64_t n, FloatActivation act, float* y);
+
+// BinaryF32Ref where one operand has the output's dims and the other is constant over the trailing dims from some
+// axis on (a per-channel scale or bias: [N, C, H, W] with [N or 1, C, 1, 1]): the output is blocks over those
+// trailing dims, each computed with one element of the other operand.
+struct BlockBroadcast {
+  bool scalar_first = false;     // the per-block operand is a (a - b and a / b keep their order)
+  int64_t block = 0;             // elements per block
+  std::vector<int64_t> offsets;  // per block, the per-block operand's element
+};
+// The blocks of a op b -> y, if the dims have that form with blocks of at least 16 elements.
+std::optional<BlockBroadcast> FindBlockBroadcast(const Dims& ad, const Dims& bd, const Dims& yd);
+// Blocks [first, last) of such a broadcast.
+void BinaryBlocks(BinaryKind kind, const BlockBroadcast& bb, const float* a, const float* b, int64_t first,
+                  int64_t last, FloatActivation act, float* y);
+// An activation on n elements (UnaryF32Ref).
+void UnaryFlat(const float* x, int64_t n, FloatActivation act, float* y);
 
 // Float -> codes, as arith::Quantize on each element.
 void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi, uint8_t* y);
