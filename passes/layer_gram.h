@@ -63,7 +63,8 @@ class GramBuilder {
   void AddSample(int64_t sample_index, const float* xq, const float* xf);
   // The statistics, one per group.
   std::vector<LayerGram> Finish();
-  // Floats held by the row buffers of all groups together: about 8 M, however many groups there are.
+  // Floats held by the row buffers of all groups together: 8 M at most, or 2 K' groups when even one row per
+  // group is more (the buffers then hold one row each).
   int64_t RowBufferFloats() const { return 2 * capacity_ * (geo_.FieldSize() + 1) * geo_.groups; }
 
  private:

@@ -20,7 +20,8 @@ class BinaryOp final : public Op {
   BinaryOp(const OpBuilder& b, kernels::BinaryKind kind, FloatActivation act)
       : a_(b.input_index(0)), b_(b.input_index(1)), y_(b.output_index(0)), kind_(kind),
         ad_(DimsOf(b.input(0))), bd_(DimsOf(b.input(1))), yd_(DimsOf(b.output(0))), act_(act),
-        flat_(ad_ == yd_ && bd_ == yd_), blocks_(kernels::FindBlockBroadcast(ad_, bd_, yd_)), n_(NumElements(b.output(0))) {}
+        flat_(ad_ == yd_ && bd_ == yd_), blocks_(kernels::FindBlockBroadcast(ad_, bd_, yd_)),
+        n_(NumElements(b.output(0))) {}
   void Run(const RunState& st) const override {
     const auto* a = static_cast<const float*>(st.buffers[a_]);
     const auto* b = static_cast<const float*>(st.buffers[b_]);

@@ -119,10 +119,11 @@ template void MaxPool<uint8_t>(const uint8_t*, Dims4, const Window2d&, uint8_t*,
 namespace {
 
 // The float loops below are built three times, for AVX-512, AVX2 and the baseline, and the loader picks by CPU
-// (GCC's target_clones). Each clone does the same IEEE operations in the same order (no contraction: the build
-// has -ffp-contract=off), so all three give the reference's results bit for bit.
+// (GCC's target_clones; flatten inlines the helpers into each clone, which would otherwise call the baseline's
+// copy). Each clone does the same IEEE operations in the same order (no contraction: the build has
+// -ffp-contract=off), so all three give the reference's results bit for bit.
 #if defined(__x86_64__) && !defined(__clang__)
-#define Q46_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define Q46_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), flatten))
 #else
 #define Q46_FLOAT_LOOP_CLONES
 #endif
@@ -220,19 +221,18 @@ Q46_FLOAT_LOOP_CLONES void UnaryFlat(const float* x, int64_t n, FloatActivation 
   ActivateEach(n, act, [&](int64_t i) { return x[i]; }, y);
 }
 
-Q46_FLOAT_LOOP_CLONES void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi,
-                                        uint8_t* y) {
+Q46_FLOAT_LOOP_CLONES void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo,
+                                        int32_t hi, uint8_t* y) {
   // arith::Quantize is clamp(RoundToInt(x / scale) + zp, lo, hi) with NaN -> zp. Clamping x / scale to
   // [lo - zp, hi - zp] first gives the same code (integer bounds, monotonic rounding) and keeps |v| < 2^22, where
   // adding and subtracting 1.5 * 2^23 rounds half to even; a NaN is replaced by 0 before the clamp.
   const float flo = static_cast<float>(lo - zero_point), fhi = static_cast<float>(hi - zero_point);
-  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
   for (int64_t i = 0; i < n; ++i) {
     float v = x[i] / scale;
     v = v == v ? v : 0.0f;
     v = v < flo ? flo : v;
     v = v > fhi ? fhi : v;
-    y[i] = static_cast<uint8_t>(static_cast<int32_t>((v + kMagic) - kMagic) + zero_point);
+    y[i] = static_cast<uint8_t>(static_cast<int32_t>((v + kRoundingBias) - kRoundingBias) + zero_point);
   }
 }
 

@@ -339,7 +339,7 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
   else
     (span.count == full_len ? t.full : t.tail)[block.width - 1](args);
 
-  // tanh and sigmoid (no vector form here) only on the real outputs, not on the grid's dropped columns.
+  // tanh and sigmoid, per element, only on the real outputs, not on the grid's dropped columns.
   const FloatActivation& act = stage_.activation;
   if (stage_.codes_out || (act.kind != FloatActivation::kTanh && act.kind != FloatActivation::kSigmoid)) return;
   for (int64_t n = 0; n < out.channels; ++n) {

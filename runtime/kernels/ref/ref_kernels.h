@@ -44,16 +44,19 @@ inline float Clip(float v, float lo, float hi) {
   return v < hi ? v : hi;
 }
 
-// e^v within 2 ulp (v in [-87.3, 88.3]; below, FLT_MIN's neighbourhood; above, 2.3e38; NaN stays NaN), in float
+// e^v within 2 ulp (v in [-87.3, 88.4]; below, held near FLT_MIN; above, at 2.41e38; NaN stays NaN), in float
 // additions, multiplications and selects only, so that a loop over it vectorises and gives every lane the scalar
 // result bit for bit (libm's expf is a call per element). Cephes' method: v = n ln 2 + r with |r| <= ln 2 / 2
-// (ln 2 in two parts, so n ln 2 is exact), e^r by a degree-6 polynomial, 2^n through the exponent bits.
+// (ln 2 in two parts, so n ln 2 is exact), e^r = 1 + r + r^2 P(r) with P of degree 5, 2^n through the exponent bits
+// (n in [-126, 127] after the clamp).
+// Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 to the nearest integer, ties to even.
+constexpr float kRoundingBias = 12582912.0f;
+
 inline float Exp(float v) {
   float x = v == v ? v : 0.0f;
   x = x > -87.33654f ? x : -87.33654f;  // compare-and-select, as Clip: minps / maxps on vectors
   x = x < 88.37626f ? x : 88.37626f;
-  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer
-  const float n = (x * 1.44269504089f + kRound) - kRound;
+  const float n = (x * 1.44269504089f + kRoundingBias) - kRoundingBias;
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
   const float p =
       ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r +
@@ -67,8 +70,12 @@ inline float Exp(float v) {
 }
 
 // The logistic function, through Exp: exactly 1 from v = 17 up, about 4e-39 from v = -88.4 down (where e^-v is
-// held at 2.3e38).
-inline float Sigmoid(float v) { return 1.0f / (1.0f + Exp(-v)); }
+// held at 2.41e38). A NaN comes back as it went in: through the negation and the arithmetic its sign bit is the
+// compiler's choice, and scalar and vector code chose differently.
+inline float Sigmoid(float v) {
+  const float s = 1.0f / (1.0f + Exp(-v));
+  return v == v ? s : v;
+}
 
 inline float Activate(float v, const FloatActivation& a) {
   switch (a.kind) {
