@@ -44,18 +44,16 @@ inline float Clip(float v, float lo, float hi) {
   return v < hi ? v : hi;
 }
 
+// Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 to the nearest integer, ties to even.
+constexpr float kRoundingBias = 12582912.0f;
+
 // e^v within 2 ulp (v in [-87.3, 88.4]; below, held near FLT_MIN; above, at 2.41e38; NaN stays NaN), in float
 // additions, multiplications and selects only, so that a loop over it vectorises and gives every lane the scalar
 // result bit for bit (libm's expf is a call per element). Cephes' method: v = n ln 2 + r with |r| <= ln 2 / 2
 // (ln 2 in two parts, so n ln 2 is exact), e^r = 1 + r + r^2 P(r) with P of degree 5, 2^n through the exponent bits
 // (n in [-126, 127] after the clamp).
-// Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 to the nearest integer, ties to even.
-constexpr float kRoundingBias = 12582912.0f;
-
 inline float Exp(float v) {
-  float x = v == v ? v : 0.0f;
-  x = x > -87.33654f ? x : -87.33654f;  // compare-and-select, as Clip: minps / maxps on vectors
-  x = x < 88.37626f ? x : 88.37626f;
+  const float x = Clip(v == v ? v : 0.0f, -87.33654f, 88.37626f);
   const float n = (x * 1.44269504089f + kRoundingBias) - kRoundingBias;
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
   const float p =
