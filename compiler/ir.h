@@ -98,8 +98,19 @@ struct TransposeAttrs {
   std::vector<int64_t> perm;
 };
 
+// Output element i reads input element starts + i * steps per axis (counts: the output's dims).
+struct SliceAttrs {
+  std::vector<int64_t> starts, steps;
+};
+
+// Reduction over `axes` (sorted, distinct); the output keeps them as 1 or drops them, as its dims say.
+struct ReduceAttrs {
+  kernels::ReduceKind kind = kernels::ReduceKind::kMean;
+  std::vector<int64_t> axes;
+};
+
 using Attrs = std::variant<ConvAttrs, BatchNormAttrs, PoolAttrs, BinaryAttrs, UnaryAttrs, ConcatAttrs, ReshapeAttrs,
-                           PadAttrs, ResizeAttrs, SoftmaxAttrs, MatMulAttrs, TransposeAttrs>;
+                           PadAttrs, ResizeAttrs, SoftmaxAttrs, MatMulAttrs, TransposeAttrs, SliceAttrs, ReduceAttrs>;
 
 struct Node {
   std::string name;     // the ONNX node's name (or a generated one)

@@ -48,6 +48,9 @@ class ImportContext {
 
   // Adds a node whose outputs are this ONNX node's outputs [0, dims.size()) with the given dims.
   void Emit(ir::Attrs attrs, std::vector<ir::ValueId> inputs, const std::vector<std::vector<int64_t>>& output_dims);
+  // Adds a node, named after this one with "/i", whose only output is this ONNX node's output i (an op that
+  // lowers to one node per output, such as Split).
+  void EmitOutput(int i, ir::Attrs attrs, std::vector<ir::ValueId> inputs, std::vector<int64_t> dims);
   // Binds output i to a new constant.
   void EmitConstant(int i, FloatTensor t);
   // Binds output i to an existing value (Identity, Dropout, folded ops).

@@ -1,5 +1,6 @@
-// ONNX handlers for elementwise ops: activations (Relu, Clip, Tanh, Sigmoid), arithmetic (Add, Sub, Mul, Div,
-// numpy broadcasting), Softmax, and the pass-throughs Identity and Dropout. Ops on constants are folded here.
+// ONNX handlers for elementwise ops: activations (Relu, Clip, Tanh, Sigmoid, LeakyRelu, HardSigmoid,
+// HardSwish), arithmetic with numpy broadcasting (Add, Sub, Mul, Div, and PRelu), Softmax, and the
+// pass-throughs Identity and Dropout. Ops on constants are folded here.
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,27 @@ absl::Status EmitActivation(ImportContext& ctx, FloatActivation act) {
 absl::Status Relu(ImportContext& ctx) { return EmitActivation(ctx, {FloatActivation::kClip, 0.0f, INFINITY}); }
 absl::Status Tanh(ImportContext& ctx) { return EmitActivation(ctx, {FloatActivation::kTanh}); }
 absl::Status Sigmoid(ImportContext& ctx) { return EmitActivation(ctx, {FloatActivation::kSigmoid}); }
+
+absl::Status LeakyRelu(ImportContext& ctx) {
+  FloatActivation act{FloatActivation::kLeakyRelu};
+  act.alpha = ctx.AttrFloat("alpha", 0.01f);
+  return EmitActivation(ctx, act);
+}
+
+absl::Status HardSigmoid(ImportContext& ctx) {
+  FloatActivation act{FloatActivation::kHardSigmoid};
+  act.alpha = ctx.AttrFloat("alpha", 0.2f);
+  act.beta = ctx.AttrFloat("beta", 0.5f);
+  return EmitActivation(ctx, act);
+}
+
+// HardSwish (opset 14) has no attributes: alpha = 1/6, beta = 1/2.
+absl::Status HardSwish(ImportContext& ctx) {
+  FloatActivation act{FloatActivation::kHardSwish};
+  act.alpha = 1.0f / 6.0f;
+  act.beta = 0.5f;
+  return EmitActivation(ctx, act);
+}
 
 absl::Status Clip(ImportContext& ctx) {
   FloatActivation act{FloatActivation::kClip, -INFINITY, INFINITY};
@@ -58,6 +80,14 @@ absl::Status Add(ImportContext& ctx) { return Binary(ctx, kernels::BinaryKind::k
 absl::Status Sub(ImportContext& ctx) { return Binary(ctx, kernels::BinaryKind::kSub); }
 absl::Status Mul(ImportContext& ctx) { return Binary(ctx, kernels::BinaryKind::kMul); }
 absl::Status Div(ImportContext& ctx) { return Binary(ctx, kernels::BinaryKind::kDiv); }
+
+// PRelu's slope broadcasts to the input's shape only (unidirectionally).
+absl::Status PRelu(ImportContext& ctx) {
+  std::vector<int64_t> y;
+  if (!BroadcastDims(ctx.InputDims(0), ctx.InputDims(1), &y) || y != ctx.InputDims(0))
+    return ctx.Error("the slope does not broadcast to the input's shape");
+  return Binary(ctx, kernels::BinaryKind::kPRelu);
+}
 
 absl::Status Softmax(ImportContext& ctx) {
   const int64_t rank = static_cast<int64_t>(ctx.InputDims(0).size());
@@ -102,10 +132,14 @@ void RegisterElementwiseOps(OpTable& t) {
   t["Clip"] = Clip;
   t["Tanh"] = Tanh;
   t["Sigmoid"] = Sigmoid;
+  t["LeakyRelu"] = LeakyRelu;
+  t["HardSigmoid"] = HardSigmoid;
+  t["HardSwish"] = HardSwish;
   t["Add"] = Add;
   t["Sub"] = Sub;
   t["Mul"] = Mul;
   t["Div"] = Div;
+  t["PRelu"] = PRelu;
   t["Softmax"] = Softmax;
   t["Identity"] = PassThrough;
   t["Dropout"] = Dropout;

@@ -1,4 +1,7 @@
-// ONNX handlers for pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (2-D, NCHW).
+// ONNX handlers for pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (2-D, NCHW), and the
+// reductions over any axes ReduceMean, ReduceMax, ReduceMin, ReduceSum (exporters write global pools as these).
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "compiler/onnx_ops_util.h"
 
@@ -49,6 +52,46 @@ absl::Status GlobalPool(ImportContext& ctx, bool max) {
   return absl::OkStatus();
 }
 
+// Axes come from the attribute (opsets below 18; ReduceSum below 13) or a constant second input (ReduceSum 13+).
+absl::Status Reduce(ImportContext& ctx, kernels::ReduceKind kind) {
+  const std::vector<int64_t>& x = ctx.InputDims(0);
+  const int64_t rank = static_cast<int64_t>(x.size());
+  std::vector<int64_t> axes = ctx.AttrInts("axes");
+  if (ctx.HasInput(1)) {
+    const FloatTensor* a;
+    if (absl::Status st = ctx.RequireConstInput(1, "axes", &a); !st.ok()) return st;
+    axes.assign(a->data.begin(), a->data.end());
+  }
+  if (axes.empty() && ctx.AttrInt("noop_with_empty_axes", 0) != 0) {
+    ctx.Alias(0, ctx.Input(0));
+    return absl::OkStatus();
+  }
+  if (axes.empty())
+    for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+  for (int64_t& a : axes) {
+    if (a < -rank || a >= rank) return ctx.Error(absl::StrCat("axis ", a, " is out of range"));
+    if (a < 0) a += rank;
+  }
+  std::sort(axes.begin(), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) return ctx.Error("an axis is listed twice");
+  if (rank > static_cast<int64_t>(kernels::kMaxReduceRank))
+    return ctx.Error(absl::StrCat("rank ", rank, " is above ", kernels::kMaxReduceRank));
+  const bool keepdims = ctx.AttrInt("keepdims", 1) != 0;
+  std::vector<int64_t> dims;
+  for (int64_t a = 0; a < rank; ++a) {
+    const bool reduced = std::binary_search(axes.begin(), axes.end(), a);
+    if (!reduced || keepdims) dims.push_back(reduced ? 1 : x[a]);
+  }
+  if (const FloatTensor* c = ctx.ConstInput(0)) {
+    FloatTensor y{dims, std::vector<float>(FloatTensor::NumElements(dims))};
+    kernels::ReduceF32Ref(kind, c->data.data(), c->dims, axes, y.data.data());
+    ctx.EmitConstant(0, std::move(y));
+    return absl::OkStatus();
+  }
+  ctx.Emit(ir::ReduceAttrs{kind, axes}, {ctx.Input(0)}, {dims});
+  return absl::OkStatus();
+}
+
 absl::Status MaxPool(ImportContext& ctx) { return Pool(ctx, true); }
 absl::Status AveragePool(ImportContext& ctx) { return Pool(ctx, false); }
 absl::Status GlobalAveragePool(ImportContext& ctx) { return GlobalPool(ctx, false); }
@@ -61,6 +104,10 @@ void RegisterPoolOps(OpTable& t) {
   t["AveragePool"] = AveragePool;
   t["GlobalAveragePool"] = GlobalAveragePool;
   t["GlobalMaxPool"] = GlobalMaxPool;
+  t["ReduceMean"] = [](ImportContext& ctx) { return Reduce(ctx, kernels::ReduceKind::kMean); };
+  t["ReduceMax"] = [](ImportContext& ctx) { return Reduce(ctx, kernels::ReduceKind::kMax); };
+  t["ReduceMin"] = [](ImportContext& ctx) { return Reduce(ctx, kernels::ReduceKind::kMin); };
+  t["ReduceSum"] = [](ImportContext& ctx) { return Reduce(ctx, kernels::ReduceKind::kSum); };
 }
 
 }  // namespace q46

@@ -1,7 +1,6 @@
-// ONNX handlers for ops that move or reshape data: Concat, Flatten, Reshape, Pad, Resize, Transpose, and the
-// shape arithmetic exporters emit around them (Constant, ConstantOfShape, Shape, Gather, Slice, Unsqueeze,
-// Squeeze, Cast), which is
-// folded to constants since every shape here is static.
+// ONNX handlers for ops that move or reshape data: Concat, Flatten, Reshape, Pad, Resize, Transpose, Slice and
+// Split, and the shape arithmetic exporters emit around them (Constant, ConstantOfShape, Shape, Gather, Unsqueeze,
+// Squeeze, Cast), which is folded to constants since every shape here is static.
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -160,20 +159,21 @@ absl::Status ConstantOfShape(ImportContext& ctx) {
   return absl::OkStatus();
 }
 
-// Slice (opset 10+: starts, ends, axes, steps as inputs), folded on constants.
+// Slice (opset 10+: starts, ends, axes, steps as constant inputs); folded on a constant, else a runtime op.
 absl::Status Slice(ImportContext& ctx) {
-  const FloatTensor *data, *starts, *ends, *axes_t = nullptr, *steps_t = nullptr;
-  if (absl::Status st = ctx.RequireConstInput(0, "data (Slice is folded on constants only)", &data); !st.ok()) return st;
+  const FloatTensor *starts, *ends, *axes_t = nullptr, *steps_t = nullptr;
   if (absl::Status st = ctx.RequireConstInput(1, "starts", &starts); !st.ok()) return st;
   if (absl::Status st = ctx.RequireConstInput(2, "ends", &ends); !st.ok()) return st;
   if (ctx.HasInput(3)) if (absl::Status st = ctx.RequireConstInput(3, "axes", &axes_t); !st.ok()) return st;
   if (ctx.HasInput(4)) if (absl::Status st = ctx.RequireConstInput(4, "steps", &steps_t); !st.ok()) return st;
-  const int64_t rank = static_cast<int64_t>(data->dims.size());
-  std::vector<int64_t> begin(rank, 0), step(rank, 1), count = data->dims;
+  const std::vector<int64_t>& in = ctx.InputDims(0);
+  const int64_t rank = static_cast<int64_t>(in.size());
+  if (rank == 0) return ctx.Error("Slice needs a tensor of rank 1 or more");
+  std::vector<int64_t> begin(rank, 0), step(rank, 1), count = in;
   for (size_t i = 0; i < starts->data.size(); ++i) {
     const int64_t axis = NormalizeAxis(axes_t ? static_cast<int64_t>(axes_t->data[i]) : static_cast<int64_t>(i), rank);
     if (axis < 0 || axis >= rank || i >= ends->data.size()) return ctx.Error("axes out of range");
-    const int64_t n = data->dims[axis];
+    const int64_t n = in[axis];
     const int64_t s = steps_t ? static_cast<int64_t>(steps_t->data[i]) : 1;
     if (s == 0) return ctx.Error("a step of 0");
     // Starts and ends are clamped as ONNX specifies; large values (INT64_MAX as float) saturate.
@@ -187,17 +187,58 @@ absl::Status Slice(ImportContext& ctx) {
     step[axis] = s;
     count[axis] = s > 0 ? std::max<int64_t>(0, (last - first + s - 1) / s) : std::max<int64_t>(0, (first - last - s - 1) / -s);
   }
-  FloatTensor out{count, {}};
-  std::vector<int64_t> strides(rank, 1), idx(rank, 0);
-  for (int64_t i = rank - 2; i >= 0; --i) strides[i] = strides[i + 1] * data->dims[i + 1];
   const int64_t total = FloatTensor::NumElements(count);
-  for (int64_t o = 0; o < total; ++o) {
-    int64_t src = 0;
-    for (int64_t k = 0; k < rank; ++k) src += (begin[k] + idx[k] * step[k]) * strides[k];
-    out.data.push_back(data->data[src]);
-    for (int64_t k = rank - 1; k >= 0 && ++idx[k] == count[k]; --k) idx[k] = 0;
+  if (const FloatTensor* data = ctx.ConstInput(0)) {
+    FloatTensor out{count, std::vector<float>(total)};
+    if (total > 0) kernels::SliceRef(data->data.data(), data->dims, begin, step, out.data.data(), count);
+    ctx.EmitConstant(0, std::move(out));
+    return absl::OkStatus();
   }
-  ctx.EmitConstant(0, std::move(out));
+  if (total == 0) return ctx.Error("the output would be empty");
+  ctx.Emit(ir::SliceAttrs{begin, step}, {ctx.Input(0)}, {count});
+  return absl::OkStatus();
+}
+
+// Split (sizes from the `split` attribute below opset 13, a constant input from 13; equal parts without them):
+// one slice per output.
+absl::Status Split(ImportContext& ctx) {
+  const std::vector<int64_t> in = ctx.InputDims(0);
+  const int64_t rank = static_cast<int64_t>(in.size());
+  const int64_t axis = NormalizeAxis(ctx.AttrInt("axis", 0), rank);
+  if (axis < 0 || axis >= rank) return ctx.Error("axis out of range");
+  const int parts = ctx.proto().output_size();
+  std::vector<int64_t> sizes = ctx.AttrInts("split");
+  if (ctx.HasInput(1)) {
+    const FloatTensor* s;
+    if (absl::Status st = ctx.RequireConstInput(1, "split", &s); !st.ok()) return st;
+    sizes.assign(s->data.begin(), s->data.end());
+  }
+  if (sizes.empty()) {
+    if (in[axis] % parts != 0) return ctx.Error(absl::StrCat("axis size ", in[axis], " does not split into ", parts));
+    sizes.assign(static_cast<size_t>(parts), in[axis] / parts);
+  }
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    if (s < 1) return ctx.Error("split sizes must be positive (q46 tensors are not empty)");
+    total += s;
+  }
+  if (static_cast<int>(sizes.size()) != parts || total != in[axis])
+    return ctx.Error(absl::StrCat("split sizes [", absl::StrJoin(sizes, ", "), "] do not cut axis ", axis, " of size ",
+                                  in[axis], " into ", parts, " outputs"));
+  std::vector<int64_t> starts(rank, 0);
+  const std::vector<int64_t> steps(rank, 1);
+  for (int i = 0; i < parts; ++i) {
+    std::vector<int64_t> dims = in;
+    dims[axis] = sizes[i];
+    if (const FloatTensor* c = ctx.ConstInput(0)) {
+      FloatTensor out{dims, std::vector<float>(FloatTensor::NumElements(dims))};
+      kernels::SliceRef(c->data.data(), c->dims, starts, steps, out.data.data(), dims);
+      ctx.EmitConstant(i, std::move(out));
+    } else {
+      ctx.EmitOutput(i, ir::SliceAttrs{starts, steps}, {ctx.Input(0)}, dims);
+    }
+    starts[axis] += sizes[i];
+  }
   return absl::OkStatus();
 }
 
@@ -379,6 +420,7 @@ void RegisterShapeOps(OpTable& t) {
   t["Shape"] = Shape;
   t["ConstantOfShape"] = ConstantOfShape;
   t["Slice"] = Slice;
+  t["Split"] = Split;
   t["Gather"] = Gather;
   t["Unsqueeze"] = Unsqueeze;
   t["Squeeze"] = Squeeze;

@@ -2,6 +2,7 @@
 #include "compiler/onnx_qdq_exporter.h"
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -122,7 +123,7 @@ class QdqExport {
   }
 
   // ---- activations and code ranges ----------------------------------------------------------------------------
-  // Writes `out` = act(in) (a Relu, Clip, Tanh or Sigmoid; Identity when there is none).
+  // Writes `out` = act(in) (the ONNX op of that name; Relu or Clip for a clamp; Identity when there is none).
   void EmitActivation(const ir::FloatActivation& a, const std::string& base, const std::string& in,
                       const std::string& out) {
     switch (a.kind) {
@@ -130,7 +131,21 @@ class QdqExport {
       case ir::FloatActivation::kTanh: AddNode("Tanh", base, {in}, {out}); return;
       case ir::FloatActivation::kSigmoid: AddNode("Sigmoid", base, {in}, {out}); return;
       case ir::FloatActivation::kClip: EmitClip(a.lo, a.hi, base, in, out); return;
+      case ir::FloatActivation::kLeakyRelu: SetFloat(AddNode("LeakyRelu", base, {in}, {out}), "alpha", a.alpha); return;
+      case ir::FloatActivation::kHardSigmoid: EmitHardSigmoid(a, base, in, out); return;
+      case ir::FloatActivation::kHardSwish: {  // HardSwish is opset 14: x * HardSigmoid(x)
+        const std::string gate = Unique(out + ".gate");
+        EmitHardSigmoid(a, base + ".gate", in, gate);
+        AddNode("Mul", base, {in, gate}, {out});
+        return;
+      }
     }
+  }
+  void EmitHardSigmoid(const ir::FloatActivation& a, const std::string& base, const std::string& in,
+                       const std::string& out) {
+    onnx::NodeProto* n = AddNode("HardSigmoid", base, {in}, {out});
+    SetFloat(n, "alpha", a.alpha);
+    SetFloat(n, "beta", a.beta);
   }
   void EmitClip(float lo, float hi, const std::string& base, const std::string& in, const std::string& out) {
     if (lo == 0.0f && std::isinf(hi) && hi > 0) {
@@ -192,7 +207,7 @@ class QdqExport {
     } else if (const auto* p = ir::AttrsIf<ir::PoolAttrs>(n)) {
       return EmitPool(n, *p, in[0], out);
     } else if (const auto* b = ir::AttrsIf<ir::BinaryAttrs>(n)) {
-      static const char* const kOps[] = {"Add", "Sub", "Mul", "Div"};
+      static const char* const kOps[] = {"Add", "Sub", "Mul", "Div", "PRelu"};
       const std::string raw = Unique(out + ".raw");
       AddNode(kOps[static_cast<int>(b->kind)], n.name, in, {raw});
       EmitActivation(b->activation, n.name + ".activation", raw, out);
@@ -217,11 +232,49 @@ class QdqExport {
       AddNode("MatMul", n.name, in, {out});
     } else if (const auto* t = ir::AttrsIf<ir::TransposeAttrs>(n)) {
       SetInts(AddNode("Transpose", n.name, in, {out}), "perm", t->perm);
+    } else if (const auto* s = ir::AttrsIf<ir::SliceAttrs>(n)) {
+      EmitSlice(*s, g_.values[n.outputs[0]].dims, n.name, in[0], out);
+    } else if (const auto* r = ir::AttrsIf<ir::ReduceAttrs>(n)) {
+      EmitReduce(*r, g_.values[n.inputs[0]].dims.size() == g_.values[n.outputs[0]].dims.size(), n.name, in[0], out);
     } else {
       return absl::UnimplementedError(absl::StrCat("--emit-onnx-qdq: node '", n.name, "' (", n.op_type,
                                                    ") has no QDQ export"));
     }
     return absl::OkStatus();
+  }
+
+  // ends = starts + count * steps; a backward walk to the first element ends before it, which ONNX spells as any
+  // end below -size (clamped to -1), not -1 (the last element).
+  void EmitSlice(const ir::SliceAttrs& s, const std::vector<int64_t>& counts, const std::string& name,
+                 const std::string& in, const std::string& out) {
+    const int64_t n = static_cast<int64_t>(counts.size());
+    std::vector<int64_t> ends, axes;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t end = s.starts[i] + counts[i] * s.steps[i];
+      ends.push_back(end < 0 ? std::numeric_limits<int64_t>::min() : end);
+      axes.push_back(i);
+    }
+    auto ints = [&](const std::string& what, const std::vector<int64_t>& v) {
+      return Initializer(out + "." + what, onnx::TensorProto::INT64, {n}, v);
+    };
+    AddNode("Slice", name, {in, ints("starts", s.starts), ints("ends", ends), ints("axes", axes),
+                            ints("steps", s.steps)}, {out});
+  }
+
+  // ReduceSum takes its axes as an input from opset 13; the others as an attribute until opset 18.
+  void EmitReduce(const ir::ReduceAttrs& r, bool keepdims, const std::string& name, const std::string& in,
+                  const std::string& out) {
+    static const char* const kOps[] = {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum"};
+    onnx::NodeProto* node;
+    if (r.kind == kernels::ReduceKind::kSum) {
+      const std::string axes =
+          Initializer(out + ".axes", onnx::TensorProto::INT64, {static_cast<int64_t>(r.axes.size())}, r.axes);
+      node = AddNode(kOps[static_cast<int>(r.kind)], name, {in, axes}, {out});
+    } else {
+      node = AddNode(kOps[static_cast<int>(r.kind)], name, {in}, {out});
+      SetInts(node, "axes", r.axes);
+    }
+    SetInt(node, "keepdims", keepdims ? 1 : 0);
   }
 
   // Conv / ConvTranspose (Gemm for a fully connected layer on a matrix), then its activation.

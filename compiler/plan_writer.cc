@@ -38,6 +38,8 @@ void SetActivation(const ir::FloatActivation& a, plan::Activation* p) {
   p->set_kind(static_cast<plan::Activation::Kind>(a.kind));
   p->set_lo(a.lo);
   p->set_hi(a.hi);
+  p->set_alpha(a.alpha);
+  p->set_beta(a.beta);
 }
 
 class Lowering {
@@ -75,7 +77,7 @@ class Lowering {
   static bool CommutesWithCodes(const ir::Node& n) {
     if (const auto* p = ir::AttrsIf<ir::PoolAttrs>(n)) return p->max;
     if (const auto* p = ir::AttrsIf<ir::PadAttrs>(n)) return p->value == 0.0f;
-    return std::holds_alternative<ir::ReshapeAttrs>(n.attrs);
+    return std::holds_alternative<ir::ReshapeAttrs>(n.attrs) || std::holds_alternative<ir::SliceAttrs>(n.attrs);
   }
 
   // want_[v]: the codes every reader of v wants, if they all want the same.
@@ -213,6 +215,12 @@ class Lowering {
       p->mutable_matmul();
     } else if (const auto* a = ir::AttrsIf<ir::TransposeAttrs>(n)) {
       for (int64_t v : a->perm) p->mutable_transpose()->add_perm(v);
+    } else if (const auto* a = ir::AttrsIf<ir::SliceAttrs>(n)) {
+      for (int64_t v : a->starts) p->mutable_slice()->add_starts(v);
+      for (int64_t v : a->steps) p->mutable_slice()->add_steps(v);
+    } else if (const auto* a = ir::AttrsIf<ir::ReduceAttrs>(n)) {
+      p->mutable_reduce()->set_kind(static_cast<plan::Reduce::Kind>(a->kind));
+      for (int64_t v : a->axes) p->mutable_reduce()->add_axes(v);
     } else {
       return absl::InternalError(absl::StrCat("node '", n.name, "' (", n.op_type, ") was not lowered by the passes"));
     }

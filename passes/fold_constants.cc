@@ -35,7 +35,7 @@ bool PerChannel(const FloatTensor& c, const std::vector<int64_t>& out_dims, std:
 
 bool FoldArithmetic(ir::Graph& g, ir::Node& n) {
   const auto* b = ir::AttrsIf<ir::BinaryAttrs>(n);
-  if (!b || b->activation.kind != ir::FloatActivation::kNone) return false;
+  if (!b || b->activation.kind != ir::FloatActivation::kNone || b->kind == kernels::BinaryKind::kPRelu) return false;
   for (int side = 0; side < 2; ++side) {
     const ir::ValueId x = n.inputs[side], k = n.inputs[1 - side];
     const bool commutes = b->kind == kernels::BinaryKind::kAdd || b->kind == kernels::BinaryKind::kMul;
@@ -52,6 +52,7 @@ bool FoldArithmetic(ir::Graph& g, ir::Node& n) {
         case kernels::BinaryKind::kDiv: s[c] = 1.0f / v[c]; break;
         case kernels::BinaryKind::kAdd: t[c] = v[c]; break;
         case kernels::BinaryKind::kSub: t[c] = -v[c]; break;
+        case kernels::BinaryKind::kPRelu: break;  // not linear: declined above
       }
     }
     ScaleConvOutputChannels(g, g.nodes[conv], s, t);

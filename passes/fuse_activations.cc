@@ -1,11 +1,13 @@
 //===- fuse_activations.cc - Fuse activations into producing layers -------===//
 //
-// A clamp (ReLU, ReLU6, HardTanh, Clip), tanh or sigmoid whose input is the sole use of a convolution's or an
-// elementwise op's output is fused into that op. Two clamps in a row intersect. On quantized layers a fused
-// clamp becomes the code range of the requantized output, so ReLU6 costs nothing at run time.
-// First, activations are hoisted above max pools and reshapes (all these activations are non-decreasing, so
-// act(maxpool(x)) == maxpool(act(x))): the article's networks apply ReLU6 after the pool, and hoisting lets it
-// reach the convolution, so the pool then runs on codes.
+// An activation whose input is the sole use of an elementwise op's output is fused into that op; a clamp
+// (ReLU, ReLU6, HardTanh, Clip), tanh or sigmoid also into a convolution (oneDNN has no post-op for the others,
+// LeakyRelu, HardSigmoid, HardSwish, so they stay standalone after a convolution). Two clamps in a row
+// intersect. On quantized layers a fused clamp becomes the code range of the requantized output, so ReLU6 costs
+// nothing at run time.
+// First, activations are hoisted above reshapes, and non-decreasing ones above max pools (act(maxpool(x)) ==
+// maxpool(act(x))): the article's networks apply ReLU6 after the pool, and hoisting lets it reach the
+// convolution, so the pool then runs on codes.
 //
 //===----------------------------------------------------------------------===//
 #include <algorithm>
@@ -17,8 +19,10 @@
 namespace q46 {
 namespace {
 
-ir::FloatActivation* ActivationSlot(ir::Node& n) {
-  if (auto* c = ir::AttrsIf<ir::ConvAttrs>(n)) return &c->activation;
+ir::FloatActivation* ActivationSlot(ir::Node& n, const ir::FloatActivation& next) {
+  using A = ir::FloatActivation;
+  const bool conv_fusable = next.kind == A::kClip || next.kind == A::kTanh || next.kind == A::kSigmoid;
+  if (auto* c = ir::AttrsIf<ir::ConvAttrs>(n)) return conv_fusable ? &c->activation : nullptr;
   if (auto* b = ir::AttrsIf<ir::BinaryAttrs>(n)) return &b->activation;
   if (auto* u = ir::AttrsIf<ir::UnaryAttrs>(n)) return &u->activation;
   return nullptr;
@@ -46,6 +50,7 @@ bool HoistAboveCommuting(ir::Graph& g, int u_index) {
   const ir::Node& p = g.nodes[p_index];
   const auto* pool = ir::AttrsIf<ir::PoolAttrs>(p);
   if (!(pool && pool->max) && !std::holds_alternative<ir::ReshapeAttrs>(p.attrs)) return false;
+  if (pool && !kernels::IsNonDecreasing(ir::AttrsIf<ir::UnaryAttrs>(u)->activation)) return false;
   const ir::ValueId x = p.inputs[0], y = p.outputs[0], z = u.outputs[0];
   const ir::ValueId act_out = g.AddValue({g.values[x].name + "/act", g.values[x].dims, std::nullopt, std::nullopt});
   ir::Node act = g.nodes[u_index], moved = g.nodes[p_index];
@@ -74,7 +79,7 @@ absl::Status FuseActivations(ir::Graph& g, PassContext& ctx) {
     const int p = g.Producer(n.inputs[0]);
     if (p < 0 || SoleConsumer(g, n.inputs[0]) < 0) continue;
     ir::Node& producer = g.nodes[p];
-    ir::FloatActivation* slot = ActivationSlot(producer);
+    ir::FloatActivation* slot = ActivationSlot(producer, u->activation);
     if (!slot || !Combine(slot, u->activation)) continue;
     n.dead = true;
     g.ReplaceUses(n.outputs[0], n.inputs[0]);

@@ -1,5 +1,6 @@
 # q46 reference networks as PyTorch modules: the CIFAR-10 CNN6..CNN10 of the article, torchvision ResNet-18/34
-# with ReLU6, and the brain-MRI segmentation U-Net (mateuszbuda/brain-segmentation-pytorch).
+# with ReLU6, and the brain-MRI segmentation U-Net (mateuszbuda/brain-segmentation-pytorch); and, for tests only,
+# a small CIFAR-sized network built from the ops of mobile networks ("mobile", see MobileMix).
 #
 # Used by tools/export_models.py to produce ONNX files and reference outputs for the q46 compiler.
 # Importing this module has no side effects; use build(name) and input_shape(name).
@@ -198,6 +199,37 @@ class UNet(nn.Module):
         ]))
 
 
+class MobileMix(nn.Module):
+    """Not a brief network: a test network with the ops of MobileNetV3 and ShuffleNetV2 (Hardswish, a
+    squeeze-excite gate of ReduceMean, Hardsigmoid and a per-channel Mul, depthwise convs, a channel split and
+    shuffle) and of other exporters' models (PReLU, LeakyReLU, a ReduceMean head), on a 32x32 input."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+
+        def conv_bn(cin, cout, k=1, stride=1, groups=1):
+            return [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+
+        self.stem = nn.Sequential(*conv_bn(3, 16, 3, 2), nn.Hardswish())
+        self.depthwise = nn.Sequential(*conv_bn(16, 16, 3, groups=16), nn.ReLU())
+        self.squeeze = nn.Sequential(nn.Conv2d(16, 8, 1), nn.ReLU(), nn.Conv2d(8, 16, 1), nn.Hardsigmoid())
+        self.expand = nn.Sequential(*conv_bn(16, 32), nn.Hardswish())
+        self.branch = nn.Sequential(*conv_bn(16, 16), nn.PReLU(16), *conv_bn(16, 16, 3, groups=16),
+                                    *conv_bn(16, 16), nn.LeakyReLU(0.1))
+        self.down = nn.Sequential(*conv_bn(32, 48, 3, 2), nn.ReLU6())
+        self.fc = nn.Linear(48, classes)
+
+    def forward(self, x):
+        x = self.depthwise(self.stem(x))
+        x = x * self.squeeze(x.mean((2, 3), keepdim=True))
+        x = self.expand(x)
+        kept, changed = x.chunk(2, dim=1)
+        x = torch.cat([kept, self.branch(changed)], dim=1)
+        n, c, h, w = x.shape
+        x = x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)  # channel shuffle
+        return self.fc(self.down(x).mean((2, 3)))
+
+
 def count_params(model):
     """All parameters, BN affine weight/bias included (running statistics are buffers, not counted)."""
     return sum(p.numel() for p in model.parameters())
@@ -207,6 +239,7 @@ _BUILDERS = {
     "cnn6": CNN6, "cnn7": CNN7, "cnn8": CNN8, "cnn9": CNN9, "cnn10": CNN10,
     "resnet18": lambda: resnet(18), "resnet34": lambda: resnet(34),
     "unet": UNet,
+    "mobile": MobileMix,
 }
 
 MODEL_NAMES = tuple(_BUILDERS)
@@ -224,7 +257,7 @@ def build(name):
 
 def input_shape(name):
     """(C, H, W) of one input image for the model `name`."""
-    if name.startswith("cnn"):
+    if name.startswith("cnn") or name == "mobile":
         return CIFAR_INPUT
     if name.startswith("resnet"):
         return IMAGENET_INPUT

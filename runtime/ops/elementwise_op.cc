@@ -122,7 +122,7 @@ Status CreateBinaryOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
     return b.Fail("dims " + DimsToString(DimsOf(b.input(0))) + " and " + DimsToString(DimsOf(b.input(1))) +
                   " do not broadcast");
   Q46_RETURN_IF_ERROR(b.ExpectDims(b.output(0), yd));
-  if (p.kind() < plan::Binary::ADD || p.kind() > plan::Binary::DIV)
+  if (p.kind() < plan::Binary::ADD || p.kind() > plan::Binary::PRELU)
     return b.Fail("unknown binary kind " + std::to_string(p.kind()));
   FloatActivation act;
   Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &act));

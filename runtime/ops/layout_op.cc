@@ -1,4 +1,5 @@
-// Layout ops that move elements without arithmetic: Concat, Reshape, Pad (floats or codes), Transpose (floats).
+// Layout ops that move elements without arithmetic: Concat, Reshape, Pad, Slice (floats or codes), Transpose
+// (floats).
 #include <array>
 #include <cstring>
 
@@ -70,6 +71,23 @@ class TransposeOp final : public Op {
   int x_, y_;
   kernels::Dims xd_;
   std::vector<int64_t> perm_;
+};
+
+template <typename T>
+class SliceOp final : public Op {
+ public:
+  SliceOp(const OpBuilder& b, std::vector<int64_t> starts, std::vector<int64_t> steps)
+      : x_(b.input_index(0)), y_(b.output_index(0)), xd_(DimsOf(b.input(0))), yd_(DimsOf(b.output(0))),
+        starts_(std::move(starts)), steps_(std::move(steps)) {}
+  void Run(const RunState& st) const override {
+    kernels::SliceRef(static_cast<const T*>(st.buffers[x_]), xd_, starts_, steps_, static_cast<T*>(st.buffers[y_]),
+                      yd_);
+  }
+
+ private:
+  int x_, y_;
+  kernels::Dims xd_, yd_;
+  std::vector<int64_t> starts_, steps_;
 };
 
 }  // namespace
@@ -148,6 +166,31 @@ Status CreateTransposeOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   }
   Q46_RETURN_IF_ERROR(b.ExpectDims(b.output(0), yd));
   *op = std::make_unique<TransposeOp>(b, std::move(perm));
+  return Status();
+}
+
+Status CreateSliceOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectSameQuant(b.input(0), b.output(0)));
+  const plan::Slice& p = b.node().slice();
+  const plan::Tensor &x = b.input(0), &y = b.output(0);
+  const int rank = x.dims_size();
+  if (rank < 1 || y.dims_size() != rank || p.starts_size() != rank || p.steps_size() != rank)
+    return b.Fail("needs an input and output of the same rank >= 1 and a start and step per axis");
+  for (int i = 0; i < rank; ++i) {
+    const int64_t start = p.starts(i), step = p.steps(i), count = y.dims(i);
+    // The last index read, start + (count - 1) * step, computed without overflow for any count <= x.dims(i).
+    if (step == 0 || count < 1 || count > x.dims(i) || start < 0 || start >= x.dims(i) ||
+        (step > 0 ? (x.dims(i) - 1 - start) / step < count - 1 : start / -step < count - 1))
+      return b.Fail("axis " + std::to_string(i) + ": start " + std::to_string(start) + ", step " +
+                    std::to_string(step) + " and count " + std::to_string(count) + " leave the input of size " +
+                    std::to_string(x.dims(i)));
+  }
+  std::vector<int64_t> starts(p.starts().begin(), p.starts().end()), steps(p.steps().begin(), p.steps().end());
+  if (x.dtype() == plan::UINT8_CODES)
+    *op = std::make_unique<SliceOp<uint8_t>>(b, std::move(starts), std::move(steps));
+  else
+    *op = std::make_unique<SliceOp<float>>(b, std::move(starts), std::move(steps));
   return Status();
 }
 

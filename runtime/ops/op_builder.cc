@@ -104,10 +104,17 @@ Status OpBuilder::ToActivation(const plan::Activation& a, kernels::FloatActivati
       break;
     case plan::Activation::TANH: act->kind = kernels::FloatActivation::kTanh; break;
     case plan::Activation::SIGMOID: act->kind = kernels::FloatActivation::kSigmoid; break;
+    case plan::Activation::LEAKY_RELU: act->kind = kernels::FloatActivation::kLeakyRelu; break;
+    case plan::Activation::HARD_SIGMOID: act->kind = kernels::FloatActivation::kHardSigmoid; break;
+    case plan::Activation::HARD_SWISH: act->kind = kernels::FloatActivation::kHardSwish; break;
     default: return Fail("unknown activation kind " + std::to_string(a.kind()));
   }
+  if (!std::isfinite(a.alpha()) || !std::isfinite(a.beta()))
+    return Fail("activation parameters must be finite");
   act->lo = a.lo();
   act->hi = a.hi();
+  act->alpha = a.alpha();
+  act->beta = a.beta();
   return Status();
 }
 

@@ -21,5 +21,7 @@ Status CreateResizeOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 Status CreateSoftmaxOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 Status CreateMatMulOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 Status CreateTransposeOp(const OpBuilder& b, std::unique_ptr<Op>* op);
+Status CreateSliceOp(const OpBuilder& b, std::unique_ptr<Op>* op);
+Status CreateReduceOp(const OpBuilder& b, std::unique_ptr<Op>* op);
 
 }  // namespace q46::rt

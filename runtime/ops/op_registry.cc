@@ -21,6 +21,8 @@ Status CreateOp(const plan::Plan& plan, const plan::Node& node, const LoadOption
     case N::kSoftmax: return CreateSoftmaxOp(OpBuilder(plan, node, "Softmax", options), op);
     case N::kMatmul: return CreateMatMulOp(OpBuilder(plan, node, "MatMul", options), op);
     case N::kTranspose: return CreateTransposeOp(OpBuilder(plan, node, "Transpose", options), op);
+    case N::kSlice: return CreateSliceOp(OpBuilder(plan, node, "Slice", options), op);
+    case N::kReduce: return CreateReduceOp(OpBuilder(plan, node, "Reduce", options), op);
     case N::OP_NOT_SET: break;
   }
   return Status::Error("node '" + node.name() + "' has no op this runtime knows (a newer plan?)");

@@ -22,8 +22,9 @@ cmp -s "$work/first.q46" "$work/second.q46" || fail "the cached run chose differ
 cmp -s "$work/first.q46" "$work/from_map.q46" || fail "the emitted map does not reproduce the plan"
 echo "ok   auto plan reproduced from the cache and from its emitted map"
 
-# The cost table knows CNN6's chains (each conv reads the previous one's codes; fc1's tanh ends the chain) and
-# what crossing one costs (a separate quantization at least).
+# The cost table knows CNN6's chains (each conv reads the previous one's codes; fc1's tanh ends the chain), and
+# border costs only where a chain has a border. The costs themselves are timings (a few tens of ns, measured to
+# 10 ns here), so the test holds them to their structure only: a measured border may round to 0.
 /usr/bin/python3 - "$work"/cache/*.cost-*.json <<'PY' || fail "cost table chains"
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -31,7 +32,7 @@ assert c["chain_source"] == [-1, 0, 1, 2, 3, -1], c["chain_source"]
 for l, s in enumerate(c["chain_source"]):
     assert all(e >= 0 for e in c["enter_seconds"][l] + c["leave_seconds"][l])
     assert c["enter_seconds"][l][0] == c["leave_seconds"][l][0] == 0, l  # float: no borders
-    assert (c["enter_seconds"][l][1] > 0) == (s >= 0), (l, c["enter_seconds"][l])
+    assert s >= 0 or not any(c["enter_seconds"][l]), (l, c["enter_seconds"][l])  # no chain in: no border
 PY
 echo "ok   cost table: chains and their border costs"
 

@@ -1,6 +1,7 @@
-// The eight networks of the brief (CNN6-CNN10, ResNet-18/34, U-Net), exported by torch with initialised weights
-// (tools/export_models.py): the float plan agrees with torch; (23, 23), 4-bit and 8-bit plans compile and run;
-// and the integer runtime equals the compiler's simulation bit for bit.
+// The eight networks of the brief (CNN6-CNN10, ResNet-18/34, U-Net), and "mobile" (the ops of mobile networks:
+// Hardswish, squeeze-excite, channel split and shuffle, PReLU, LeakyReLU, ReduceMean), exported by torch with
+// initialised weights (tools/export_models.py): the float plan agrees with torch; (23, 23), 4-bit and 8-bit plans
+// compile and run; and the integer runtime equals the compiler's simulation bit for bit.
 #include <cmath>
 
 #include "compiler/data/npy.h"
@@ -72,7 +73,8 @@ TEST_P(Network, QuantizedPlansRunBitExact) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Network,
-                         ::testing::Values("cnn6", "cnn7", "cnn8", "cnn9", "cnn10", "resnet18", "resnet34", "unet"));
+                         ::testing::Values("cnn6", "cnn7", "cnn8", "cnn9", "cnn10", "resnet18", "resnet34", "unet",
+                                           "mobile"));
 
 // The comparison is exact: one weight code off in one layer shows up.
 TEST(BitExactness, OneCodeDifferenceIsDetected) {

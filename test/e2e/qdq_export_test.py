@@ -61,6 +61,22 @@ def dequantize(q, scale, zero, a):
     return (q.float() - zero.float().reshape(shape)) * scale.reshape(shape)
 
 
+def slice_(x, starts, ends, axes, steps):
+    """ONNX Slice with every axis listed (as q46c exports it): ends below -size mean 'before the first'."""
+    index = []
+    for start, end, step in zip(starts.tolist(), ends.tolist(), steps.tolist()):
+        index.append(slice(start, None if end < -x.shape[len(index)] else end, step))
+    if any(s.step < 0 for s in index):  # torch cannot step backwards: flip, slice forwards
+        x = x.numpy()
+        return torch.from_numpy(np.ascontiguousarray(x[tuple(index)]))
+    return x[tuple(index)]
+
+
+def reduce_(x, op, axes, keepdims):
+    fn = {"ReduceMean": torch.mean, "ReduceSum": torch.sum, "ReduceMax": torch.amax, "ReduceMin": torch.amin}[op]
+    return fn(x, dim=[int(a) for a in axes], keepdim=bool(keepdims))
+
+
 def run_onnx(model, x):
     """The model's first output on x, op by op."""
     env = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in model.graph.initializer}
@@ -87,8 +103,19 @@ def run_onnx(model, x):
             y = torch.minimum(torch.maximum(i[0], lo), hi)
         elif op in ("Relu", "Tanh", "Sigmoid", "Identity"):
             y = {"Relu": torch.relu, "Tanh": torch.tanh, "Sigmoid": torch.sigmoid, "Identity": lambda t: t}[op](i[0])
-        elif op in ("Add", "Sub", "Mul", "Div"):
-            y = {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div}[op](i[0], i[1])
+        elif op == "LeakyRelu":
+            y = F.leaky_relu(i[0], a.get("alpha", 0.01))
+        elif op == "HardSigmoid":
+            y = torch.clamp(a.get("alpha", 0.2) * i[0] + a.get("beta", 0.5), 0, 1)
+        elif op in ("Add", "Sub", "Mul", "Div", "PRelu"):
+            y = {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div,
+                 "PRelu": lambda u, v: torch.where(u < 0, u * v, u)}[op](i[0], i[1])
+        elif op == "Transpose":
+            y = i[0].permute(a["perm"])
+        elif op == "Slice":
+            y = slice_(i[0], i[1], i[2], i[3], i[4])
+        elif op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"):
+            y = reduce_(i[0], op, a["axes"] if "axes" in a else i[1], a.get("keepdims", 1))
         elif op == "Reshape":
             y = i[0].reshape([int(d) for d in i[1]])
         elif op == "Concat":

@@ -95,6 +95,24 @@ TEST(MaxPool, MatchesTheReferenceOnCodesAndFloats) {
   EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 3, 61}, wide, {1, 2, 2, 26}));
 }
 
+FloatActivation WithParameters(FloatActivation::Kind kind, float alpha, float beta) {
+  FloatActivation a{kind};
+  a.alpha = alpha, a.beta = beta;
+  return a;
+}
+
+const FloatActivation kActivations[] = {FloatActivation{},
+                                        FloatActivation{FloatActivation::kClip, 0.0f, 6.0f},
+                                        FloatActivation{FloatActivation::kClip, -1.0f, INFINITY},
+                                        FloatActivation{FloatActivation::kSigmoid},
+                                        FloatActivation{FloatActivation::kTanh},
+                                        WithParameters(FloatActivation::kLeakyRelu, 0.01f, 0),
+                                        WithParameters(FloatActivation::kHardSigmoid, 0.2f, 0.5f),
+                                        WithParameters(FloatActivation::kHardSwish, 1.0f / 6, 0.5f)};
+
+const BinaryKind kBinaryKinds[] = {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kDiv,
+                                   BinaryKind::kPRelu};
+
 // Every operation and activation, on values that include NaN, infinities, signed zeros and clip-bound ties.
 TEST(BinaryFlat, MatchesTheReference) {
   std::mt19937 rng(3);
@@ -105,10 +123,8 @@ TEST(BinaryFlat, MatchesTheReference) {
     b[k] = k % 7 == 0 ? specials[k / 7 % 7] : static_cast<float>(static_cast<int>(rng() % 4001) - 2000) / 89;
   }
   const Dims d{1, static_cast<int64_t>(a.size())};
-  for (const BinaryKind kind : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kDiv})
-    for (const FloatActivation act : {FloatActivation{}, FloatActivation{FloatActivation::kClip, 0.0f, 6.0f},
-                                      FloatActivation{FloatActivation::kClip, -1.0f, INFINITY},
-                                      FloatActivation{FloatActivation::kSigmoid}}) {
+  for (const BinaryKind kind : kBinaryKinds)
+    for (const FloatActivation act : kActivations) {
       std::vector<float> got(a.size()), want(a.size());
       BinaryFlat(kind, a.data(), b.data(), static_cast<int64_t>(a.size()), act, got.data());
       BinaryF32Ref(kind, a.data(), d, b.data(), d, act, want.data(), d);
@@ -129,11 +145,6 @@ std::vector<float> FloatLoopInputs(size_t n, uint32_t seed) {
     v[k] = k % 11 == 0 ? specials[k / 11 % kSpecials] : static_cast<float>(static_cast<int>(rng() % 4001) - 2000) / 97;
   return v;
 }
-
-const FloatActivation kActivations[] = {FloatActivation{}, FloatActivation{FloatActivation::kClip, 0.0f, 6.0f},
-                                        FloatActivation{FloatActivation::kClip, -1.0f, INFINITY},
-                                        FloatActivation{FloatActivation::kSigmoid},
-                                        FloatActivation{FloatActivation::kTanh}};
 
 TEST(UnaryFlat, MatchesTheReference) {
   const std::vector<float> x = FloatLoopInputs(1003, 5);
@@ -160,7 +171,7 @@ TEST(BinaryBlocks, MatchesTheReference) {
       for (int64_t d : other) other_size *= d;
       const std::vector<float> full = FloatLoopInputs(2 * 5 * 3 * 7, 6), part = FloatLoopInputs(other_size, 7);
       const float *a = other_first ? part.data() : full.data(), *b = other_first ? full.data() : part.data();
-      for (const BinaryKind kind : {BinaryKind::kAdd, BinaryKind::kSub, BinaryKind::kMul, BinaryKind::kDiv})
+      for (const BinaryKind kind : kBinaryKinds)
         for (const FloatActivation act : kActivations) {
           std::vector<float> got(full.size()), want(full.size());
           BinaryBlocks(kind, *bb, a, b, 0, static_cast<int64_t>(bb->offsets.size()), act, got.data());

@@ -320,7 +320,71 @@ TEST(UnaryF32Ref, Activations) {
   ExpectClose(y, {-1, 0, 3});
 }
 
+// ONNX's definitions; test_leakyrelu_example, test_hardsigmoid_example; HardSwish through its kinks at -3 and 3.
+TEST(UnaryF32Ref, ParametrisedActivations) {
+  FloatActivation leaky{FloatActivation::kLeakyRelu}, hard_sigmoid{FloatActivation::kHardSigmoid},
+      hard_swish{FloatActivation::kHardSwish};
+  leaky.alpha = 0.1f;
+  hard_sigmoid.alpha = 0.5f, hard_sigmoid.beta = 0.6f;
+  hard_swish.alpha = 1.0f / 6, hard_swish.beta = 0.5f;
+  const std::vector<float> x = {-1, 0, 1};
+  std::vector<float> y(3);
+  UnaryF32Ref(x.data(), 3, leaky, y.data());
+  ExpectClose(y, {-0.1f, 0, 1});
+  UnaryF32Ref(x.data(), 3, hard_sigmoid, y.data());
+  ExpectClose(y, {0.1f, 0.6f, 1});
+  const std::vector<float> s = {-4, -3, -1.5f, 0, 1.5f, 3, 4};
+  std::vector<float> z(s.size());
+  UnaryF32Ref(s.data(), static_cast<int64_t>(s.size()), hard_swish, z.data());
+  ExpectClose(z, {0, 0, -0.375f, 0, 1.125f, 3, 4});
+  EXPECT_TRUE(IsNonDecreasing(leaky));
+  EXPECT_FALSE(IsNonDecreasing(hard_swish));
+}
+
+TEST(BinaryF32Ref, PReluPerChannelSlope) {  // test_prelu_broadcast's layout: slope [C] against [..., C]
+  const std::vector<float> x = {-2, -2, 3, 4, -1, 0}, slope = {0.5f, 0.25f, 2};
+  std::vector<float> y(6);
+  BinaryF32Ref(BinaryKind::kPRelu, x.data(), {2, 3}, slope.data(), {3}, {}, y.data(), {2, 3});
+  ExpectClose(y, {-1, -0.5f, 3, 4, -0.25f, 0});
+}
+
 // ---- Data movement ----
+
+TEST(SliceRef, StridedBackwardsAndCodes) {
+  const std::vector<float> x = Iota(24, 0);  // [2, 3, 4]
+  std::vector<float> y(4);
+  // x[1, 0:3:2, 3:0:-2]: rows 0 and 2 of the second slab, columns 3 and 1.
+  SliceRef(x.data(), {2, 3, 4}, {1, 0, 3}, {1, 2, -2}, y.data(), {1, 2, 2});
+  ExpectClose(y, {15, 13, 23, 21});
+  const std::vector<uint8_t> codes = {1, 2, 3, 4, 5, 6};  // [2, 3]: the last column of each row
+  std::vector<uint8_t> c(2);
+  SliceRef(codes.data(), {2, 3}, {0, 2}, {1, 1}, c.data(), {2, 1});
+  EXPECT_EQ(c, (std::vector<uint8_t>{3, 6}));
+}
+
+// Non-adjacent axes, each kind, and NaN winning max and min wherever it appears.
+TEST(ReduceF32Ref, KindsOverNonAdjacentAxes) {
+  const std::vector<float> x = Iota(24, 0);  // [2, 3, 4], reduced over axes 0 and 2: three values per channel
+  std::vector<float> y(3);
+  ReduceF32Ref(ReduceKind::kSum, x.data(), {2, 3, 4}, {0, 2}, y.data());
+  ExpectClose(y, {0 + 1 + 2 + 3 + 12 + 13 + 14 + 15, 92, 124});
+  ReduceF32Ref(ReduceKind::kMean, x.data(), {2, 3, 4}, {0, 2}, y.data());
+  ExpectClose(y, {7.5f, 11.5f, 15.5f});
+  ReduceF32Ref(ReduceKind::kMax, x.data(), {2, 3, 4}, {0, 2}, y.data());
+  ExpectClose(y, {15, 19, 23});
+  ReduceF32Ref(ReduceKind::kMin, x.data(), {2, 3, 4}, {0, 2}, y.data());
+  ExpectClose(y, {0, 4, 8});
+  std::vector<float> all(1);
+  ReduceF32Ref(ReduceKind::kMean, x.data(), {2, 3, 4}, {0, 1, 2}, all.data());
+  EXPECT_EQ(all[0], 11.5f);
+  const std::vector<float> with_nan = {1, NAN, 3, 5, 2, 0};
+  std::vector<float> m(2);
+  for (const ReduceKind kind : {ReduceKind::kMax, ReduceKind::kMin}) {
+    ReduceF32Ref(kind, with_nan.data(), {2, 3}, {1}, m.data());
+    EXPECT_TRUE(std::isnan(m[0]));
+    EXPECT_EQ(m[1], kind == ReduceKind::kMax ? 5 : 0);
+  }
+}
 
 TEST(ConcatRef, Axis1) {
   const std::vector<float> a = {1, 2, 3, 4}, b = {5, 6, 7, 8, 9, 10};  // [2, 2] and [2, 3]

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Generate small single-op (or few-op) ONNX models with inputs and torch's outputs, at several opsets, to test the
 # q46 ONNX importer against PyTorch op by op: conv variants, transposed conv, pooling, BN, padding, Gemm/MatMul,
-# softmax, resizing, reshapes, activations, elementwise arithmetic, residual add and concat.
+# softmax, resizing, reshapes, activations, slices, splits, reductions, elementwise arithmetic, residual add and
+# concat.
 #
 #   /usr/bin/python3 test/models/make_op_models.py --out DIR [--opsets 9,11,13,17] [--seed 0]
 #
@@ -136,6 +137,18 @@ def all_cases():
         Case("relu", lambda: nn.ReLU(), act_shape),
         Case("tanh", lambda: nn.Tanh(), act_shape),
         Case("sigmoid", lambda: nn.Sigmoid(), act_shape),
+        Case("leaky_relu", lambda: nn.LeakyReLU(0.1), act_shape),
+        Case("hardsigmoid", lambda: nn.Hardsigmoid(), act_shape),
+        Case("hardswish", lambda: nn.Hardswish(), act_shape),
+        Case("prelu_per_channel", lambda: nn.PReLU(4, init=0.2), act_shape),
+        # Slices and reductions on runtime tensors.
+        Case("chunk_second_half", lambda: Lambda(lambda x: x.chunk(2, dim=1)[1]), act_shape),
+        Case("strided_slice", lambda: Lambda(lambda x: x[:, 1:3, ::2, 1:]), act_shape),
+        Case("split_swap", lambda: Lambda(lambda x: torch.cat(list(reversed(torch.split(x, [1, 3], dim=1))), dim=1)),
+             act_shape),
+        Case("mean_hw", lambda: Lambda(lambda x: x.mean(dim=(2, 3))), act_shape),
+        Case("amax_c_keepdim", lambda: Lambda(lambda x: x.amax(dim=1, keepdim=True)), act_shape),
+        Case("sum_c_w", lambda: Lambda(lambda x: x.sum(dim=(1, 3))), act_shape),
         # Arithmetic and graph structure.
         Case("conv_div2", lambda: Lambda(lambda x, c: c(x) / 2, conv(4, 6)), (2, 4, 8, 8)),
         Case("conv_mul3_add1", lambda: Lambda(lambda x, c: c(x) * 3 + 1, conv(4, 6)), (2, 4, 8, 8)),

@@ -151,6 +151,30 @@ TEST(FuseActivations, ReluAfterPoolIsHoistedAndFused) {
   EXPECT_EQ(test::BitDifferences(Eval(b.g, x), before), 0);
 }
 
+// HardSwish dips below zero, so max(hardswish(x)) != hardswish(max(x)): it stays after the pool, standalone.
+// LeakyRelu rises, so it moves above the pool; oneDNN has no post-op for either, so neither joins the conv.
+TEST(FuseActivations, OnlyRisingActivationsPassPoolsAndOnlyClampsTanhSigmoidJoinConvs) {
+  for (const ir::FloatActivation::Kind kind : {ir::FloatActivation::kHardSwish, ir::FloatActivation::kLeakyRelu}) {
+    Builder b;
+    const ir::ValueId c = b.Conv("conv", b.Input({1, 3, 10, 10}), 4, 1);
+    ir::PoolAttrs pool;
+    pool.window.kh = pool.window.kw = pool.window.sh = pool.window.sw = 2;
+    const ir::ValueId pooled = b.Add("pool", pool, {c}, {1, 4, 4, 4});
+    ir::FloatActivation act{kind};
+    act.alpha = kind == ir::FloatActivation::kHardSwish ? 1.0f / 6 : 0.1f;
+    act.beta = 0.5f;
+    b.Output(b.Add("act", ir::UnaryAttrs{act}, {pooled}, {1, 4, 4, 4}));
+    const FloatTensor x = Random({1, 3, 10, 10}, 9, -3, 3);
+    const FloatTensor before = Eval(b.g, x);
+    ASSERT_TRUE(RunPass(FuseActivations, b.g).ok());
+    ASSERT_EQ(Count<ir::UnaryAttrs>(b.g), 1);
+    EXPECT_EQ(std::get<ir::ConvAttrs>(b.g.nodes[0].attrs).activation.kind, ir::FloatActivation::kNone);
+    const bool hoisted = std::holds_alternative<ir::UnaryAttrs>(b.g.nodes[1].attrs);
+    EXPECT_EQ(hoisted, kind == ir::FloatActivation::kLeakyRelu);
+    EXPECT_EQ(test::BitDifferences(Eval(b.g, x), before), 0);
+  }
+}
+
 TEST(Relu6, OnlyWithTheFlagAndOnlyPlainRelu) {
   Builder b;
   const ir::ValueId x = b.Input({1, 2});

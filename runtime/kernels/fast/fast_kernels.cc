@@ -143,6 +143,18 @@ template <class Value>
     case FloatActivation::kSigmoid:
       for (int64_t i = 0; i < n; ++i) y[i] = Sigmoid(value(i));
       return;
+    case FloatActivation::kLeakyRelu:
+      for (int64_t i = 0; i < n; ++i) y[i] = LeakyRelu(value(i), act.alpha);
+      return;
+    case FloatActivation::kHardSigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = HardSigmoid(value(i), act.alpha, act.beta);
+      return;
+    case FloatActivation::kHardSwish:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = value(i);
+        y[i] = v * HardSigmoid(v, act.alpha, act.beta);
+      }
+      return;
     case FloatActivation::kTanh:
       for (int64_t i = 0; i < n; ++i) y[i] = Activate(value(i), act);
       return;
@@ -157,6 +169,7 @@ void WithArithmetic(BinaryKind kind, Run run) {
     case BinaryKind::kSub: return run([](float u, float v) { return u - v; });
     case BinaryKind::kMul: return run([](float u, float v) { return u * v; });
     case BinaryKind::kDiv: return run([](float u, float v) { return u / v; });
+    case BinaryKind::kPRelu: return run([](float u, float v) { return LeakyRelu(u, v); });
   }
 }
 

@@ -33,8 +33,15 @@ dnnl::post_ops ActivationPostOps(const FloatActivation& act) {
       break;
     case FloatActivation::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
     case FloatActivation::kSigmoid: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
+    default: break;  // not called: HasPostOps declines the rest
   }
   return ops;
+}
+
+// The activations ActivationPostOps expresses; a convolution with any other takes the reference kernel.
+bool HasPostOps(const FloatActivation& act) {
+  return act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip ||
+         act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid;
 }
 
 // Shape checks oneDNN would otherwise report less clearly (or not at all, for a zero group count).
@@ -65,6 +72,10 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
                                                      int64_t groups, bool transposed, FloatActivation act, Dims4 ys,
                                                      std::string* why) {
   if (!CheckShapes(xs, win, groups, ys, why)) return nullptr;
+  if (!HasPostOps(act)) {
+    if (why) *why = "the fused activation has no oneDNN post-op here";
+    return nullptr;
+  }
   try {
     dnnl::engine& engine = CpuEngine();
     std::unique_ptr<OnednnConvF32> conv(new OnednnConvF32());

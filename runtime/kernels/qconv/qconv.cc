@@ -339,9 +339,9 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
   else
     (span.count == full_len ? t.full : t.tail)[block.width - 1](args);
 
-  // tanh and sigmoid, per element, only on the real outputs, not on the grid's dropped columns.
+  // Activations other than a clamp, per element, only on the real outputs, not on the grid's dropped columns.
   const FloatActivation& act = stage_.activation;
-  if (stage_.codes_out || (act.kind != FloatActivation::kTanh && act.kind != FloatActivation::kSigmoid)) return;
+  if (stage_.codes_out || act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip) return;
   for (int64_t n = 0; n < out.channels; ++n) {
     float* values = static_cast<float*>(out.out) + n * plane;
     for (int64_t q = span.first; q < span.first + span.count; ++q) {

@@ -12,6 +12,7 @@ float Apply(BinaryKind kind, float a, float b) {
     case BinaryKind::kSub: return a - b;
     case BinaryKind::kMul: return a * b;
     case BinaryKind::kDiv: return a / b;
+    case BinaryKind::kPRelu: return LeakyRelu(a, b);
   }
   return 0.0f;
 }

@@ -31,12 +31,26 @@ struct Window2d {
 };
 
 // An elementwise function applied to a float result.
+// Kinds and parameters as ONNX defines them: LeakyRelu x < 0 ? alpha x : x; HardSigmoid
+// clip(alpha x + beta, 0, 1); HardSwish x * HardSigmoid(x) (ONNX fixes alpha = 1/6, beta = 1/2).
 struct FloatActivation {
-  enum Kind { kNone, kClip, kTanh, kSigmoid };
+  enum Kind { kNone, kClip, kTanh, kSigmoid, kLeakyRelu, kHardSigmoid, kHardSwish };
   Kind kind = kNone;
-  float lo = -INFINITY;
+  float lo = -INFINITY;  // kClip
   float hi = INFINITY;
+  float alpha = 0;  // kLeakyRelu, kHardSigmoid, kHardSwish
+  float beta = 0;   // kHardSigmoid, kHardSwish
 };
+
+// Whether act(x) <= act(y) whenever x <= y, so that the activation commutes with max pooling.
+inline bool IsNonDecreasing(const FloatActivation& a) {
+  switch (a.kind) {
+    case FloatActivation::kLeakyRelu:
+    case FloatActivation::kHardSigmoid: return a.alpha >= 0;
+    case FloatActivation::kHardSwish: return false;
+    default: return true;
+  }
+}
 
 // Clip as x86's maxps then minps compute it (the vector kernels' form): NaN becomes lo; a tie keeps the bound.
 inline float Clip(float v, float lo, float hi) {
@@ -75,12 +89,20 @@ inline float Sigmoid(float v) {
   return v == v ? s : v;
 }
 
+inline float LeakyRelu(float v, float alpha) { return v < 0 ? alpha * v : v; }
+
+// Clip's NaN rule applies: a NaN input gives 0.
+inline float HardSigmoid(float v, float alpha, float beta) { return Clip(alpha * v + beta, 0.0f, 1.0f); }
+
 inline float Activate(float v, const FloatActivation& a) {
   switch (a.kind) {
     case FloatActivation::kNone: return v;
     case FloatActivation::kClip: return Clip(v, a.lo, a.hi);
     case FloatActivation::kTanh: return std::tanh(v);
     case FloatActivation::kSigmoid: return Sigmoid(v);
+    case FloatActivation::kLeakyRelu: return LeakyRelu(v, a.alpha);
+    case FloatActivation::kHardSigmoid: return HardSigmoid(v, a.alpha, a.beta);
+    case FloatActivation::kHardSwish: return v * HardSigmoid(v, a.alpha, a.beta);
   }
   return v;
 }
@@ -101,7 +123,8 @@ void MaxPoolRef(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys);
 // that ceil_mode adds), otherwise only real ones.
 void AvgPoolF32Ref(const float* x, Dims4 xs, const Window2d& win, bool count_include_pad, float* y, Dims4 ys);
 
-enum class BinaryKind { kAdd, kSub, kMul, kDiv };
+// kPRelu is ONNX's PRelu: a < 0 ? b * a : a, with b the slope.
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kPRelu };
 
 // y = act(a op b) with numpy broadcasting; ad and bd are right-aligned against yd.
 void BinaryF32Ref(BinaryKind kind, const float* a, const Dims& ad, const float* b, const Dims& bd,
@@ -139,6 +162,19 @@ void MatMulF32Ref(const float* a, const Dims& ad, const float* b, const Dims& bd
 
 // Permutes the axes of x: output axis i is input axis perm[i].
 void TransposeF32Ref(const float* x, const Dims& xd, const std::vector<int64_t>& perm, float* y);
+
+// Strided window, any rank: y[i_0, .., i_r] = x[starts_0 + i_0 steps_0, ..]; steps may be negative, and every
+// index read lies inside x (the caller has clamped the window as ONNX Slice does). T is float or uint8_t.
+template <typename T>
+void SliceRef(const T* x, const Dims& xd, const std::vector<int64_t>& starts, const std::vector<int64_t>& steps,
+              T* y, const Dims& yd);
+
+// ONNX ReduceMean / ReduceMax / ReduceMin / ReduceSum over the listed axes (sorted, distinct, any rank up to
+// kMaxReduceRank). y holds one value per combination of the kept axes, in order (keepdims or not: same
+// elements). Sums accumulate in double; max and min propagate NaN.
+enum class ReduceKind { kMean, kMax, kMin, kSum };
+inline constexpr size_t kMaxReduceRank = 8;
+void ReduceF32Ref(ReduceKind kind, const float* x, const Dims& xd, const std::vector<int64_t>& axes, float* y);
 
 // Quantized convolution, int32 accumulation: codes x in [0, N_x), weight codes w (OIHW, int8), padding with
 // `pad_code` (the input zero point). acc[c] = bias[c] + sum(x * w) is handed to `out_stage` per output element.
