@@ -60,7 +60,11 @@ absl::Status Reduce(ImportContext& ctx, kernels::ReduceKind kind) {
   if (ctx.HasInput(1)) {
     const FloatTensor* a;
     if (absl::Status st = ctx.RequireConstInput(1, "axes", &a); !st.ok()) return st;
-    axes.assign(a->data.begin(), a->data.end());
+    axes.clear();
+    for (float v : a->data) {
+      if (!(v >= -rank && v < rank)) return ctx.Error(absl::StrCat("axis ", v, " is out of range"));
+      axes.push_back(static_cast<int64_t>(v));
+    }
   }
   if (axes.empty() && ctx.AttrInt("noop_with_empty_axes", 0) != 0) {
     ctx.Alias(0, ctx.Input(0));

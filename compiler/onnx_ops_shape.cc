@@ -169,32 +169,37 @@ absl::Status Slice(ImportContext& ctx) {
   const std::vector<int64_t>& in = ctx.InputDims(0);
   const int64_t rank = static_cast<int64_t>(in.size());
   if (rank == 0) return ctx.Error("Slice needs a tensor of rank 1 or more");
+  const size_t listed = starts->data.size();
+  if (ends->data.size() != listed || (axes_t && axes_t->data.size() != listed) ||
+      (steps_t && steps_t->data.size() != listed))
+    return ctx.Error("starts, ends, axes and steps differ in length");
+  // Values are clamped in double before any conversion: exporters write INT64_MAX and INT64_MIN for open ends.
+  auto clampd = [](double v, double lo, double hi) { return static_cast<int64_t>(std::min(std::max(v, lo), hi)); };
   std::vector<int64_t> begin(rank, 0), step(rank, 1), count = in;
-  for (size_t i = 0; i < starts->data.size(); ++i) {
-    const int64_t axis = NormalizeAxis(axes_t ? static_cast<int64_t>(axes_t->data[i]) : static_cast<int64_t>(i), rank);
-    if (axis < 0 || axis >= rank || i >= ends->data.size()) return ctx.Error("axes out of range");
-    const int64_t n = in[axis];
-    const int64_t s = steps_t ? static_cast<int64_t>(steps_t->data[i]) : 1;
-    if (s == 0) return ctx.Error("a step of 0");
-    // Starts and ends are clamped as ONNX specifies; large values (INT64_MAX as float) saturate.
-    auto clampd = [](double v, double lo, double hi) { return static_cast<int64_t>(std::min(std::max(v, lo), hi)); };
+  for (size_t i = 0; i < listed; ++i) {
+    const double a = axes_t ? axes_t->data[i] : static_cast<double>(i);
+    if (!(a >= -rank && a < rank)) return ctx.Error("axes out of range");
+    const int64_t axis = NormalizeAxis(static_cast<int64_t>(a), rank), n = in[axis];
+    const double sd = steps_t ? steps_t->data[i] : 1.0;
+    if (sd == 0 || std::isnan(sd)) return ctx.Error("a step of 0");
+    // A step of n or more takes one element at most: held to +-n, it takes the same one.
+    const int64_t s = clampd(sd, -std::max<int64_t>(n, 1), std::max<int64_t>(n, 1));
+    // ONNX clamps starts to [0, n] going forwards and [0, n - 1] backwards; ends to [0, n] and [-1, n - 1].
     double b = starts->data[i], e = ends->data[i];
     if (b < 0) b += n;
     if (e < 0) e += n;
-    const int64_t first = s > 0 ? clampd(b, 0, n) : clampd(b, -1, n - 1);
+    const int64_t first = s > 0 ? clampd(b, 0, n) : clampd(b, 0, n - 1);
     const int64_t last = s > 0 ? clampd(e, 0, n) : clampd(e, -1, n - 1);
     begin[axis] = first;
-    step[axis] = s;
     count[axis] = s > 0 ? std::max<int64_t>(0, (last - first + s - 1) / s) : std::max<int64_t>(0, (first - last - s - 1) / -s);
+    step[axis] = count[axis] > 1 ? s : 1;  // one element or none: the step is never taken
   }
-  const int64_t total = FloatTensor::NumElements(count);
   if (const FloatTensor* data = ctx.ConstInput(0)) {
-    FloatTensor out{count, std::vector<float>(total)};
-    if (total > 0) kernels::SliceRef(data->data.data(), data->dims, begin, step, out.data.data(), count);
+    FloatTensor out{count, std::vector<float>(FloatTensor::NumElements(count))};
+    if (!out.data.empty()) kernels::SliceRef(data->data.data(), data->dims, begin, step, out.data.data(), count);
     ctx.EmitConstant(0, std::move(out));
     return absl::OkStatus();
   }
-  if (total == 0) return ctx.Error("the output would be empty");
   ctx.Emit(ir::SliceAttrs{begin, step}, {ctx.Input(0)}, {count});
   return absl::OkStatus();
 }
@@ -211,7 +216,11 @@ absl::Status Split(ImportContext& ctx) {
   if (ctx.HasInput(1)) {
     const FloatTensor* s;
     if (absl::Status st = ctx.RequireConstInput(1, "split", &s); !st.ok()) return st;
-    sizes.assign(s->data.begin(), s->data.end());
+    sizes.clear();
+    for (float v : s->data) {
+      if (!(v >= 0 && v <= in[axis])) return ctx.Error(absl::StrCat("split size ", v, " is out of range"));
+      sizes.push_back(static_cast<int64_t>(v));
+    }
   }
   if (sizes.empty()) {
     if (in[axis] % parts != 0) return ctx.Error(absl::StrCat("axis size ", in[axis], " does not split into ", parts));
@@ -219,7 +228,7 @@ absl::Status Split(ImportContext& ctx) {
   }
   int64_t total = 0;
   for (int64_t s : sizes) {
-    if (s < 1) return ctx.Error("split sizes must be positive (q46 tensors are not empty)");
+    if (s < 0 || s > in[axis]) return ctx.Error(absl::StrCat("split size ", s, " is out of range"));
     total += s;
   }
   if (static_cast<int>(sizes.size()) != parts || total != in[axis])
@@ -232,7 +241,7 @@ absl::Status Split(ImportContext& ctx) {
     dims[axis] = sizes[i];
     if (const FloatTensor* c = ctx.ConstInput(0)) {
       FloatTensor out{dims, std::vector<float>(FloatTensor::NumElements(dims))};
-      kernels::SliceRef(c->data.data(), c->dims, starts, steps, out.data.data(), dims);
+      if (!out.data.empty()) kernels::SliceRef(c->data.data(), c->dims, starts, steps, out.data.data(), dims);
       ctx.EmitConstant(i, std::move(out));
     } else {
       ctx.EmitOutput(i, ir::SliceAttrs{starts, steps}, {ctx.Input(0)}, dims);

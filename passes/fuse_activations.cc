@@ -1,13 +1,14 @@
 //===- fuse_activations.cc - Fuse activations into producing layers -------===//
 //
 // An activation whose input is the sole use of an elementwise op's output is fused into that op; a clamp
-// (ReLU, ReLU6, HardTanh, Clip), tanh or sigmoid also into a convolution (oneDNN has no post-op for the others,
-// LeakyRelu, HardSigmoid, HardSwish, so they stay standalone after a convolution). Two clamps in a row
-// intersect. On quantized layers a fused clamp becomes the code range of the requantized output, so ReLU6 costs
-// nothing at run time.
-// First, activations are hoisted above reshapes, and non-decreasing ones above max pools (act(maxpool(x)) ==
-// maxpool(act(x))): the article's networks apply ReLU6 after the pool, and hoisting lets it reach the
-// convolution, so the pool then runs on codes.
+// (ReLU, ReLU6, HardTanh, Clip), tanh or sigmoid also into a convolution. LeakyRelu, HardSigmoid and HardSwish
+// stay standalone after a convolution: the float convolution's oneDNN primitive takes only the first kinds as
+// post-ops, and a fused one would fall back to the reference kernel. Two clamps in a row intersect. On quantized
+// layers a fused clamp becomes the code range of the requantized output, so ReLU6 costs nothing at run time.
+// First, the activations a convolution can take are hoisted above max pools and reshapes (they are
+// non-decreasing, so act(maxpool(x)) == maxpool(act(x))): the article's networks apply ReLU6 after the pool, and
+// hoisting lets it reach the convolution, so the pool then runs on codes. The other kinds stay where they are:
+// hoisted, they would run on the larger tensor before the pool and gain nothing.
 //
 //===----------------------------------------------------------------------===//
 #include <algorithm>
@@ -19,10 +20,13 @@
 namespace q46 {
 namespace {
 
-ir::FloatActivation* ActivationSlot(ir::Node& n, const ir::FloatActivation& next) {
+bool ConvCanTake(const ir::FloatActivation& a) {
   using A = ir::FloatActivation;
-  const bool conv_fusable = next.kind == A::kClip || next.kind == A::kTanh || next.kind == A::kSigmoid;
-  if (auto* c = ir::AttrsIf<ir::ConvAttrs>(n)) return conv_fusable ? &c->activation : nullptr;
+  return a.kind == A::kClip || a.kind == A::kTanh || a.kind == A::kSigmoid;
+}
+
+ir::FloatActivation* ActivationSlot(ir::Node& n, const ir::FloatActivation& next) {
+  if (auto* c = ir::AttrsIf<ir::ConvAttrs>(n)) return ConvCanTake(next) ? &c->activation : nullptr;
   if (auto* b = ir::AttrsIf<ir::BinaryAttrs>(n)) return &b->activation;
   if (auto* u = ir::AttrsIf<ir::UnaryAttrs>(n)) return &u->activation;
   return nullptr;
@@ -46,11 +50,11 @@ bool Combine(ir::FloatActivation* slot, const ir::FloatActivation& next) {
 bool HoistAboveCommuting(ir::Graph& g, int u_index) {
   ir::Node& u = g.nodes[u_index];
   const int p_index = g.Producer(u.inputs[0]);
-  if (p_index < 0 || SoleConsumer(g, u.inputs[0]) < 0) return false;
+  if (p_index < 0 || SoleConsumer(g, u.inputs[0]) < 0 || !ConvCanTake(ir::AttrsIf<ir::UnaryAttrs>(u)->activation))
+    return false;
   const ir::Node& p = g.nodes[p_index];
   const auto* pool = ir::AttrsIf<ir::PoolAttrs>(p);
   if (!(pool && pool->max) && !std::holds_alternative<ir::ReshapeAttrs>(p.attrs)) return false;
-  if (pool && !kernels::IsNonDecreasing(ir::AttrsIf<ir::UnaryAttrs>(u)->activation)) return false;
   const ir::ValueId x = p.inputs[0], y = p.outputs[0], z = u.outputs[0];
   const ir::ValueId act_out = g.AddValue({g.values[x].name + "/act", g.values[x].dims, std::nullopt, std::nullopt});
   ir::Node act = g.nodes[u_index], moved = g.nodes[p_index];

@@ -179,9 +179,10 @@ Status CreateSliceOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
     return b.Fail("needs an input and output of the same rank >= 1 and a start and step per axis");
   for (int i = 0; i < rank; ++i) {
     const int64_t start = p.starts(i), step = p.steps(i), count = y.dims(i);
-    // The last index read, start + (count - 1) * step, computed without overflow for any count <= x.dims(i).
-    if (step == 0 || count < 1 || count > x.dims(i) || start < 0 || start >= x.dims(i) ||
-        (step > 0 ? (x.dims(i) - 1 - start) / step < count - 1 : start / -step < count - 1))
+    // |step| <= size keeps every offset product in SliceRef below twice the element count; the last index read,
+    // start + (count - 1) * step, is then checked without overflow.
+    if (step == 0 || step < -x.dims(i) || step > x.dims(i) || count < 1 || count > x.dims(i) || start < 0 ||
+        start >= x.dims(i) || (step > 0 ? (x.dims(i) - 1 - start) / step < count - 1 : start / -step < count - 1))
       return b.Fail("axis " + std::to_string(i) + ": start " + std::to_string(start) + ", step " +
                     std::to_string(step) + " and count " + std::to_string(count) + " leave the input of size " +
                     std::to_string(x.dims(i)));

@@ -337,8 +337,6 @@ TEST(UnaryF32Ref, ParametrisedActivations) {
   std::vector<float> z(s.size());
   UnaryF32Ref(s.data(), static_cast<int64_t>(s.size()), hard_swish, z.data());
   ExpectClose(z, {0, 0, -0.375f, 0, 1.125f, 3, 4});
-  EXPECT_TRUE(IsNonDecreasing(leaky));
-  EXPECT_FALSE(IsNonDecreasing(hard_swish));
 }
 
 TEST(BinaryF32Ref, PReluPerChannelSlope) {  // test_prelu_broadcast's layout: slope [C] against [..., C]
@@ -377,12 +375,13 @@ TEST(ReduceF32Ref, KindsOverNonAdjacentAxes) {
   std::vector<float> all(1);
   ReduceF32Ref(ReduceKind::kMean, x.data(), {2, 3, 4}, {0, 1, 2}, all.data());
   EXPECT_EQ(all[0], 11.5f);
-  const std::vector<float> with_nan = {1, NAN, 3, 5, 2, 0};
-  std::vector<float> m(2);
+  const std::vector<float> with_nan = {1, NAN, 3, NAN, 2, 0, 5, 2, 0};  // NaN inside a row, NaN first, none
+  std::vector<float> m(3);
   for (const ReduceKind kind : {ReduceKind::kMax, ReduceKind::kMin}) {
-    ReduceF32Ref(kind, with_nan.data(), {2, 3}, {1}, m.data());
+    ReduceF32Ref(kind, with_nan.data(), {3, 3}, {1}, m.data());
     EXPECT_TRUE(std::isnan(m[0]));
-    EXPECT_EQ(m[1], kind == ReduceKind::kMax ? 5 : 0);
+    EXPECT_TRUE(std::isnan(m[1]));
+    EXPECT_EQ(m[2], kind == ReduceKind::kMax ? 5 : 0);
   }
 }
 

@@ -1,5 +1,7 @@
 // The loader refuses inconsistent plans with a message naming what is wrong, and never crashes: each test
 // breaks one thing in a small valid plan (Quantize -> QuantConv) and checks the message.
+#include <cmath>
+#include <cstdint>
 #include <functional>
 
 #include "gtest/gtest.h"
@@ -95,6 +97,61 @@ TEST(PlanValidation, BrokenPlansAreRefused) {
   };
   for (const Breakage& c : cases) {
     plan::Plan p = ValidPlan();
+    c.apply(p);
+    const std::string error = LoadError(p);
+    EXPECT_NE(error.find(c.message), std::string::npos) << c.what << ": got '" << error << "'";
+  }
+}
+
+// x [1, 2, 5, 5] -> Slice (rows 1..3, columns 4 and 2) -> s [1, 2, 3, 2] -> Reduce (mean over rows and columns)
+// -> r [1, 2] -> Unary (LeakyRelu) -> y [1, 2].
+plan::Plan SliceReducePlan() {
+  plan::Plan p;
+  AddTensor(p, "x", {1, 2, 5, 5}, false);
+  AddTensor(p, "s", {1, 2, 3, 2}, false);
+  AddTensor(p, "r", {1, 2}, false);
+  AddTensor(p, "y", {1, 2}, false);
+  p.add_inputs(0);
+  p.add_outputs(3);
+  plan::Node* s = p.add_nodes();
+  s->add_inputs(0), s->add_outputs(1);
+  for (int64_t v : {0, 0, 1, 4}) s->mutable_slice()->add_starts(v);
+  for (int64_t v : {1, 1, 1, -2}) s->mutable_slice()->add_steps(v);
+  plan::Node* r = p.add_nodes();
+  r->add_inputs(1), r->add_outputs(2);
+  r->mutable_reduce()->set_kind(plan::Reduce::MEAN);
+  r->mutable_reduce()->add_axes(3), r->mutable_reduce()->add_axes(2);
+  plan::Node* u = p.add_nodes();
+  u->add_inputs(2), u->add_outputs(3);
+  u->mutable_unary()->mutable_activation()->set_kind(plan::Activation::LEAKY_RELU);
+  u->mutable_unary()->mutable_activation()->set_alpha(0.1f);
+  return p;
+}
+
+TEST(PlanValidation, BrokenSlicesReductionsAndActivationsAreRefused) {
+  EXPECT_EQ(LoadError(SliceReducePlan()), "");
+  auto slice = [](plan::Plan& p) { return p.mutable_nodes(0)->mutable_slice(); };
+  auto reduce = [](plan::Plan& p) { return p.mutable_nodes(1)->mutable_reduce(); };
+  auto activation = [](plan::Plan& p) { return p.mutable_nodes(2)->mutable_unary()->mutable_activation(); };
+  const Breakage cases[] = {
+      {"step of INT64_MIN on a one-element axis", [&](plan::Plan& p) { slice(p)->set_steps(0, INT64_MIN); }, "leave the input"},
+      {"step of 2^62", [&](plan::Plan& p) { slice(p)->set_steps(1, int64_t{1} << 62); }, "leave the input"},
+      {"step of 0", [&](plan::Plan& p) { slice(p)->set_steps(2, 0); }, "leave the input"},
+      {"negative start", [&](plan::Plan& p) { slice(p)->set_starts(2, -1); }, "leave the input"},
+      {"backwards past the first element", [&](plan::Plan& p) { slice(p)->set_starts(3, 1); }, "leave the input"},
+      {"forwards past the last element", [&](plan::Plan& p) { slice(p)->set_starts(2, 3); }, "leave the input"},
+      {"a start missing", [&](plan::Plan& p) { slice(p)->mutable_starts()->RemoveLast(); }, "a start and step per axis"},
+      {"reduce axis out of range", [&](plan::Plan& p) { reduce(p)->set_axes(0, 4); }, "within the input's rank"},
+      {"reduce axis negative", [&](plan::Plan& p) { reduce(p)->set_axes(0, -1); }, "within the input's rank"},
+      {"reduce axis twice", [&](plan::Plan& p) { reduce(p)->set_axes(0, 2); }, "distinct"},
+      {"reduce output dims", [&](plan::Plan& p) { p.mutable_tensors(2)->set_dims(1, 3); }, "are neither"},
+      {"reduce kind", [&](plan::Plan& p) { reduce(p)->set_kind(static_cast<plan::Reduce::Kind>(9)); }, "unknown reduce kind"},
+      {"activation alpha NaN", [&](plan::Plan& p) { activation(p)->set_alpha(NAN); }, "finite"},
+      {"activation kind", [&](plan::Plan& p) { activation(p)->set_kind(static_cast<plan::Activation::Kind>(17)); },
+       "unknown activation kind"},
+  };
+  for (const Breakage& c : cases) {
+    plan::Plan p = SliceReducePlan();
     c.apply(p);
     const std::string error = LoadError(p);
     EXPECT_NE(error.find(c.message), std::string::npos) << c.what << ": got '" << error << "'";

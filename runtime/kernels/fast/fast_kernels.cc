@@ -150,10 +150,7 @@ template <class Value>
       for (int64_t i = 0; i < n; ++i) y[i] = HardSigmoid(value(i), act.alpha, act.beta);
       return;
     case FloatActivation::kHardSwish:
-      for (int64_t i = 0; i < n; ++i) {
-        const float v = value(i);
-        y[i] = v * HardSigmoid(v, act.alpha, act.beta);
-      }
+      for (int64_t i = 0; i < n; ++i) y[i] = HardSwish(value(i), act.alpha, act.beta);
       return;
     case FloatActivation::kTanh:
       for (int64_t i = 0; i < n; ++i) y[i] = Activate(value(i), act);

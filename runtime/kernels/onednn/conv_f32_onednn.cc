@@ -33,7 +33,9 @@ dnnl::post_ops ActivationPostOps(const FloatActivation& act) {
       break;
     case FloatActivation::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
     case FloatActivation::kSigmoid: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
-    default: break;  // not called: HasPostOps declines the rest
+    case FloatActivation::kLeakyRelu:  // not reached: HasPostOps declines these (the reference kernel runs them)
+    case FloatActivation::kHardSigmoid:
+    case FloatActivation::kHardSwish: break;
   }
   return ops;
 }

@@ -42,15 +42,6 @@ struct FloatActivation {
   float beta = 0;   // kHardSigmoid, kHardSwish
 };
 
-// Whether act(x) <= act(y) whenever x <= y, so that the activation commutes with max pooling.
-inline bool IsNonDecreasing(const FloatActivation& a) {
-  switch (a.kind) {
-    case FloatActivation::kLeakyRelu:
-    case FloatActivation::kHardSigmoid: return a.alpha >= 0;
-    case FloatActivation::kHardSwish: return false;
-    default: return true;
-  }
-}
 
 // Clip as x86's maxps then minps compute it (the vector kernels' form): NaN becomes lo; a tie keeps the bound.
 inline float Clip(float v, float lo, float hi) {
@@ -94,6 +85,8 @@ inline float LeakyRelu(float v, float alpha) { return v < 0 ? alpha * v : v; }
 // Clip's NaN rule applies: a NaN input gives 0.
 inline float HardSigmoid(float v, float alpha, float beta) { return Clip(alpha * v + beta, 0.0f, 1.0f); }
 
+inline float HardSwish(float v, float alpha, float beta) { return v * HardSigmoid(v, alpha, beta); }
+
 inline float Activate(float v, const FloatActivation& a) {
   switch (a.kind) {
     case FloatActivation::kNone: return v;
@@ -102,7 +95,7 @@ inline float Activate(float v, const FloatActivation& a) {
     case FloatActivation::kSigmoid: return Sigmoid(v);
     case FloatActivation::kLeakyRelu: return LeakyRelu(v, a.alpha);
     case FloatActivation::kHardSigmoid: return HardSigmoid(v, a.alpha, a.beta);
-    case FloatActivation::kHardSwish: return v * HardSigmoid(v, a.alpha, a.beta);
+    case FloatActivation::kHardSwish: return HardSwish(v, a.alpha, a.beta);
   }
   return v;
 }
