@@ -87,7 +87,8 @@ void ImportContext::Emit(ir::Attrs attrs, std::vector<ir::ValueId> inputs,
 void ImportContext::EmitOutput(int i, ir::Attrs attrs, std::vector<ir::ValueId> inputs, std::vector<int64_t> dims) {
   const ir::ValueId id = graph_.AddValue({node_.output(i), std::move(dims), std::nullopt, std::nullopt});
   names_[node_.output(i)] = id;
-  graph_.nodes.push_back({absl::StrCat(node_name_, "/", i), node_.op_type(), std::move(inputs), {id}, std::move(attrs)});
+  graph_.nodes.push_back(
+      {absl::StrCat(node_name_, "/", i), node_.op_type(), std::move(inputs), {id}, std::move(attrs)});
 }
 
 void ImportContext::EmitConstant(int i, FloatTensor t) {

@@ -5,7 +5,9 @@
 
 #include "runtime/arith.h"
 #include "runtime/dispatch_log.h"
+#include "runtime/kernels/fast/fast_kernels.h"
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
+#include "runtime/kernels/parallel_for.h"
 #include "runtime/kernels/qconv/qconv.h"
 #include "runtime/ops/op_factories.h"
 #include "runtime/ops/op_builder.h"
@@ -156,40 +158,70 @@ std::vector<float> FloatsFromBytes(const std::string& bytes) {
   return v;
 }
 
+// A quantized convolution as the plan gives it (OIHW weight codes, unpacked) with its output stage: what the
+// reference and the depthwise implementations run from.
+struct UnpackedQuantConv {
+  ConvShape s;
+  std::vector<int8_t> w;
+  uint8_t pad_code;
+  kernels::qconv::OutputStage stage;
+};
+
 // Integer convolution through the reference kernel; the output stage requantizes or dequantizes.
 class RefQuantConv final : public Op {
  public:
   std::string implementation() const override { return "ref"; }
-  RefQuantConv(const OpBuilder& b, ConvShape s, std::vector<int8_t> w, uint8_t pad_code,
-               kernels::qconv::OutputStage stage)
-      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), w_(std::move(w)), pad_code_(pad_code),
-        stage_(std::move(stage)) {}
+  RefQuantConv(const OpBuilder& b, UnpackedQuantConv c)
+      : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)) {}
 
   void Run(const RunState& st) const override {
     const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
+    const kernels::qconv::OutputStage& stage = c_.stage;
     const auto run = [&](auto&& out) {
-      kernels::ConvQuantRef(x, s_.xs, w_.data(), stage_.bias.data(), s_.win, s_.groups, pad_code_, s_.ys, out);
+      kernels::ConvQuantRef(x, c_.s.xs, c_.w.data(), stage.bias.data(), c_.s.win, c_.s.groups, c_.pad_code, c_.s.ys,
+                            out);
     };
-    if (stage_.codes_out) {
+    if (stage.codes_out) {
       auto* y = static_cast<uint8_t*>(st.buffers[y_]);
-      const arith::CodeRange clamp{stage_.lo, stage_.hi};
+      const arith::CodeRange clamp{stage.lo, stage.hi};
       run([&](int64_t i, int64_t c, int32_t acc) {
-        y[i] = static_cast<uint8_t>(arith::Requantize(acc, stage_.scale[c], stage_.zero_point, clamp));
+        y[i] = static_cast<uint8_t>(arith::Requantize(acc, stage.scale[c], stage.zero_point, clamp));
       });
     } else {
       auto* y = static_cast<float*>(st.buffers[y_]);
       run([&](int64_t i, int64_t c, int32_t acc) {
-        y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, stage_.scale[c]), stage_.activation);
+        y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, stage.scale[c]), stage.activation);
       });
     }
   }
 
  private:
   int x_, y_;
-  ConvShape s_;
-  std::vector<int8_t> w_;
-  uint8_t pad_code_;
-  kernels::qconv::OutputStage stage_;
+  UnpackedQuantConv c_;
+};
+
+// Depthwise integer convolution (fast_kernels.h), planes split over threads.
+class DepthwiseQuantConv final : public Op {
+ public:
+  std::string implementation() const override { return "depthwise"; }
+  DepthwiseQuantConv(const OpBuilder& b, UnpackedQuantConv c, bool int16_sums)
+      : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)), int16_sums_(int16_sums) {}
+  void Run(const RunState& st) const override {
+    const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
+    const ConvShape& s = c_.s;
+    // Planes of at least ~256 K MACs per thread (a fork and join costs microseconds).
+    const int64_t plane_macs = s.ys.h * s.ys.w * s.win.kh * s.win.kw;
+    kernels::ParallelRanges(s.xs.n * s.xs.c, (int64_t{1} << 18) / std::max<int64_t>(plane_macs, 1), st.threads,
+                            [&](int64_t first, int64_t last) {
+                              kernels::DepthwiseConvQuant(x, s.xs, c_.w.data(), s.win, c_.pad_code, c_.stage,
+                                                          int16_sums_, st.buffers[y_], s.ys, first, last);
+                            });
+  }
+
+ private:
+  int x_, y_;
+  UnpackedQuantConv c_;
+  bool int16_sums_;
 };
 
 // Integer convolution through a SIMD microkernel (runtime/kernels/qconv/), weights packed at load.
@@ -268,6 +300,7 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   std::vector<int8_t> w(p.weight_codes().begin(), p.weight_codes().end());
   std::vector<int32_t> bias(oc);
   const int64_t max_code = xq.levels() - 1;
+  int64_t max_products = 0;  // the largest max code * sum |weights| of any channel: the bound of its sums
   for (int64_t c = 0; c < oc; ++c) {
     int64_t sum = 0, abs_sum = 0;
     for (int64_t k = 0; k < per_channel; ++k) {
@@ -278,6 +311,7 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
       sum += v;
       abs_sum += std::abs(v);
     }
+    max_products = std::max(max_products, max_code * abs_sum);
     const int64_t folded = int64_t{p.bias(c)} - int64_t{xq.zero_point()} * sum;
     // Every partial sum must fit int32: |bias| + |acc| bounded by the worst case of the codes.
     if (std::abs(folded) + max_code * abs_sum > std::numeric_limits<int32_t>::max())
@@ -310,6 +344,13 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   const uint8_t pad_code = static_cast<uint8_t>(xq.zero_point());
 
   // Implementations in order of preference, up to the load options' ISA; the reference kernel always accepts.
+  // Depthwise layers first: the packed microkernels waste three of every four lanes on them.
+  if (s.groups == s.xs.c && s.ys.c == s.xs.c && b.options().max_isa != kernels::qconv::Isa::kRef) {
+    LogDispatch(b.node().name(), "quant_conv", "depthwise", "");
+    *op = std::make_unique<DepthwiseQuantConv>(b, UnpackedQuantConv{s, std::move(w), pad_code, std::move(stage)},
+                                               max_products <= std::numeric_limits<int16_t>::max());
+    return Status();
+  }
   std::string declined;
   const kernels::qconv::Geometry geometry = kernels::qconv::MakeGeometry(s.xs, s.ys, s.win, s.groups);
   const int32_t max_weight = std::max(-wr.lo, wr.hi);
@@ -329,7 +370,7 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
               declined.empty() ? std::string("no SIMD kernel up to ISA ") +
                                      kernels::qconv::IsaName(b.options().max_isa)
                                : declined);
-  *op = std::make_unique<RefQuantConv>(b, s, std::move(w), pad_code, std::move(stage));
+  *op = std::make_unique<RefQuantConv>(b, UnpackedQuantConv{s, std::move(w), pad_code, std::move(stage)});
   return Status();
 }
 

@@ -14,6 +14,7 @@
 
 #include "runtime/arith.h"
 #include "runtime/kernels/parallel_for.h"
+#include "runtime/shape.h"
 
 namespace q46::kernels {
 namespace {
@@ -222,6 +223,69 @@ TEST(ParallelRanges, CoverEveryElementOnceInGrains) {
           EXPECT_GE(shortest, grain) << where;
         }
       }
+}
+
+// The depthwise kernel against ConvQuantRef with the reference op's output stage (RefQuantConv in conv_op.cc), on
+// random shapes (strides 1-3, dilation, asymmetric padding, 1x1 to 5x5 windows, widths past one band of rows, a
+// batch of 2), random and extreme codes (every code and weight at its maximum magnitude), codes and float outputs,
+// int32 and int16 sums.
+TEST(DepthwiseConvQuant, MatchesTheReference) {
+  std::mt19937 rng(11);
+  auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1)); };
+  for (int trial = 0; trial < 60; ++trial) {
+    const bool extreme = trial % 5 == 0, codes_out = trial % 3 != 0;
+    const int32_t levels = trial % 4 == 0 ? 256 : 23, max_code = levels - 1;
+    const int32_t max_w = levels == 256 ? 127 : 11;
+    Window2d win;
+    win.kh = pick(1, 5), win.kw = pick(1, 5), win.sh = pick(1, 3), win.sw = pick(1, 3), win.dh = pick(1, 2),
+    win.dw = pick(1, 2);
+    win.pad_t = pick(0, 2), win.pad_l = pick(0, 2), win.pad_b = pick(0, 2), win.pad_r = pick(0, 2);
+    const Dims4 xs{2, pick(1, 5), pick(12, 40), trial == 7 ? 300 : pick(12, 70)};  // one shape wider than a band
+    const Dims4 ys{xs.n, xs.c, WindowOutputSize(xs.h, win.kh, win.sh, win.dh, win.pad_t, win.pad_b),
+                   WindowOutputSize(xs.w, win.kw, win.sw, win.dw, win.pad_l, win.pad_r)};
+    if (ys.h < 1 || ys.w < 1) continue;
+    std::vector<uint8_t> x(static_cast<size_t>(xs.size()));
+    for (uint8_t& v : x) v = static_cast<uint8_t>(extreme ? max_code : pick(0, max_code));
+    std::vector<int8_t> w(static_cast<size_t>(xs.c * win.kh * win.kw));
+    for (int8_t& v : w) v = static_cast<int8_t>(extreme ? (rng() % 2 ? max_w : -max_w) : pick(-max_w, max_w));
+    qconv::OutputStage stage;
+    stage.codes_out = codes_out;
+    stage.zero_point = pick(0, max_code), stage.lo = pick(0, 3), stage.hi = max_code - pick(0, 3);
+    stage.activation = trial % 2 ? FloatActivation{FloatActivation::kClip, 0.0f, 6.0f} : FloatActivation{};
+    int64_t max_products = 0;
+    for (int64_t c = 0; c < xs.c; ++c) {
+      int64_t abs_sum = 0;
+      for (int64_t k = 0; k < win.kh * win.kw; ++k)
+        abs_sum += std::abs(w[static_cast<size_t>(c * win.kh * win.kw + k)]);
+      max_products = std::max(max_products, max_code * abs_sum);
+      stage.bias.push_back(pick(-5000, 5000));
+      stage.scale.push_back(codes_out ? 0.001f * static_cast<float>(pick(1, 400)) : 0.01f);
+    }
+    const uint8_t pad_code = static_cast<uint8_t>(pick(0, max_code));
+    const size_t n = static_cast<size_t>(ys.size());
+    std::vector<uint8_t> want_codes(n), got_codes(n);
+    std::vector<float> want_floats(n), got_floats(n);
+    const auto reference_stage = [&](int64_t i, int64_t c, int32_t acc) {
+      if (codes_out)
+        want_codes[static_cast<size_t>(i)] = static_cast<uint8_t>(
+            arith::Requantize(acc, stage.scale[static_cast<size_t>(c)], stage.zero_point, {stage.lo, stage.hi}));
+      else
+        want_floats[static_cast<size_t>(i)] =
+            Activate(arith::DequantizeAccumulator(acc, stage.scale[static_cast<size_t>(c)]), stage.activation);
+    };
+    ConvQuantRef(x.data(), xs, w.data(), stage.bias.data(), win, xs.c, pad_code, ys, reference_stage);
+    for (const bool int16_sums : {false, true}) {
+      if (int16_sums && max_products > 32767) continue;
+      void* y = codes_out ? static_cast<void*>(got_codes.data()) : static_cast<void*>(got_floats.data());
+      DepthwiseConvQuant(x.data(), xs, w.data(), win, pad_code, stage, int16_sums, y, ys, 0, xs.n * xs.c);
+      SCOPED_TRACE(testing::Message() << "trial " << trial << " int16 " << int16_sums << " k " << win.kh << "x"
+                                      << win.kw << " s " << win.sh << "x" << win.sw << " x " << xs.h << "x" << xs.w);
+      if (codes_out)
+        EXPECT_EQ(got_codes, want_codes);
+      else
+        EXPECT_EQ(0, std::memcmp(got_floats.data(), want_floats.data(), n * sizeof(float)));
+    }
+  }
 }
 
 }  // namespace

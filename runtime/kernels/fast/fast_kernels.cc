@@ -2,6 +2,7 @@
 #include "runtime/kernels/fast/fast_kernels.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -244,6 +245,126 @@ Q46_FLOAT_LOOP_CLONES void QuantizeRow(const float* x, int64_t n, float scale, i
     v = v < flo ? flo : v;
     v = v > fhi ? fhi : v;
     y[i] = static_cast<uint8_t>(static_cast<int32_t>((v + kRoundingBias) - kRoundingBias) + zero_point);
+  }
+}
+
+namespace {
+
+// The depthwise convolution's loops, on pointers that do not alias (byte pointers may alias anything, and without
+// __restrict GCC keeps these loops scalar).
+template <typename Acc>
+[[gnu::always_inline]] inline void AddTap(Acc* __restrict acc, const uint8_t* __restrict src, int64_t n,
+                                          int32_t weight) {
+  const Acc w = static_cast<Acc>(weight);
+  for (int64_t q = 0; q < n; ++q) acc[q] = static_cast<Acc>(acc[q] + static_cast<Acc>(src[q]) * w);
+}
+
+// y[j] = x[j * stride] for j in [0, n); x holds `avail` bytes.
+[[gnu::always_inline]] inline void CopyStrided(const uint8_t* __restrict x, int64_t stride, int64_t avail, int64_t n,
+                                               uint8_t* __restrict y) {
+  if (stride == 1) {
+    std::memcpy(y, x, static_cast<size_t>(n));
+    return;
+  }
+  int64_t j = 0;
+#if defined(__SSE2__)
+  if (stride == 2)
+    for (; j + 16 <= n && 2 * j + 32 <= avail; j += 16)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), EvenBytes32(x + 2 * j));
+#endif
+  for (; j < n; ++j) y[j] = x[j * stride];
+}
+
+// Clamping to [lo - zp, hi - zp] before rounding equals clamping after (integer bounds, monotonic rounding); the
+// rounding bias rounds ties to even as arith::RoundToInt does below 2^22. So this is arith::Requantize. (A function
+// of its own: inlined into the depthwise loop nest, GCC left it scalar.)
+Q46_FLOAT_LOOP_CLONES void RequantizeRow(const int32_t* __restrict acc, int64_t n, float scale, float lo_f,
+                                                 float hi_f, int32_t zero_point, uint8_t* __restrict codes) {
+  for (int64_t j = 0; j < n; ++j) {
+    float v = static_cast<float>(acc[j]) * scale;
+    v = v < lo_f ? lo_f : v;
+    v = v > hi_f ? hi_f : v;
+    codes[j] = static_cast<uint8_t>(static_cast<int32_t>((v + kRoundingBias) - kRoundingBias) + zero_point);
+  }
+}
+
+}  // namespace
+
+Q46_FLOAT_LOOP_CLONES void DepthwiseConvQuant(const uint8_t* x, Dims4 xs, const int8_t* w, const Window2d& win,
+                                              uint8_t pad_code, const qconv::OutputStage& stage, bool int16_sums,
+                                              void* y, Dims4 ys, int64_t first, int64_t last) {
+  // Each plane is copied, padded, into one plane per stride phase (row phase, column phase), so that every tap of
+  // every output reads at a fixed offset: output (oy, ox) at position oy * pitch + ox of a grid `pitch` wide (its
+  // columns past the output's width are computed and dropped). Each tap is then one long contiguous loop.
+  const int64_t pitch = (win.pad_l + xs.w + win.pad_r + win.sw - 1) / win.sw;
+  const int64_t phase_rows = (win.pad_t + xs.h + win.pad_b + win.sh - 1) / win.sh;
+  const int64_t phase_bytes = (phase_rows + 1) * pitch + win.kw * win.dw;  // the last row's dropped columns read on
+  const int64_t band_rows = std::clamp<int64_t>(8192 / pitch, 1, ys.h);    // accumulators of a band stay in L1/L2
+  const int64_t sw = win.sw, column_phases = std::min(sw, xs.w);
+  thread_local std::vector<uint8_t> phases, codes;
+  thread_local std::vector<int32_t> acc;
+  thread_local std::vector<int16_t> sums;
+  thread_local std::vector<int64_t> row_at, column_at;  // where input row iy / column phase ix0 starts in `phases`
+  phases.resize(static_cast<size_t>(win.sh * sw * phase_bytes));
+  acc.resize(static_cast<size_t>(band_rows * pitch));
+  if (int16_sums) sums.resize(acc.size());
+  codes.resize(acc.size());
+  row_at.resize(static_cast<size_t>(xs.h));
+  column_at.resize(static_cast<size_t>(column_phases));
+  for (int64_t iy = 0; iy < xs.h; ++iy) {
+    const int64_t py = iy + win.pad_t;
+    row_at[static_cast<size_t>(iy)] = (py % win.sh) * sw * phase_bytes + py / win.sh * pitch;
+  }
+  for (int64_t ix0 = 0; ix0 < column_phases; ++ix0) {
+    const int64_t px = ix0 + win.pad_l;
+    column_at[static_cast<size_t>(ix0)] = px % sw * phase_bytes + px / sw;
+  }
+  const float lo_f = static_cast<float>(stage.lo - stage.zero_point);
+  const float hi_f = static_cast<float>(stage.hi - stage.zero_point);
+  for (int64_t p = first; p < last; ++p) {
+    const int64_t c = p % xs.c;
+    const uint8_t* plane = x + p * xs.h * xs.w;
+    std::fill(phases.begin(), phases.end(), pad_code);
+    for (int64_t iy = 0; iy < xs.h; ++iy)
+      for (int64_t ix0 = 0; ix0 < column_phases; ++ix0)  // the input columns of one column phase
+        CopyStrided(plane + iy * xs.w + ix0, sw, xs.w - ix0, (xs.w - ix0 + sw - 1) / sw,
+                    phases.data() + row_at[static_cast<size_t>(iy)] + column_at[static_cast<size_t>(ix0)]);
+    const int8_t* wc = w + c * win.kh * win.kw;
+    const float scale = stage.scale[static_cast<size_t>(c)];
+    const int32_t bias = stage.bias[static_cast<size_t>(c)];
+    for (int64_t oy0 = 0; oy0 < ys.h; oy0 += band_rows) {
+      const int64_t rows = std::min(band_rows, ys.h - oy0), len = rows * pitch;
+      int32_t* a = acc.data();
+      int16_t* s16 = sums.data();
+      if (int16_sums)
+        std::fill(s16, s16 + len, int16_t{0});
+      else
+        std::fill(a, a + len, bias);
+      for (int64_t ky = 0; ky < win.kh; ++ky)
+        for (int64_t kx = 0; kx < win.kw; ++kx) {
+          const int64_t dy = ky * win.dh, dx = kx * win.dw;
+          const uint8_t* src = phases.data() + ((dy % win.sh) * win.sw + dx % win.sw) * phase_bytes +
+                               (oy0 + dy / win.sh) * pitch + dx / win.sw;
+          if (int16_sums)
+            AddTap(s16, src, len, wc[ky * win.kw + kx]);
+          else
+            AddTap(a, src, len, wc[ky * win.kw + kx]);
+        }
+      if (int16_sums)
+        for (int64_t q = 0; q < len; ++q) a[q] = bias + s16[q];
+      // The output stage runs over the whole band (rows are short), then each row's real columns are kept.
+      if (stage.codes_out) RequantizeRow(a, len, scale, lo_f, hi_f, stage.zero_point, codes.data());
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t out = (p * ys.h + oy0 + r) * ys.w;
+        if (stage.codes_out) {
+          std::memcpy(static_cast<uint8_t*>(y) + out, codes.data() + r * pitch, static_cast<size_t>(ys.w));
+        } else {
+          const int32_t* row = a + r * pitch;
+          ActivateEach(ys.w, stage.activation, [&](int64_t j) { return arith::DequantizeAccumulator(row[j], scale); },
+                       static_cast<float*>(y) + out);
+        }
+      }
+    }
   }
 }
 

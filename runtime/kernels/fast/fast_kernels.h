@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "runtime/kernels/qconv/qconv.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 namespace q46::kernels {
@@ -43,5 +44,15 @@ void UnaryFlat(const float* x, int64_t n, FloatActivation act, float* y);
 
 // Float -> codes, as arith::Quantize on each element.
 void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int32_t lo, int32_t hi, uint8_t* y);
+
+// Depthwise quantized convolution (one input channel per output channel: groups == C_in == C_out), as
+// ConvQuantRef with the qconv output stage: the int32 sum of codes times weight codes (padding reads pad_code) plus
+// the folded bias, requantized as arith::Requantize or dequantized and activated. Planes (n, c) [first, last).
+// With int16_sums the sum of products is accumulated in int16, then the bias added in int32: the caller must know
+// that max code * sum |weights| <= 32767 for every channel (then no partial sum can overflow). The packed
+// microkernels put one real channel in each 4-channel quad here and run at a few MACs per cycle.
+void DepthwiseConvQuant(const uint8_t* x, Dims4 xs, const int8_t* w, const Window2d& win, uint8_t pad_code,
+                        const qconv::OutputStage& stage, bool int16_sums, void* y, Dims4 ys, int64_t first,
+                        int64_t last);
 
 }  // namespace q46::kernels
