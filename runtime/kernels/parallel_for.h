@@ -19,12 +19,18 @@ void ParallelFor(int64_t items, int threads, Body&& body) {
   for (int64_t i = 0; i < items; ++i) body(i);
 }
 
-// body(begin, end) over [0, n) in at most `threads` contiguous ranges, none shorter than `grain` (so small
-// work stays on one thread).
+// body(part, begin, end) over [0, n) in at most `threads` contiguous ranges (part < threads numbers them), none
+// shorter than `grain` (so small work stays on one thread).
+template <class Body>
+void ParallelParts(int64_t n, int64_t grain, int threads, Body&& body) {
+  const int64_t parts = std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, std::max(threads, 1));
+  ParallelFor(parts, static_cast<int>(parts), [&](int64_t p) { body(p, n * p / parts, n * (p + 1) / parts); });
+}
+
+// body(begin, end) over the ranges of ParallelParts.
 template <class Body>
 void ParallelRanges(int64_t n, int64_t grain, int threads, Body&& body) {
-  const int64_t parts = std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, std::max(threads, 1));
-  ParallelFor(parts, static_cast<int>(parts), [&](int64_t p) { body(n * p / parts, n * (p + 1) / parts); });
+  ParallelParts(n, grain, threads, [&](int64_t, int64_t begin, int64_t end) { body(begin, end); });
 }
 
 }  // namespace q46::kernels

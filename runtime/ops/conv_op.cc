@@ -200,28 +200,45 @@ class RefQuantConv final : public Op {
   UnpackedQuantConv c_;
 };
 
-// Depthwise integer convolution (fast_kernels.h), planes split over threads.
+// Depthwise integer convolution (fast_kernels.h), planes split over threads; each thread's working set is
+// allocated per context, when its thread count is set.
 class DepthwiseQuantConv final : public Op {
  public:
   std::string implementation() const override { return "depthwise"; }
   DepthwiseQuantConv(const OpBuilder& b, UnpackedQuantConv c, bool int16_sums)
-      : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)), int16_sums_(int16_sums) {}
+      : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)), int16_sums_(int16_sums),
+        thread_bytes_((kernels::DepthwiseScratchBytes(c_.s.xs, c_.s.ys, c_.s.win) + 63) / 64 * 64) {}
+  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
+    auto scratch = std::make_unique<Scratch>();
+    scratch->bytes.resize(thread_bytes_ * static_cast<size_t>(std::max(st.threads, 1)) + 64);
+    return scratch;
+  }
   void Run(const RunState& st) const override {
     const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
+    uint8_t* scratch = static_cast<const Scratch*>(st.prepared)->Aligned();
     const ConvShape& s = c_.s;
     // Planes of at least ~256 K MACs per thread (a fork and join costs microseconds).
     const int64_t plane_macs = s.ys.h * s.ys.w * s.win.kh * s.win.kw;
-    kernels::ParallelRanges(s.xs.n * s.xs.c, (int64_t{1} << 18) / std::max<int64_t>(plane_macs, 1), st.threads,
-                            [&](int64_t first, int64_t last) {
-                              kernels::DepthwiseConvQuant(x, s.xs, c_.w.data(), s.win, c_.pad_code, c_.stage,
-                                                          int16_sums_, st.buffers[y_], s.ys, first, last);
-                            });
+    kernels::ParallelParts(s.xs.n * s.xs.c, (int64_t{1} << 18) / std::max<int64_t>(plane_macs, 1), st.threads,
+                           [&](int64_t part, int64_t first, int64_t last) {
+                             kernels::DepthwiseConvQuant(x, s.xs, c_.w.data(), s.win, c_.pad_code, c_.stage,
+                                                         int16_sums_, st.buffers[y_], s.ys, first, last,
+                                                         scratch + static_cast<size_t>(part) * thread_bytes_);
+                           });
   }
 
  private:
+  struct Scratch final : PreparedOp {
+    mutable std::vector<uint8_t> bytes;
+    uint8_t* Aligned() const {
+      const auto at = reinterpret_cast<uintptr_t>(bytes.data());
+      return bytes.data() + ((64 - at % 64) % 64);
+    }
+  };
   int x_, y_;
   UnpackedQuantConv c_;
   bool int16_sums_;
+  size_t thread_bytes_;
 };
 
 // Integer convolution through a SIMD microkernel (runtime/kernels/qconv/), weights packed at load.

@@ -226,21 +226,24 @@ TEST(ParallelRanges, CoverEveryElementOnceInGrains) {
 }
 
 // The depthwise kernel against ConvQuantRef with the reference op's output stage (RefQuantConv in conv_op.cc), on
-// random shapes (strides 1-3, dilation, asymmetric padding, 1x1 to 5x5 windows, widths past one band of rows, a
-// batch of 2), random and extreme codes (every code and weight at its maximum magnitude), codes and float outputs,
-// int32 and int16 sums.
+// random shapes (strides 1-3, dilation, asymmetric padding, 1x1 to 5x5 windows, a batch of 2; trial 7 spans
+// several bands of rows), random and extreme codes (every code and weight at its maximum magnitude; trial 13 at
+// 8 bits with int16 sums at their proven limit, 255 x 128), codes and float outputs, int32 and int16 sums, and
+// the planes in two calls (as two threads run them).
 TEST(DepthwiseConvQuant, MatchesTheReference) {
   std::mt19937 rng(11);
   auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<unsigned>(hi - lo + 1)); };
   for (int trial = 0; trial < 60; ++trial) {
-    const bool extreme = trial % 5 == 0, codes_out = trial % 3 != 0;
-    const int32_t levels = trial % 4 == 0 ? 256 : 23, max_code = levels - 1;
+    const bool extreme = trial % 5 == 0 || trial == 13, codes_out = trial % 3 != 0;
+    const int32_t levels = trial % 4 == 0 || trial == 13 ? 256 : 23, max_code = levels - 1;
     const int32_t max_w = levels == 256 ? 127 : 11;
     Window2d win;
     win.kh = pick(1, 5), win.kw = pick(1, 5), win.sh = pick(1, 3), win.sw = pick(1, 3), win.dh = pick(1, 2),
     win.dw = pick(1, 2);
     win.pad_t = pick(0, 2), win.pad_l = pick(0, 2), win.pad_b = pick(0, 2), win.pad_r = pick(0, 2);
-    const Dims4 xs{2, pick(1, 5), pick(12, 40), trial == 7 ? 300 : pick(12, 70)};  // one shape wider than a band
+    if (trial == 7) win.sh = win.sw = 1;
+    if (trial == 13) win.kh = 1, win.kw = 2;
+    const Dims4 xs{2, pick(1, 5), trial == 7 ? 60 : pick(12, 40), trial == 7 ? 300 : pick(12, 70)};
     const Dims4 ys{xs.n, xs.c, WindowOutputSize(xs.h, win.kh, win.sh, win.dh, win.pad_t, win.pad_b),
                    WindowOutputSize(xs.w, win.kw, win.sw, win.dw, win.pad_l, win.pad_r)};
     if (ys.h < 1 || ys.w < 1) continue;
@@ -248,6 +251,11 @@ TEST(DepthwiseConvQuant, MatchesTheReference) {
     for (uint8_t& v : x) v = static_cast<uint8_t>(extreme ? max_code : pick(0, max_code));
     std::vector<int8_t> w(static_cast<size_t>(xs.c * win.kh * win.kw));
     for (int8_t& v : w) v = static_cast<int8_t>(extreme ? (rng() % 2 ? max_w : -max_w) : pick(-max_w, max_w));
+    if (trial == 13)  // per channel 127 and -1, the rest 0: sum |w| = 128
+      for (size_t k = 0; k < w.size(); ++k) {
+        const size_t tap = k % static_cast<size_t>(win.kh * win.kw);
+        w[k] = static_cast<int8_t>(tap == 0 ? 127 : tap == 1 ? -1 : 0);
+      }
     qconv::OutputStage stage;
     stage.codes_out = codes_out;
     stage.zero_point = pick(0, max_code), stage.lo = pick(0, 3), stage.hi = max_code - pick(0, 3);
@@ -258,8 +266,11 @@ TEST(DepthwiseConvQuant, MatchesTheReference) {
       for (int64_t k = 0; k < win.kh * win.kw; ++k)
         abs_sum += std::abs(w[static_cast<size_t>(c * win.kh * win.kw + k)]);
       max_products = std::max(max_products, max_code * abs_sum);
-      stage.bias.push_back(pick(-5000, 5000));
-      stage.scale.push_back(codes_out ? 0.001f * static_cast<float>(pick(1, 400)) : 0.01f);
+      // Bias and scale of the size of the sums, so that requantized codes spread over the range (a wrong sum shows)
+      // rather than sit at a clamp.
+      const int32_t spread = static_cast<int32_t>(std::max<int64_t>(max_code * abs_sum / 4, 1));
+      stage.bias.push_back(pick(-spread, spread));
+      stage.scale.push_back(static_cast<float>(max_code) / static_cast<float>(spread * pick(4, 16)));
     }
     const uint8_t pad_code = static_cast<uint8_t>(pick(0, max_code));
     const size_t n = static_cast<size_t>(ys.size());
@@ -274,10 +285,15 @@ TEST(DepthwiseConvQuant, MatchesTheReference) {
             Activate(arith::DequantizeAccumulator(acc, stage.scale[static_cast<size_t>(c)]), stage.activation);
     };
     ConvQuantRef(x.data(), xs, w.data(), stage.bias.data(), win, xs.c, pad_code, ys, reference_stage);
+    if (trial == 13) EXPECT_EQ(max_products, 255 * 128);
     for (const bool int16_sums : {false, true}) {
       if (int16_sums && max_products > 32767) continue;
       void* y = codes_out ? static_cast<void*>(got_codes.data()) : static_cast<void*>(got_floats.data());
-      DepthwiseConvQuant(x.data(), xs, w.data(), win, pad_code, stage, int16_sums, y, ys, 0, xs.n * xs.c);
+      std::vector<uint8_t> scratch(DepthwiseScratchBytes(xs, ys, win) + 64);
+      uint8_t* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+      const int64_t planes = xs.n * xs.c, half = planes / 2;
+      DepthwiseConvQuant(x.data(), xs, w.data(), win, pad_code, stage, int16_sums, y, ys, 0, half, aligned);
+      DepthwiseConvQuant(x.data(), xs, w.data(), win, pad_code, stage, int16_sums, y, ys, half, planes, aligned);
       SCOPED_TRACE(testing::Message() << "trial " << trial << " int16 " << int16_sums << " k " << win.kh << "x"
                                       << win.kw << " s " << win.sh << "x" << win.sw << " x " << xs.h << "x" << xs.w);
       if (codes_out)

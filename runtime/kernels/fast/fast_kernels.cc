@@ -276,7 +276,8 @@ template <typename Acc>
 }
 
 // Clamping to [lo - zp, hi - zp] before rounding equals clamping after (integer bounds, monotonic rounding); the
-// rounding bias rounds ties to even as arith::RoundToInt does below 2^22. So this is arith::Requantize. (A function
+// rounding bias rounds ties to even as arith::RoundToInt does below 2^22, and the loader keeps |lo - zp| and
+// |hi - zp| <= 255. So this is arith::Requantize. (A function
 // of its own: inlined into the depthwise loop nest, GCC left it scalar.)
 Q46_FLOAT_LOOP_CLONES void RequantizeRow(const int32_t* __restrict acc, int64_t n, float scale, float lo_f,
                                                  float hi_f, int32_t zero_point, uint8_t* __restrict codes) {
@@ -288,54 +289,71 @@ Q46_FLOAT_LOOP_CLONES void RequantizeRow(const int32_t* __restrict acc, int64_t 
   }
 }
 
+// Where DepthwiseConvQuant keeps its working set in its scratch. Each plane is copied, padded, into one plane per
+// stride phase (row phase, column phase), so that every tap of every output reads at a fixed offset: output
+// (oy, ox) at position oy * pitch + ox of a grid `pitch` wide (its columns past the output's width are computed and
+// dropped). Each tap is then one long contiguous loop. Bands of output rows keep the accumulators in L1/L2.
+struct DepthwiseLayout {
+  int64_t pitch, phase_bytes, band_rows, column_phases;
+  size_t acc_at, sums_at, codes_at, rows_at, columns_at, bytes;  // byte offsets (phases at 0), total
+  DepthwiseLayout(Dims4 xs, Dims4 ys, const Window2d& win) {
+    pitch = (win.pad_l + xs.w + win.pad_r + win.sw - 1) / win.sw;
+    const int64_t phase_rows = (win.pad_t + xs.h + win.pad_b + win.sh - 1) / win.sh;
+    phase_bytes = (phase_rows + 1) * pitch + win.kw * win.dw;  // the last row's dropped columns read on
+    band_rows = std::clamp<int64_t>(8192 / pitch, 1, ys.h);
+    column_phases = std::min(win.sw, xs.w);
+    const auto lines = [](int64_t b) { return static_cast<size_t>((b + 63) / 64 * 64); };
+    const int64_t grid = band_rows * pitch;
+    acc_at = lines(win.sh * win.sw * phase_bytes);
+    sums_at = acc_at + lines(grid * 4);
+    codes_at = sums_at + lines(grid * 2);
+    rows_at = codes_at + lines(grid);
+    columns_at = rows_at + lines(xs.h * 8);
+    bytes = columns_at + lines(column_phases * 8);
+  }
+};
+
 }  // namespace
+
+size_t DepthwiseScratchBytes(Dims4 xs, Dims4 ys, const Window2d& win) { return DepthwiseLayout(xs, ys, win).bytes; }
 
 Q46_FLOAT_LOOP_CLONES void DepthwiseConvQuant(const uint8_t* x, Dims4 xs, const int8_t* w, const Window2d& win,
                                               uint8_t pad_code, const qconv::OutputStage& stage, bool int16_sums,
-                                              void* y, Dims4 ys, int64_t first, int64_t last) {
-  // Each plane is copied, padded, into one plane per stride phase (row phase, column phase), so that every tap of
-  // every output reads at a fixed offset: output (oy, ox) at position oy * pitch + ox of a grid `pitch` wide (its
-  // columns past the output's width are computed and dropped). Each tap is then one long contiguous loop.
-  const int64_t pitch = (win.pad_l + xs.w + win.pad_r + win.sw - 1) / win.sw;
-  const int64_t phase_rows = (win.pad_t + xs.h + win.pad_b + win.sh - 1) / win.sh;
-  const int64_t phase_bytes = (phase_rows + 1) * pitch + win.kw * win.dw;  // the last row's dropped columns read on
-  const int64_t band_rows = std::clamp<int64_t>(8192 / pitch, 1, ys.h);    // accumulators of a band stay in L1/L2
-  const int64_t sw = win.sw, column_phases = std::min(sw, xs.w);
-  thread_local std::vector<uint8_t> phases, codes;
-  thread_local std::vector<int32_t> acc;
-  thread_local std::vector<int16_t> sums;
-  thread_local std::vector<int64_t> row_at, column_at;  // where input row iy / column phase ix0 starts in `phases`
-  phases.resize(static_cast<size_t>(win.sh * sw * phase_bytes));
-  acc.resize(static_cast<size_t>(band_rows * pitch));
-  if (int16_sums) sums.resize(acc.size());
-  codes.resize(acc.size());
-  row_at.resize(static_cast<size_t>(xs.h));
-  column_at.resize(static_cast<size_t>(column_phases));
+                                              void* y, Dims4 ys, int64_t first, int64_t last, uint8_t* scratch) {
+  const DepthwiseLayout l(xs, ys, win);
+  const int64_t pitch = l.pitch, phase_bytes = l.phase_bytes, band_rows = l.band_rows, sw = win.sw;
+  const int64_t column_phases = l.column_phases, phases_size = win.sh * sw * phase_bytes;
+  uint8_t* phases = scratch;
+  auto* acc = reinterpret_cast<int32_t*>(scratch + l.acc_at);
+  auto* sums = reinterpret_cast<int16_t*>(scratch + l.sums_at);
+  uint8_t* codes = scratch + l.codes_at;
+  auto* row_at = reinterpret_cast<int64_t*>(scratch + l.rows_at);  // where input row iy starts in `phases`
+  auto* column_at = reinterpret_cast<int64_t*>(scratch + l.columns_at);  // ... and column phase ix0
   for (int64_t iy = 0; iy < xs.h; ++iy) {
     const int64_t py = iy + win.pad_t;
-    row_at[static_cast<size_t>(iy)] = (py % win.sh) * sw * phase_bytes + py / win.sh * pitch;
+    row_at[iy] = (py % win.sh) * sw * phase_bytes + py / win.sh * pitch;
   }
   for (int64_t ix0 = 0; ix0 < column_phases; ++ix0) {
     const int64_t px = ix0 + win.pad_l;
-    column_at[static_cast<size_t>(ix0)] = px % sw * phase_bytes + px / sw;
+    column_at[ix0] = px % sw * phase_bytes + px / sw;
   }
   const float lo_f = static_cast<float>(stage.lo - stage.zero_point);
   const float hi_f = static_cast<float>(stage.hi - stage.zero_point);
   for (int64_t p = first; p < last; ++p) {
     const int64_t c = p % xs.c;
     const uint8_t* plane = x + p * xs.h * xs.w;
-    std::fill(phases.begin(), phases.end(), pad_code);
+    std::fill(phases, phases + phases_size, pad_code);
     for (int64_t iy = 0; iy < xs.h; ++iy)
       for (int64_t ix0 = 0; ix0 < column_phases; ++ix0)  // the input columns of one column phase
         CopyStrided(plane + iy * xs.w + ix0, sw, xs.w - ix0, (xs.w - ix0 + sw - 1) / sw,
-                    phases.data() + row_at[static_cast<size_t>(iy)] + column_at[static_cast<size_t>(ix0)]);
+                    phases + row_at[iy] + column_at[ix0]);
     const int8_t* wc = w + c * win.kh * win.kw;
     const float scale = stage.scale[static_cast<size_t>(c)];
     const int32_t bias = stage.bias[static_cast<size_t>(c)];
     for (int64_t oy0 = 0; oy0 < ys.h; oy0 += band_rows) {
       const int64_t rows = std::min(band_rows, ys.h - oy0), len = rows * pitch;
-      int32_t* a = acc.data();
-      int16_t* s16 = sums.data();
+      int32_t* a = acc;
+      int16_t* s16 = sums;
       if (int16_sums)
         std::fill(s16, s16 + len, int16_t{0});
       else
@@ -343,7 +361,7 @@ Q46_FLOAT_LOOP_CLONES void DepthwiseConvQuant(const uint8_t* x, Dims4 xs, const 
       for (int64_t ky = 0; ky < win.kh; ++ky)
         for (int64_t kx = 0; kx < win.kw; ++kx) {
           const int64_t dy = ky * win.dh, dx = kx * win.dw;
-          const uint8_t* src = phases.data() + ((dy % win.sh) * win.sw + dx % win.sw) * phase_bytes +
+          const uint8_t* src = phases + ((dy % win.sh) * win.sw + dx % win.sw) * phase_bytes +
                                (oy0 + dy / win.sh) * pitch + dx / win.sw;
           if (int16_sums)
             AddTap(s16, src, len, wc[ky * win.kw + kx]);
@@ -353,11 +371,11 @@ Q46_FLOAT_LOOP_CLONES void DepthwiseConvQuant(const uint8_t* x, Dims4 xs, const 
       if (int16_sums)
         for (int64_t q = 0; q < len; ++q) a[q] = bias + s16[q];
       // The output stage runs over the whole band (rows are short), then each row's real columns are kept.
-      if (stage.codes_out) RequantizeRow(a, len, scale, lo_f, hi_f, stage.zero_point, codes.data());
+      if (stage.codes_out) RequantizeRow(a, len, scale, lo_f, hi_f, stage.zero_point, codes);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t out = (p * ys.h + oy0 + r) * ys.w;
         if (stage.codes_out) {
-          std::memcpy(static_cast<uint8_t*>(y) + out, codes.data() + r * pitch, static_cast<size_t>(ys.w));
+          std::memcpy(static_cast<uint8_t*>(y) + out, codes + r * pitch, static_cast<size_t>(ys.w));
         } else {
           const int32_t* row = a + r * pitch;
           ActivateEach(ys.w, stage.activation, [&](int64_t j) { return arith::DequantizeAccumulator(row[j], scale); },

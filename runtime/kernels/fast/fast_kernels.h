@@ -51,8 +51,10 @@ void QuantizeRow(const float* x, int64_t n, float scale, int32_t zero_point, int
 // With int16_sums the sum of products is accumulated in int16, then the bias added in int32: the caller must know
 // that max code * sum |weights| <= 32767 for every channel (then no partial sum can overflow). The packed
 // microkernels put one real channel in each 4-channel quad here and run at a few MACs per cycle.
+// `scratch`: DepthwiseScratchBytes(xs, ys, win) bytes, 64-byte aligned, one block per concurrent call.
+size_t DepthwiseScratchBytes(Dims4 xs, Dims4 ys, const Window2d& win);
 void DepthwiseConvQuant(const uint8_t* x, Dims4 xs, const int8_t* w, const Window2d& win, uint8_t pad_code,
                         const qconv::OutputStage& stage, bool int16_sums, void* y, Dims4 ys, int64_t first,
-                        int64_t last);
+                        int64_t last, uint8_t* scratch);
 
 }  // namespace q46::kernels
