@@ -277,10 +277,10 @@ template <typename Acc>
 
 // Clamping to [lo - zp, hi - zp] before rounding equals clamping after (integer bounds, monotonic rounding); the
 // rounding bias rounds ties to even as arith::RoundToInt does below 2^22, and the loader keeps |lo - zp| and
-// |hi - zp| <= 255. So this is arith::Requantize. (A function
-// of its own: inlined into the depthwise loop nest, GCC left it scalar.)
-Q46_FLOAT_LOOP_CLONES void RequantizeRow(const int32_t* __restrict acc, int64_t n, float scale, float lo_f,
-                                                 float hi_f, int32_t zero_point, uint8_t* __restrict codes) {
+// |hi - zp| <= 255. So this is arith::Requantize. (A function of its own: inlined into the depthwise loop nest,
+// GCC left it scalar.)
+Q46_FLOAT_LOOP_CLONES void RequantizeRow(const int32_t* __restrict acc, int64_t n, float scale, float lo_f, float hi_f,
+                                         int32_t zero_point, uint8_t* __restrict codes) {
   for (int64_t j = 0; j < n; ++j) {
     float v = static_cast<float>(acc[j]) * scale;
     v = v < lo_f ? lo_f : v;
