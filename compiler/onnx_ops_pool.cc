@@ -56,26 +56,16 @@ absl::Status GlobalPool(ImportContext& ctx, bool max) {
 absl::Status Reduce(ImportContext& ctx, kernels::ReduceKind kind) {
   const std::vector<int64_t>& x = ctx.InputDims(0);
   const int64_t rank = static_cast<int64_t>(x.size());
-  std::vector<int64_t> axes = ctx.AttrInts("axes");
-  if (ctx.HasInput(1)) {
-    const FloatTensor* a;
-    if (absl::Status st = ctx.RequireConstInput(1, "axes", &a); !st.ok()) return st;
-    axes.clear();
-    for (float v : a->data) {
-      if (!(v >= -rank && v < rank)) return ctx.Error(absl::StrCat("axis ", v, " is out of range"));
-      axes.push_back(static_cast<int64_t>(v));
-    }
-  }
+  std::vector<int64_t> axes;
+  if (absl::Status st = ReadInts(ctx, 1, "axes", -rank, rank - 1, &axes); !st.ok()) return st;
   if (axes.empty() && ctx.AttrInt("noop_with_empty_axes", 0) != 0) {
     ctx.Alias(0, ctx.Input(0));
     return absl::OkStatus();
   }
   if (axes.empty())
     for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
-  for (int64_t& a : axes) {
-    if (a < -rank || a >= rank) return ctx.Error(absl::StrCat("axis ", a, " is out of range"));
+  for (int64_t& a : axes)
     if (a < 0) a += rank;
-  }
   std::sort(axes.begin(), axes.end());
   if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) return ctx.Error("an axis is listed twice");
   if (rank > static_cast<int64_t>(kernels::kMaxReduceRank))

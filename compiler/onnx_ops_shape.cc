@@ -76,16 +76,10 @@ absl::Status Gather(ImportContext& ctx) {
   return absl::OkStatus();
 }
 
-// Axes from the opset-13 input or the older attribute.
+// Axes from the opset-13 input or the older attribute; Unsqueeze and Squeeze check them against the rank.
 absl::Status ReadAxes(ImportContext& ctx, std::vector<int64_t>* axes) {
-  if (ctx.HasInput(1)) {
-    const FloatTensor* a;
-    if (absl::Status st = ctx.RequireConstInput(1, "axes", &a); !st.ok()) return st;
-    axes->assign(a->data.begin(), a->data.end());
-  } else {
-    *axes = ctx.AttrInts("axes");
-  }
-  return absl::OkStatus();
+  constexpr int64_t kAnyAxis = int64_t{1} << 20;
+  return ReadInts(ctx, 1, "axes", -kAnyAxis, kAnyAxis, axes);
 }
 
 absl::Status Unsqueeze(ImportContext& ctx) {
@@ -212,25 +206,14 @@ absl::Status Split(ImportContext& ctx) {
   const int64_t axis = NormalizeAxis(ctx.AttrInt("axis", 0), rank);
   if (axis < 0 || axis >= rank) return ctx.Error("axis out of range");
   const int parts = ctx.proto().output_size();
-  std::vector<int64_t> sizes = ctx.AttrInts("split");
-  if (ctx.HasInput(1)) {
-    const FloatTensor* s;
-    if (absl::Status st = ctx.RequireConstInput(1, "split", &s); !st.ok()) return st;
-    sizes.clear();
-    for (float v : s->data) {
-      if (!(v >= 0 && v <= in[axis])) return ctx.Error(absl::StrCat("split size ", v, " is out of range"));
-      sizes.push_back(static_cast<int64_t>(v));
-    }
-  }
+  std::vector<int64_t> sizes;
+  if (absl::Status st = ReadInts(ctx, 1, "split", 0, in[axis], &sizes); !st.ok()) return st;
   if (sizes.empty()) {
     if (in[axis] % parts != 0) return ctx.Error(absl::StrCat("axis size ", in[axis], " does not split into ", parts));
     sizes.assign(static_cast<size_t>(parts), in[axis] / parts);
   }
-  int64_t total = 0;
-  for (int64_t s : sizes) {
-    if (s < 0 || s > in[axis]) return ctx.Error(absl::StrCat("split size ", s, " is out of range"));
-    total += s;
-  }
+  int64_t total = 0;  // each size is at most in[axis]: no overflow
+  for (int64_t s : sizes) total += s;
   if (static_cast<int>(sizes.size()) != parts || total != in[axis])
     return ctx.Error(absl::StrCat("split sizes [", absl::StrJoin(sizes, ", "), "] do not cut axis ", axis, " of size ",
                                   in[axis], " into ", parts, " outputs"));

@@ -6,6 +6,25 @@
 
 namespace q46 {
 
+absl::Status ReadInts(const ImportContext& ctx, int input, const char* attr, int64_t lo, int64_t hi,
+                      std::vector<int64_t>* out) {
+  std::vector<double> values;
+  if (ctx.HasInput(input)) {
+    const FloatTensor* t;
+    if (absl::Status st = ctx.RequireConstInput(input, attr, &t); !st.ok()) return st;
+    values.assign(t->data.begin(), t->data.end());
+  } else {
+    for (int64_t v : ctx.AttrInts(attr)) values.push_back(static_cast<double>(v));
+  }
+  out->clear();
+  for (double v : values) {
+    if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)))
+      return ctx.Error(absl::StrCat(attr, " value ", v, " is out of range [", lo, ", ", hi, "]"));
+    out->push_back(static_cast<int64_t>(v));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ResolveAutoPad(const ImportContext& ctx, const std::string& auto_pad, int64_t h, int64_t w,
                             ir::Window2d* win) {
   if (auto_pad == "NOTSET") return absl::OkStatus();

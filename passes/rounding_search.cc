@@ -9,8 +9,8 @@
 namespace q46 {
 namespace {
 
-// Loops over fewer elements (Error: fewer multiply-adds) than this run on one thread: forking for a depthwise
-// layer's 10-element groups cost more than their work (20 s a MobileNetV2 layer).
+// Loops with less work than this run on one thread (work: elements; in Error's loop, multiply-adds): forking for a
+// depthwise layer's 10-element groups cost more than their work (20 s a MobileNetV2 layer).
 constexpr int64_t kParallelMin = 1 << 14;
 
 // Adam (Kingma and Ba) with a learning rate per row of a row-major out x cols parameter matrix.
