@@ -78,6 +78,7 @@ def q46_row(bin_dir, plan, isa, threads, kernels):
     three = [l for l in convs if kernels.get(l["name"]) == [3, 3] and l["op"] == "quant_conv"]
     return {"median_ms": d["median_ms"], "p10_ms": d["p10_ms"], "p90_ms": d["p90_ms"], "clock_ghz": d["clock_ghz"],
             "conv_ms": round(sum(l["median_ms"] for l in convs), 6), "macs": d["macs"],
+            "core_round_trip_ns": d.get("core_round_trip_ns"),
             "conv3x3_macs_per_cycle_per_core": round(sum(l["macs"] for l in three) / threads /
                                                      (sum(l["median_ms"] for l in three) * 1e-3 * d["clock_ghz"] * 1e9), 2)
             if three else None}
@@ -141,14 +142,17 @@ def markdown(results, agreement, meta):
              "`default` keeps the first and last layers float; `conv` columns are convolutions only (q46: the sum "
              "of its conv layers; oneDNN runs convolutions only). Ratios: peer time / q46 4.6-bit time. "
              "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
-             "layers, per core at the measured clock, to compare with the peaks above. The machine is shared: "
-             "single cells can be off by 10-20%, compare columns of one row.", ""]
+             "layers, per core at the measured clock, to compare with the peaks above. `core rt`: on 2-thread rows, "
+             "the round trip of a cache line between q46's two threads before and after its 4.6-bit run (q46bench): "
+             "near 50 ns the two cores share a cache; where they do not (several hundred ns; this machine's virtual "
+             "cores move between the two cases from minute to minute), q46's 2-thread whole-network times run 30-50% "
+             "slower. The machine is shared: single cells can be off by 10-20%, compare columns of one row.", ""]
     for isa in ("native", "avx2"):
         lines += [f"## ISA: {isa}" + (" (q46 --isa avx2, DNNL_MAX_CPU_ISA=AVX2)" if isa == "avx2" else ""), "",
                   "| model | thr | q46 4.6 | 4-bit | 8-bit | default | float | q46 4.6 conv | oneDNN int8 conv | "
                   "oneDNN f32 conv | ORT fp32 | ORT int8 | oneDNN int8 / q46 4.6 (conv) | ORT int8 / q46 4.6 | "
-                  "q46 8 / q46 4.6 | 4.6 vs 4 | 3x3 MAC/cycle/core |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "q46 8 / q46 4.6 | 4.6 vs 4 | 3x3 MAC/cycle/core | core rt (ns) |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results:
             if r["isa"] != isa:
                 continue
@@ -164,7 +168,8 @@ def markdown(results, agreement, meta):
                 f"{ratio(r.get('ort_int8_ms'), q['q46_4.6']['median_ms'])} | "
                 f"{ratio(q['q46_8']['median_ms'], q['q46_4.6']['median_ms'])} | "
                 f"{q['q46_4.6']['median_ms'] / q['q46_4']['median_ms'] - 1:+.1%} | "
-                f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} |")
+                f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} | "
+                f"{'/'.join(str(round(v)) for v in q['q46_4.6'].get('core_round_trip_ns') or []) or '—'} |")
         lines.append("")
     if agreement:
         lines += ["## ONNX Runtime on q46c --emit-onnx-qdq exports vs q46run, same samples", "",

@@ -1,6 +1,8 @@
 // q46bench: latency of a compiled plan through the runtime: warm-up, then the median and spread of whole-network
 // runs, per-layer times with MACs per cycle (the clock measured in the same run), for a chosen ISA and thread
-// count. --json prints one object on stdout (median_ms: the whole-network median) for scripts in bench/.
+// count. With several threads it also reports the round trip between two cores before and after the timed runs
+// (core_round_trip.h). --json prints one object on stdout (median_ms: the whole-network median) for scripts in
+// bench/.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include "runtime/context.h"
 #include "runtime/model.h"
 #include "runtime/ops/op_builder.h"
+#include "tools/core_round_trip.h"
 #include "tools/cpu_clock.h"
 #include "tools/tool_common.h"
 
@@ -101,6 +104,8 @@ absl::Status Main() {
   }
 
   const double ghz = q46::tools::MeasureClockGhz();
+  const auto round_trip = [&] { return threads > 1 ? q46::tools::MeasureCoreRoundTripNs() : 0.0; };
+  const double round_trip_before = round_trip();
   for (unsigned i = 0; i < warmup; ++i) ctx.Run();
   std::vector<double> whole;
   double timed = 0;
@@ -111,6 +116,7 @@ absl::Status Main() {
     timed += whole.back();
   }
   const Spread net = SpreadOf(whole);
+  const double round_trip_after = round_trip();
 
   const int nodes = plan.nodes_size();
   std::vector<std::vector<double>> per_op(static_cast<size_t>(nodes));
@@ -131,9 +137,12 @@ absl::Status Main() {
   if (json) {
     std::string out = absl::StrFormat(
         "{\"model\":\"%s\",\"isa\":\"%s\",\"threads\":%u,\"runs\":%zu,\"median_ms\":%.6f,\"p10_ms\":%.6f,"
-        "\"p90_ms\":%.6f,\"min_ms\":%.6f,\"clock_ghz\":%.4f,\"macs\":%d,\"macs_per_cycle\":%.3f,\"layers\":[",
+        "\"p90_ms\":%.6f,\"min_ms\":%.6f,\"clock_ghz\":%.4f,\"macs\":%d,\"macs_per_cycle\":%.3f,",
         plan.model_name(), isa_name, threads.getValue(), whole.size(), net.median * 1e3, net.p10 * 1e3,
         net.p90 * 1e3, net.min * 1e3, ghz, total_macs, macs_per_cycle(total_macs, net.median));
+    if (threads > 1)
+      absl::StrAppendFormat(&out, "\"core_round_trip_ns\":[%.0f,%.0f],", round_trip_before, round_trip_after);
+    out += "\"layers\":[";
     for (int i = 0; layers && i < nodes; ++i) {
       const Spread s = SpreadOf(per_op[i]);
       const int64_t macs = MacsOf(plan, plan.nodes(i));
@@ -152,6 +161,10 @@ absl::Status Main() {
               "%.1f MACs/cycle\n",
               net.median * 1e3, net.p10 * 1e3, net.p90 * 1e3, net.min * 1e3, whole.size(), total_macs / 1e6,
               macs_per_cycle(total_macs, net.median));
+  if (threads > 1)
+    std::printf("cores: a cache line's round trip between the two threads took %.0f ns before the runs, %.0f after "
+                "(near 50: the cores share a cache; several hundred: they do not, and 2-thread runs slow down)\n",
+                round_trip_before, round_trip_after);
   if (!layers) return absl::OkStatus();
   std::printf("\n%-28s %-11s %-52s %10s %9s %9s\n", "layer", "op", "kernel", "median ms", "M MACs", "MAC/cyc");
   for (int i = 0; i < nodes; ++i) {

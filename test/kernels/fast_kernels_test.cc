@@ -285,7 +285,9 @@ TEST(DepthwiseConvQuant, MatchesTheReference) {
             Activate(arith::DequantizeAccumulator(acc, stage.scale[static_cast<size_t>(c)]), stage.activation);
     };
     ConvQuantRef(x.data(), xs, w.data(), stage.bias.data(), win, xs.c, pad_code, ys, reference_stage);
-    if (trial == 13) EXPECT_EQ(max_products, 255 * 128);
+    if (trial == 13) {
+      EXPECT_EQ(max_products, 255 * 128);
+    }
     for (const bool int16_sums : {false, true}) {
       if (int16_sums && max_products > 32767) continue;
       void* y = codes_out ? static_cast<void*>(got_codes.data()) : static_cast<void*>(got_floats.data());

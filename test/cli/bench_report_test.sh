@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# q46bench's report holds what bench/ scripts read: with --json one object whose whole-network figures, per-layer
+# list (one entry per plan node) and, with several threads only, the two cores' round trip before and after the
+# runs are present and well formed. Checks the report's shape only, never a timing's size.
+# Usage: bench_report_test.sh BIN_DIR MODEL.onnx CALIB
+set -euo pipefail
+bin=$1 model=$2 calib=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$bin/q46c" "$model" --nx 23 --nw 23 --calib "$calib" --calib-count 16 --calib-method none -o "$work/m.q46" >/dev/null
+for threads in 1 2; do
+  "$bin/q46bench" "$work/m.q46" --threads "$threads" --repeats 3 --min-time 0 --warmup 1 --json >"$work/$threads.json"
+  /usr/bin/python3 - "$work/$threads.json" "$threads" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); threads = int(sys.argv[2])
+assert d["threads"] == threads and d["runs"] >= 3, d
+assert d["median_ms"] > 0 and d["p10_ms"] <= d["median_ms"] <= d["p90_ms"], d
+assert d["layers"] and all(l["median_ms"] >= 0 and l["name"] for l in d["layers"]), d["layers"]
+rt = d.get("core_round_trip_ns")
+if threads == 1:
+    assert rt is None, rt
+else:
+    assert isinstance(rt, list) and len(rt) == 2 and all(v > 0 for v in rt), rt
+print(f"ok   {threads} thread(s): {len(d['layers'])} layers, round trip {rt}")
+PY
+done
+"$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-time 0 --layers=false | grep -q "round trip between the two threads"
