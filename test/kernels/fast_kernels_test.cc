@@ -225,7 +225,7 @@ TEST(ParallelRanges, CoverEveryElementOnceInGrains) {
       }
 }
 
-// The depthwise kernel against ConvQuantRef with the reference op's output stage (RefQuantConv in conv_op.cc), on
+// The depthwise kernel against ConvQuantRef with the reference op's output stage (RefQuantConv in quant_conv_op.cc), on
 // random shapes (strides 1-3, dilation, asymmetric padding, 1x1 to 5x5 windows, a batch of 2; trial 7 spans
 // several bands of rows), random and extreme codes (every code and weight at its maximum magnitude; trial 13 at
 // 8 bits with int16 sums at their proven limit, 255 x 128), codes and float outputs, int32 and int16 sums, and

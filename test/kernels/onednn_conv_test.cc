@@ -203,10 +203,12 @@ TEST(OnednnConvF32, ConcurrentRuns) {
   for (int t = 0; t < kThreads; ++t) ExpectMatches(gots[t], wants[t]);
 }
 
-// The runtime gives multi-threaded contexts their own primitives for large float layers (runtime/ops/conv_op.cc)
-// and promises results independent of the thread count: for implementations declared ThreadCountInvariant,
-// outputs are the same bits whatever the work split (brgconv and gemm:jit are not: they differ on 8 threads). The shapes of the runtime's float layers (a ResNet stem, U-Net up-convolutions)
-// and deep layers, and the random cases above, on 2, 3, 4 and 8 threads.
+// The runtime gives multi-threaded contexts their own primitives for large float layers
+// (runtime/ops/float_conv_op.cc) and promises results independent of the thread count: for implementations
+// declared ThreadCountInvariant, outputs are the same bits whatever the work split (brgconv and gemm:jit are not:
+// they differ on 8 threads, and the runtime bands them instead, banded_float_conv_test). The shapes of the
+// runtime's float layers (a ResNet stem, U-Net up-convolutions) and deep layers, and the random cases above, on
+// 2, 3, 4 and 8 threads.
 TEST(OnednnConvF32, ThreadCountDoesNotChangeResults) {
   std::vector<ConvCase> cases(std::begin(kCases), std::end(kCases));
   cases.push_back({"resnet_stem", {1, 3, 112, 112}, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1});

@@ -14,7 +14,11 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
-memory::desc PlainActivation(Dims4 s) { return memory::desc({s.n, s.c, s.h, s.w}, memory::data_type::f32, tag::nchw); }
+// An NCHW activation of shape s lying in an NCHW tensor of shape `within` (its strides; s itself by default).
+memory::desc PlainActivation(Dims4 s, const Dims4* within) {
+  const Dims4& t = within ? *within : s;
+  return memory::desc({s.n, s.c, s.h, s.w}, memory::data_type::f32, memory::dims{t.c * t.h * t.w, t.h * t.w, t.w, 1});
+}
 
 // The fused activation as oneDNN post-ops. eltwise_clip and eltwise_clip_v2 compute the same forward value
 // min(max(x, lo), hi) (they differ only in the backward pass at the bounds); oneDNN needs finite bounds.
@@ -72,7 +76,7 @@ dnnl::engine& CpuEngine() {
 
 std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, const float* bias, const Window2d& win,
                                                      int64_t groups, bool transposed, FloatActivation act, Dims4 ys,
-                                                     std::string* why) {
+                                                     std::string* why, const Dims4* x_within, const Dims4* y_within) {
   if (!CheckShapes(xs, win, groups, ys, why)) return nullptr;
   if (!HasPostOps(act)) {
     if (why) *why = "the fused activation has no oneDNN post-op here";
@@ -81,8 +85,8 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
   try {
     dnnl::engine& engine = CpuEngine();
     std::unique_ptr<OnednnConvF32> conv(new OnednnConvF32());
-    conv->x_md_ = PlainActivation(xs);
-    conv->y_md_ = PlainActivation(ys);
+    conv->x_md_ = PlainActivation(xs, x_within);
+    conv->y_md_ = PlainActivation(ys, y_within);
     // Activations in the layout oneDNN runs fastest (blocked for its direct kernels; plain NCHW would send most
     // layers to im2col + gemm), reordered from and to NCHW around the primitive when they differ.
     const memory::desc x_any({xs.n, xs.c, xs.h, xs.w}, memory::data_type::f32, tag::any);

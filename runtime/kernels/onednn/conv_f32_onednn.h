@@ -23,10 +23,12 @@ class OnednnConvF32 {
  public:
   // Weights and bias as in ConvF32Ref (transposed: ConvTransposeF32Ref); both are copied, bias may be null.
   // Returns nullptr with *why set when oneDNN cannot take this case (the caller falls back to the ref kernel).
-  // Never throws.
+  // Never throws. x_within / y_within, when given, are the NCHW tensors x and y are bands of (runs of whole rows
+  // of each plane): the buffers a binding gets then have those tensors' plane and row strides.
   static std::unique_ptr<OnednnConvF32> Create(Dims4 xs, const float* w, const float* bias, const Window2d& win,
                                                int64_t groups, bool transposed, FloatActivation act, Dims4 ys,
-                                               std::string* why);
+                                               std::string* why, const Dims4* x_within = nullptr,
+                                               const Dims4* y_within = nullptr);
 
   // Working memory a run needs besides x and y: the activations in the primitive's layout and oneDNN's
   // scratchpad (the caller's, so that runs never share one).
@@ -62,7 +64,7 @@ class OnednnConvF32 {
   OnednnConvF32() = default;
 
   dnnl::primitive primitive_;
-  dnnl::memory::desc x_md_, y_md_;          // plain NCHW, as the caller's buffers
+  dnnl::memory::desc x_md_, y_md_;          // plain NCHW (perhaps bands of larger tensors), as the caller's buffers
   dnnl::memory::desc x_run_md_, y_run_md_;  // the layouts the primitive runs on
   dnnl::reorder x_reorder_, y_reorder_;     // empty when the primitive runs on plain NCHW
   dnnl::memory::desc scratchpad_md_;  // user-mode scratchpad; each binding supplies its own

@@ -1,17 +1,16 @@
-// Convolution ops: FloatConv (oneDNN, falling back to the reference kernel) and QuantConv (integer codes,
-// int32 accumulation, requantized or dequantized output). Validation and weight packing happen here, once.
+// QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out. Implementations
+// in order: the packed SIMD microkernels (qconv/), the depthwise kernel, the reference. Weights are packed here,
+// once. Float convolutions are in float_conv_op.cc.
 #include <cstring>
 #include <limits>
 
 #include "runtime/arith.h"
 #include "runtime/dispatch_log.h"
 #include "runtime/kernels/fast/fast_kernels.h"
-#include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/kernels/parallel_for.h"
 #include "runtime/kernels/qconv/qconv.h"
+#include "runtime/ops/conv_shape.h"
 #include "runtime/ops/op_factories.h"
-#include "runtime/ops/op_builder.h"
-#include "runtime/thread_count_scope.h"
 
 namespace q46::rt {
 namespace {
@@ -19,144 +18,6 @@ namespace {
 using kernels::Dims4;
 using kernels::FloatActivation;
 using kernels::Window2d;
-
-// Shapes shared by both convolutions, checked against the node's tensors.
-struct ConvShape {
-  Dims4 xs, ys;
-  Window2d win;
-  int64_t groups;
-  int64_t weight_count;
-};
-
-Status CheckConvShape(const OpBuilder& b, const plan::Window& window, int64_t groups, bool transposed,
-                      ConvShape* s) {
-  Q46_RETURN_IF_ERROR(b.ToDims4(b.input(0), &s->xs));
-  Q46_RETURN_IF_ERROR(b.ToDims4(b.output(0), &s->ys));
-  Q46_RETURN_IF_ERROR(b.ToWindow(window, transposed, &s->win));
-  const Window2d& w = s->win;
-  if (b.input(0).dims_size() != b.output(0).dims_size()) return b.Fail("input and output ranks differ");
-  if (b.input(0).dims_size() == 2 && (w.kh != 1 || w.kw != 1)) return b.Fail("a rank-2 input needs a 1x1 kernel");
-  s->groups = groups;
-  if (groups < 1 || s->xs.c % groups || s->ys.c % groups)
-    return b.Fail("groups " + std::to_string(groups) + " do not divide the channels " + std::to_string(s->xs.c) +
-                  " -> " + std::to_string(s->ys.c));
-  int64_t oh, ow;
-  if (transposed) {
-    oh = (s->xs.h - 1) * w.sh - w.pad_t - w.pad_b + w.dh * (w.kh - 1) + w.out_pad_h + 1;
-    ow = (s->xs.w - 1) * w.sw - w.pad_l - w.pad_r + w.dw * (w.kw - 1) + w.out_pad_w + 1;
-  } else {
-    oh = WindowOutputSize(s->xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b);
-    ow = WindowOutputSize(s->xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r);
-  }
-  if (s->ys.n != s->xs.n || s->ys.h != oh || s->ys.w != ow)
-    return b.Fail("output dims " + DimsToString(DimsOf(b.output(0))) + " do not follow from input " +
-                  DimsToString(DimsOf(b.input(0))) + " and the window (expected N=" + std::to_string(s->xs.n) +
-                  ", H=" + std::to_string(oh) + ", W=" + std::to_string(ow) + ")");
-  s->weight_count = (transposed ? s->xs.c * (s->ys.c / groups) : s->ys.c * (s->xs.c / groups)) * w.kh * w.kw;
-  return Status();
-}
-
-class RefFloatConv final : public Op {
- public:
-  std::string implementation() const override { return "ref"; }
-  RefFloatConv(const OpBuilder& b, ConvShape s, bool transposed, std::vector<float> w, std::vector<float> bias,
-               FloatActivation act)
-      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), transposed_(transposed), w_(std::move(w)),
-        bias_(std::move(bias)), act_(act) {}
-  void Run(const RunState& st) const override {
-    const auto* x = static_cast<const float*>(st.buffers[x_]);
-    auto* y = static_cast<float*>(st.buffers[y_]);
-    const float* bias = bias_.empty() ? nullptr : bias_.data();
-    if (transposed_)
-      kernels::ConvTransposeF32Ref(x, s_.xs, w_.data(), bias, s_.win, s_.groups, act_, y, s_.ys);
-    else
-      kernels::ConvF32Ref(x, s_.xs, w_.data(), bias, s_.win, s_.groups, act_, y, s_.ys);
-  }
-
- private:
-  int x_, y_;
-  ConvShape s_;
-  bool transposed_;
-  std::vector<float> w_, bias_;
-  FloatActivation act_;
-};
-
-// What it takes to build a float convolution's oneDNN primitive again (for a context with more threads).
-struct FloatConvRecipe {
-  ConvShape s;
-  bool transposed;
-  std::vector<float> w, bias;
-  FloatActivation act;
-  std::unique_ptr<kernels::OnednnConvF32> Create(std::string* why) const {
-    return kernels::OnednnConvF32::Create(s.xs, w.data(), bias.empty() ? nullptr : bias.data(), s.win, s.groups,
-                                          transposed, act, s.ys, why);
-  }
-  int64_t Macs() const { return s.weight_count * (transposed ? s.xs.n * s.xs.h * s.xs.w : s.ys.n * s.ys.h * s.ys.w); }
-};
-
-// oneDNN's float convolution. The model's primitive is built for one thread and shared by every context. A
-// context running on several threads builds its own primitive for that count when the layer has enough work
-// for each thread, and keeps it only if it is the shared one's implementation and one whose results do not
-// depend on the thread count (OnednnConvF32::ThreadCountInvariant: the direct JIT convolutions); brgemm-,
-// gemm-based and reference convolutions stay on one thread.
-class OnednnFloatConv final : public Op {
- public:
-  std::string implementation() const override { return "onednn"; }
-  OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv, FloatConvRecipe recipe)
-      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)), recipe_(std::move(recipe)) {
-    // Only a thread-count-invariant implementation with work for two threads is ever rebuilt; else no copy.
-    rebuildable_ = conv_->ThreadCountInvariant() && recipe_.Macs() >= 2 * kMacsPerThread;
-    if (!rebuildable_) recipe_.w = {}, recipe_.bias = {};
-  }
-  size_t scratch_bytes() const override { return conv_->scratch_bytes(); }
-  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
-    const auto* x = static_cast<const float*>(st.buffers[x_]);
-    auto* y = static_cast<float*>(st.buffers[y_]);
-    auto binding = std::make_unique<Binding>();
-    if (rebuildable_ && st.threads > 1 && recipe_.Macs() / st.threads >= kMacsPerThread) {
-      ThreadCountScope scope(st.threads);
-      std::string why;
-      binding->own = recipe_.Create(&why);
-      if (binding->own && binding->own->Implementation() != conv_->Implementation()) binding->own.reset();
-    }
-    if (binding->own) {
-      binding->threads = st.threads;
-      binding->own_scratch.resize(binding->own->scratch_bytes());
-      binding->bound = binding->own->Bind(x, y, binding->own_scratch.data());
-    } else {
-      binding->bound = conv_->Bind(x, y, st.scratch);
-    }
-    return binding;
-  }
-  void Run(const RunState& st) const override {
-    const auto& binding = *static_cast<const Binding*>(st.prepared);
-    if (binding.threads == 1) return binding.bound.Run(*st.stream);
-    ThreadCountScope scope(binding.threads);
-    binding.bound.Run(*st.stream);
-  }
-
- private:
-  // Below this many MACs per thread a layer stays on one thread (a float MAC costs ~0.03 ns here, so ~0.1 ms).
-  static constexpr int64_t kMacsPerThread = int64_t{1} << 22;
-
-  struct Binding final : PreparedOp {
-    std::unique_ptr<kernels::OnednnConvF32> own;  // this context's primitive, when it has one
-    std::vector<unsigned char> own_scratch;
-    int threads = 1;
-    kernels::OnednnConvF32::Bound bound;
-  };
-
-  int x_, y_;
-  std::unique_ptr<kernels::OnednnConvF32> conv_;
-  FloatConvRecipe recipe_;
-  bool rebuildable_;
-};
-
-std::vector<float> FloatsFromBytes(const std::string& bytes) {
-  std::vector<float> v(bytes.size() / sizeof(float));
-  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
-  return v;
-}
 
 // A quantized convolution as the plan gives it (OIHW weight codes, unpacked) with its output stage: what the
 // reference and the depthwise implementations run from.
@@ -260,37 +121,6 @@ class FastQuantConv final : public Op {
 
 }  // namespace
 
-Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
-  const plan::FloatConv& p = b.node().float_conv();
-  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
-  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::FLOAT32));
-  Q46_RETURN_IF_ERROR(b.ExpectDtype(b.output(0), plan::FLOAT32));
-  ConvShape s;
-  Q46_RETURN_IF_ERROR(CheckConvShape(b, p.window(), p.groups(), p.transposed(), &s));
-  if (p.weights().size() != static_cast<size_t>(s.weight_count) * sizeof(float))
-    return b.Fail("weights hold " + std::to_string(p.weights().size()) + " bytes, expected " +
-                  std::to_string(s.weight_count * sizeof(float)));
-  if (!p.bias().empty() && p.bias().size() != static_cast<size_t>(s.ys.c) * sizeof(float))
-    return b.Fail("bias holds " + std::to_string(p.bias().size()) + " bytes, expected " +
-                  std::to_string(s.ys.c * sizeof(float)));
-  FloatActivation act;
-  Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &act));
-  std::vector<float> w = FloatsFromBytes(p.weights()), bias = FloatsFromBytes(p.bias());
-
-  // Implementations in order of preference; the first that accepts wins, `ref` always does.
-  std::string why;
-  FloatConvRecipe recipe{s, p.transposed(), std::move(w), std::move(bias), act};
-  if (auto onednn = recipe.Create(&why)) {
-    LogDispatch(b.node().name(), "float_conv", "onednn",
-                onednn->Implementation() + (onednn->ThreadCountInvariant() ? ", may split over threads" : ""));
-    *op = std::make_unique<OnednnFloatConv>(b, std::move(onednn), std::move(recipe));
-    return Status();
-  }
-  LogDispatch(b.node().name(), "float_conv", "ref", "onednn declined: " + why);
-  *op = std::make_unique<RefFloatConv>(b, s, p.transposed(), std::move(recipe.w), std::move(recipe.bias), act);
-  return Status();
-}
-
 Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   const plan::QuantConv& p = b.node().quant_conv();
   Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
@@ -390,5 +220,6 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   *op = std::make_unique<RefQuantConv>(b, UnpackedQuantConv{s, std::move(w), pad_code, std::move(stage)});
   return Status();
 }
+
 
 }  // namespace q46::rt

@@ -1,0 +1,130 @@
+// Float convolutions whose oneDNN implementation depends on the thread count run as fixed bands of output rows
+// (runtime/ops/float_conv_op.cc, BandedFloatConv): through the runtime, on 1, 2, 3 and 8 threads, a one-conv plan gives
+// the same bits, and the reference kernel's values (padding, stride, dilation, batch and a short last band
+// included), whichever way oneDNN chose.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "runtime/context.h"
+#include "runtime/kernels/onednn/conv_f32_onednn.h"
+#include "runtime/kernels/ref/ref_kernels.h"
+#include "runtime/model.h"
+
+namespace q46::rt {
+namespace {
+
+using kernels::Dims4;
+using kernels::Window2d;
+
+struct Case {
+  const char* name;
+  Dims4 xs;
+  int64_t oc;
+  Window2d win;
+};
+
+Dims4 OutputDims(const Case& c) {
+  const Window2d& w = c.win;
+  const auto out = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t a, int64_t b) {
+    return (in + a + b - (k - 1) * d - 1) / s + 1;
+  };
+  return {c.xs.n, c.oc, out(c.xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b), out(c.xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r)};
+}
+
+plan::Plan OneConvPlan(const Case& c, const std::vector<float>& w, const std::vector<float>& bias) {
+  const Dims4 ys = OutputDims(c);
+  plan::Plan p;
+  for (const Dims4& d : {c.xs, ys}) {
+    plan::Tensor* t = p.add_tensors();
+    t->set_name(p.tensors_size() == 1 ? "x" : "y");
+    for (int64_t v : {d.n, d.c, d.h, d.w}) t->add_dims(v);
+    t->set_dtype(plan::FLOAT32);
+  }
+  p.add_inputs(0);
+  p.add_outputs(1);
+  plan::Node* n = p.add_nodes();
+  n->set_name(c.name);
+  n->add_inputs(0);
+  n->add_outputs(1);
+  plan::FloatConv* fc = n->mutable_float_conv();
+  plan::Window* win = fc->mutable_window();
+  for (int64_t v : {c.win.kh, c.win.kw}) win->add_kernel(v);
+  for (int64_t v : {c.win.sh, c.win.sw}) win->add_stride(v);
+  for (int64_t v : {c.win.dh, c.win.dw}) win->add_dilation(v);
+  for (int64_t v : {c.win.pad_t, c.win.pad_l, c.win.pad_b, c.win.pad_r}) win->add_pads(v);
+  fc->set_groups(1);
+  fc->set_weights(std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
+  fc->set_bias(std::string(reinterpret_cast<const char*>(bias.data()), bias.size() * sizeof(float)));
+  fc->mutable_activation()->set_kind(plan::Activation::CLIP);
+  fc->mutable_activation()->set_lo(0.0f);
+  fc->mutable_activation()->set_hi(INFINITY);
+  return p;
+}
+
+Window2d Win(int64_t k, int64_t stride, int64_t dilation, int64_t pad_t, int64_t pad_l, int64_t pad_b, int64_t pad_r) {
+  Window2d w;
+  w.kh = w.kw = k, w.sh = w.sw = stride, w.dh = w.dw = dilation;
+  w.pad_t = pad_t, w.pad_l = pad_l, w.pad_b = pad_b, w.pad_r = pad_r;
+  return w;
+}
+
+TEST(BandedFloatConv, SameBitsOnEveryThreadCountAndTheReferenceValues) {
+  const Case cases[] = {
+      {"resnet_stem", {1, 3, 224, 224}, 64, Win(7, 2, 1, 3, 3, 3, 3)},
+      {"asymmetric_dilated_batch2", {2, 3, 61, 47}, 32, Win(5, 1, 2, 3, 1, 0, 4)},
+      {"stride3_short_last_band", {1, 8, 241, 200}, 48, Win(3, 3, 1, 1, 0, 2, 1)},
+      {"one_channel_wide", {1, 1, 256, 256}, 32, Win(3, 1, 1, 1, 1, 1, 1)},
+  };
+  std::mt19937 rng(46);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  int banded = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Dims4 ys = OutputDims(c);
+    std::vector<float> x(static_cast<size_t>(c.xs.n * c.xs.c * c.xs.h * c.xs.w));
+    std::vector<float> w(static_cast<size_t>(c.oc * c.xs.c * c.win.kh * c.win.kw)), bias(static_cast<size_t>(c.oc));
+    for (auto* v : {&x, &w, &bias})
+      for (float& e : *v) e = unit(rng);
+    std::vector<float> want(static_cast<size_t>(ys.n * ys.c * ys.h * ys.w));
+    kernels::ConvF32Ref(x.data(), c.xs, w.data(), bias.data(), c.win, 1, {kernels::FloatActivation::kClip, 0, INFINITY},
+                        want.data(), ys);
+
+    std::unique_ptr<Model> model;
+    ASSERT_TRUE(Model::FromPlan(OneConvPlan(c, w, bias), &model).ok());
+    const std::string impl = model->ops()[0]->implementation();
+    // Banded exactly where oneDNN's choice for the whole layer depends on the thread count (every case here has
+    // work for several bands).
+    std::string why;
+    const auto whole = kernels::OnednnConvF32::Create(c.xs, w.data(), bias.data(), c.win, 1, false,
+                                                      {kernels::FloatActivation::kClip, 0, INFINITY}, ys, &why);
+    ASSERT_NE(whole, nullptr) << why;
+    EXPECT_EQ(impl.find("bands") != std::string::npos, !whole->ThreadCountInvariant()) << impl;
+    banded += impl.find("bands") != std::string::npos;
+    std::vector<float> first;
+    for (int threads : {1, 2, 3, 8}) {
+      Context ctx(*model);
+      ctx.set_threads(threads);
+      ASSERT_TRUE(ctx.SetInput(0, x.data(), x.size()).ok());
+      ctx.Run();
+      size_t count = 0;
+      const float* y = ctx.Output(0, &count);
+      ASSERT_EQ(count, want.size());
+      if (threads == 1) {
+        first.assign(y, y + count);
+        double worst = 0;
+        for (size_t i = 0; i < count; ++i) worst = std::max(worst, std::fabs(double{y[i]} - want[i]));
+        EXPECT_LT(worst, 1e-4) << impl;
+      } else {
+        EXPECT_EQ(std::memcmp(y, first.data(), count * sizeof(float)), 0) << threads << " threads, " << impl;
+      }
+    }
+  }
+  std::printf("%d of %zu cases banded\n", banded, std::size(cases));
+}
+
+}  // namespace
+}  // namespace q46::rt
