@@ -169,7 +169,7 @@ def markdown(results, agreement, meta):
                 f"{ratio(q['q46_8']['median_ms'], q['q46_4.6']['median_ms'])} | "
                 f"{q['q46_4.6']['median_ms'] / q['q46_4']['median_ms'] - 1:+.1%} | "
                 f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} | "
-                f"{'/'.join(str(round(v)) for v in q['q46_4.6'].get('core_round_trip_ns') or []) or '—'} |")
+                f"{'/'.join(str(round(v)) for v in q['q46_4.6'].get('core_round_trip_ns') or []) or '—'} |")  # null: one OpenMP thread
         lines.append("")
     if agreement:
         lines += ["## ONNX Runtime on q46c --emit-onnx-qdq exports vs q46run, same samples", "",

@@ -6,8 +6,8 @@
 
 namespace q46::tools {
 
-// Median nanoseconds of a store seen by the other thread and answered, over a few thousand exchanges; 0 when
-// OpenMP gives fewer than two threads.
+// Median nanoseconds of a store seen by the other thread and answered, over a few thousand exchanges in each of
+// 7 trials; 0 when OpenMP gives fewer than two threads (OMP_THREAD_LIMIT=1, say).
 double MeasureCoreRoundTripNs();
 
 }  // namespace q46::tools

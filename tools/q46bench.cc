@@ -117,6 +117,7 @@ absl::Status Main() {
   }
   const Spread net = SpreadOf(whole);
   const double round_trip_after = round_trip();
+  const bool round_trip_measured = round_trip_before > 0 && round_trip_after > 0;  // 0: one OpenMP thread
 
   const int nodes = plan.nodes_size();
   std::vector<std::vector<double>> per_op(static_cast<size_t>(nodes));
@@ -141,7 +142,9 @@ absl::Status Main() {
         plan.model_name(), isa_name, threads.getValue(), whole.size(), net.median * 1e3, net.p10 * 1e3,
         net.p90 * 1e3, net.min * 1e3, ghz, total_macs, macs_per_cycle(total_macs, net.median));
     if (threads > 1)
-      absl::StrAppendFormat(&out, "\"core_round_trip_ns\":[%.0f,%.0f],", round_trip_before, round_trip_after);
+      out += round_trip_measured ? absl::StrFormat("\"core_round_trip_ns\":[%.0f,%.0f],", round_trip_before,
+                                                   round_trip_after)
+                                 : "\"core_round_trip_ns\":null,";
     out += "\"layers\":[";
     for (int i = 0; layers && i < nodes; ++i) {
       const Spread s = SpreadOf(per_op[i]);
@@ -161,10 +164,12 @@ absl::Status Main() {
               "%.1f MACs/cycle\n",
               net.median * 1e3, net.p10 * 1e3, net.p90 * 1e3, net.min * 1e3, whole.size(), total_macs / 1e6,
               macs_per_cycle(total_macs, net.median));
-  if (threads > 1)
-    std::printf("cores: a cache line's round trip between the two threads took %.0f ns before the runs, %.0f after "
-                "(near 50: the cores share a cache; several hundred: they do not, and 2-thread runs slow down)\n",
+  if (threads > 1 && round_trip_measured)
+    std::printf("cores: a cache line's round trip between the first two threads took %.0f ns before the runs, %.0f "
+                "after (near 50: the cores share a cache; several hundred: they do not, and threaded runs slow down)\n",
                 round_trip_before, round_trip_after);
+  else if (threads > 1)
+    std::printf("cores: OpenMP gave one thread, so the round trip between two was not measured\n");
   if (!layers) return absl::OkStatus();
   std::printf("\n%-28s %-11s %-52s %10s %9s %9s\n", "layer", "op", "kernel", "median ms", "M MACs", "MAC/cyc");
   for (int i = 0; i < nodes; ++i) {

@@ -26,9 +26,8 @@ cl::opt<int64_t> count("count", cl::desc("Use only the first N samples of the in
                        cl::cat(kInput));
 cl::opt<std::string> output_path("output", cl::desc("Write the network's first output for every sample as .npy"),
                                  cl::value_desc("file"), cl::cat(kRun));
-cl::opt<unsigned> threads("threads", cl::desc("Threads each layer is split over (default 1); the outputs do not "
-                                             "depend on it"),
-                          cl::init(1), cl::cat(kRun));
+cl::opt<int> threads("threads", cl::desc("Threads each layer is split over (default 1); the outputs do not depend on it"),
+                     cl::init(1), cl::cat(kRun));
 cl::opt<unsigned> top_k("top-k", cl::desc("Print the k highest scores per sample for a [N, classes] output (0 = off)"),
                         cl::init(5), cl::cat(kRun));
 q46::tools::PreprocessFlags preprocess_flags(kInput);
@@ -73,8 +72,9 @@ absl::Status Main() {
   q46_context* raw_ctx = nullptr;
   if (q46_context_create(model.get(), &raw_ctx) != Q46_OK) return absl::InternalError("cannot create a context");
   std::unique_ptr<q46_context, ContextDeleter> ctx(raw_ctx);
-  if (q46_context_set_threads(ctx.get(), static_cast<int>(threads)) != Q46_OK)
-    return absl::InvalidArgumentError("cannot run on " + std::to_string(threads) + " threads");
+  if (q46_context_set_threads(ctx.get(), threads) != Q46_OK)
+    return absl::InternalError(absl::StrCat("cannot run on ", threads.getValue(), " threads: ",
+                                            q46_context_last_error(ctx.get())));
   q46::FloatTensor y{{n}, std::vector<float>(static_cast<size_t>(n * per_out))};
   y.dims.insert(y.dims.end(), out_dims + 1, out_dims + out_rank);
   if (absl::Status st = q46::tools::RunSamples(ctx.get(), x.data.data(), n, y.data.data()); !st.ok()) return st;

@@ -35,10 +35,30 @@ void InitTool(int argc, char** argv, std::initializer_list<const cl::OptionCateg
   cl::SetVersionPrinter([](llvm::raw_ostream& os) {
     os << "q46 " << kVersion << " (plan format " << rt::kPlanFormatVersion << ")\n";
   });
-  // Parse errors come back as text so they can be reported on one line, like every other error.
+  // Parse errors come back as text so they can be reported on one line, like every other error. A value the
+  // option cannot take ('abc' for a number) is reported by LLVM's parser straight to stderr, so stderr is caught
+  // in a temporary file while parsing, and given back if parsing succeeds.
   std::string errors;
   llvm::raw_string_ostream errs(errors);
-  if (!cl::ParseCommandLineOptions(argc, argv, overview, &errs)) {
+  std::fflush(stderr);
+  const int saved_stderr = dup(STDERR_FILENO);
+  FILE* caught = std::tmpfile();
+  if (caught && saved_stderr >= 0) dup2(fileno(caught), STDERR_FILENO);
+  const bool parsed = cl::ParseCommandLineOptions(argc, argv, overview, &errs);
+  if (caught && saved_stderr >= 0) {
+    std::fflush(stderr);
+    dup2(saved_stderr, STDERR_FILENO);
+    std::string direct(static_cast<size_t>(std::max(0L, std::ftell(caught))), '\0');
+    std::rewind(caught);
+    direct.resize(std::fread(direct.data(), 1, direct.size(), caught));
+    if (parsed)
+      std::fputs(direct.c_str(), stderr);
+    else
+      errors = direct + errors;
+  }
+  if (caught) std::fclose(caught);
+  if (saved_stderr >= 0) close(saved_stderr);
+  if (!parsed) {
     errs.flush();
     std::string line;
     for (llvm::StringRef part : llvm::split(llvm::StringRef(errors).trim(), '\n')) {

@@ -3,7 +3,9 @@
 // Weights are reordered here, once. Quantized convolutions are in quant_conv_op.cc.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <exception>
 
 #include "runtime/dispatch_log.h"
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
@@ -44,15 +46,20 @@ class RefFloatConv final : public Op {
   FloatActivation act_;
 };
 
-// What it takes to build a float convolution's oneDNN primitive again (for a context with more threads).
+// What it takes to build a float convolution's oneDNN primitive again (for a context with more threads, or for a
+// band of its rows).
 struct FloatConvRecipe {
   ConvShape s;
   bool transposed;
   std::vector<float> w, bias;
   FloatActivation act;
-  std::unique_ptr<kernels::OnednnConvF32> Create(std::string* why) const {
-    return kernels::OnednnConvF32::Create(s.xs, w.data(), bias.empty() ? nullptr : bias.data(), s.win, s.groups,
-                                          transposed, act, s.ys, why);
+  std::unique_ptr<kernels::OnednnConvF32> Create(std::string* why) const { return CreateBand(s.xs, s.win, s.ys, why); }
+  // The layer on rows of x and y only: band_xs / band_ys and the window's padding describe them; x and y keep the
+  // whole tensors' strides.
+  std::unique_ptr<kernels::OnednnConvF32> CreateBand(Dims4 band_xs, const Window2d& band_win, Dims4 band_ys,
+                                                     std::string* why) const {
+    return kernels::OnednnConvF32::Create(band_xs, w.data(), bias.empty() ? nullptr : bias.data(), band_win, s.groups,
+                                          transposed, act, band_ys, why, &s.xs, &s.ys);
   }
   int64_t Macs() const { return s.weight_count * (transposed ? s.xs.n * s.xs.h * s.xs.w : s.ys.n * s.ys.h * s.ys.w); }
 };
@@ -60,8 +67,8 @@ struct FloatConvRecipe {
 // oneDNN's float convolution. The model's primitive is built for one thread and shared by every context. A
 // context running on several threads builds its own primitive for that count when the layer has enough work
 // for each thread, and keeps it only if it is the shared one's implementation and one whose results do not
-// depend on the thread count (OnednnConvF32::ThreadCountInvariant: the direct JIT convolutions). Large brgemm- and
-// gemm-based ones run as BandedFloatConv instead; small ones stay on one thread.
+// depend on the thread count (OnednnConvF32::ThreadCountInvariant: the direct JIT convolutions). Brgemm- and
+// gemm-based ones run as BandedFloatConv where they can (see there); the rest stay on one thread.
 class OnednnFloatConv final : public Op {
  public:
   std::string implementation() const override { return "onednn"; }
@@ -118,15 +125,17 @@ class OnednnFloatConv final : public Op {
 // A float convolution whose oneDNN implementation computes bits that depend on its thread count (brgemm- and
 // gemm-based; see OnednnFloatConv) but has work for several threads, such as an image network's stem: fixed bands
 // of output rows, each a one-thread primitive on its rows of x and y, run one band per thread at a time. The bands
-// follow from the layer's shape alone, so every thread count computes the same bits, and so does the compiler's
-// simulation, on one thread. Bands of one shape share a primitive (the first and last differ by their padding).
+// follow from the layer's shape alone (chosen at load, the same for every context), so every thread count computes
+// the same bits, and so does the compiler's simulation, on one thread. Bands of one shape share a primitive (the
+// first and last differ by their padding). Transposed convolutions, layers under two bands' work, and layers whose
+// weights copied once per band shape would pass kMaxWeightBytes are not banded.
 class BandedFloatConv final : public Op {
  public:
   struct Band {
     int64_t x_offset, y_offset;  // elements from the tensors' starts to the band's first rows
     size_t conv;                 // its primitive in convs_
   };
-  // Output rows per band come from work per band: at least kMacsPerBand MACs, at most kMaxBands bands.
+  // Output rows per band: as many as give kMacsPerBand MACs (the last band may have fewer), at most kMaxBands bands.
   static constexpr int64_t kMacsPerBand = int64_t{1} << 22;
   static constexpr int64_t kMaxBands = 8;
   // Each band shape reorders its own copy of the weights: layers whose copies would pass this stay whole.
@@ -156,9 +165,7 @@ class BandedFloatConv final : public Op {
         Window2d band_win = win;
         band_win.pad_t = shape[1], band_win.pad_b = shape[2];
         std::string why;
-        auto c = kernels::OnednnConvF32::Create({s.xs.n, s.xs.c, shape[0], s.xs.w}, r.w.data(),
-                                                r.bias.empty() ? nullptr : r.bias.data(), band_win, s.groups, false,
-                                                r.act, {s.ys.n, s.ys.c, shape[3], s.ys.w}, &why, &s.xs, &s.ys);
+        auto c = r.CreateBand({s.xs.n, s.xs.c, shape[0], s.xs.w}, band_win, {s.ys.n, s.ys.c, shape[3], s.ys.w}, &why);
         if (!c) return nullptr;
         convs.push_back(std::move(c));
         shapes.push_back(shape);
@@ -169,17 +176,20 @@ class BandedFloatConv final : public Op {
   }
 
   std::string implementation() const override {
-    return "onednn, " + std::to_string(bands_.size()) + " bands of " + std::to_string(rows_) + " rows";
+    return "onednn " + convs_[0]->Implementation() + ", " + std::to_string(bands_.size()) + " bands of " +
+           std::to_string(rows_) + " rows";
   }
-  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
-    // Every band its own scratch and stream: bands run at once on different threads.
-    auto binding = std::make_unique<Binding>();
+  // Every band its own slice of the scratch and its own stream: bands run at once on different threads.
+  size_t scratch_bytes() const override {
     size_t bytes = 0;
     for (const Band& band : bands_) bytes += convs_[band.conv]->scratch_bytes();
-    binding->scratch.resize(bytes);
+    return bytes;
+  }
+  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
+    auto binding = std::make_unique<Binding>();
     const auto* x = static_cast<const float*>(st.buffers[x_]);
     auto* y = static_cast<float*>(st.buffers[y_]);
-    unsigned char* scratch = binding->scratch.data();
+    unsigned char* scratch = st.scratch;
     for (const Band& band : bands_) {
       const kernels::OnednnConvF32& conv = *convs_[band.conv];
       binding->bound.push_back(conv.Bind(x + band.x_offset, y + band.y_offset, scratch));
@@ -190,8 +200,18 @@ class BandedFloatConv final : public Op {
   }
   void Run(const RunState& st) const override {
     auto& binding = *static_cast<const Binding*>(st.prepared);
-    kernels::ParallelFor(static_cast<int64_t>(bands_.size()), st.threads,
-                         [&](int64_t i) { binding.bound[i].Run(binding.streams[i]); });
+    // oneDNN reports failures by throwing, and an exception must not leave an OpenMP region: the first one is
+    // kept and thrown again after the loop (q46_context_run turns it into a status).
+    std::exception_ptr failure;
+    std::atomic<bool> failed{false};
+    kernels::ParallelFor(static_cast<int64_t>(bands_.size()), st.threads, [&](int64_t i) {
+      try {
+        binding.bound[i].Run(binding.streams[i]);
+      } catch (...) {
+        if (!failed.exchange(true)) failure = std::current_exception();
+      }
+    });
+    if (failure) std::rethrow_exception(failure);
   }
 
  private:
@@ -201,7 +221,6 @@ class BandedFloatConv final : public Op {
         rows_(rows) {}
 
   struct Binding final : PreparedOp {
-    std::vector<unsigned char> scratch;
     std::vector<kernels::OnednnConvF32::Bound> bound;
     mutable std::vector<dnnl::stream> streams;
   };
@@ -243,7 +262,7 @@ Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   if (auto onednn = recipe.Create(&why)) {
     if (!onednn->ThreadCountInvariant())
       if (auto banded = BandedFloatConv::Create(b, recipe)) {
-        LogDispatch(b.node().name(), "float_conv", "onednn", onednn->Implementation() + ", " + banded->implementation());
+        LogDispatch(b.node().name(), "float_conv", "onednn", banded->implementation());
         *op = std::move(banded);
         return Status();
       }
@@ -256,6 +275,5 @@ Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   *op = std::make_unique<RefFloatConv>(b, s, p.transposed(), std::move(recipe.w), std::move(recipe.bias), act);
   return Status();
 }
-
 
 }  // namespace q46::rt

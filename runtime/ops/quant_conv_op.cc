@@ -1,7 +1,6 @@
 // QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out. Implementations
 // in order: the packed SIMD microkernels (qconv/), the depthwise kernel, the reference. Weights are packed here,
 // once. Float convolutions are in float_conv_op.cc.
-#include <cstring>
 #include <limits>
 
 #include "runtime/arith.h"
@@ -14,10 +13,6 @@
 
 namespace q46::rt {
 namespace {
-
-using kernels::Dims4;
-using kernels::FloatActivation;
-using kernels::Window2d;
 
 // A quantized convolution as the plan gives it (OIHW weight codes, unpacked) with its output stage: what the
 // reference and the depthwise implementations run from.
@@ -220,6 +215,5 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   *op = std::make_unique<RefQuantConv>(b, UnpackedQuantConv{s, std::move(w), pad_code, std::move(stage)});
   return Status();
 }
-
 
 }  // namespace q46::rt

@@ -164,6 +164,10 @@ expect_error "no data set given" "" "$bin/q46eval" "$good_plan" --quiet
 expect_error "q46bench: unknown ISA" "" "$bin/q46bench" "$good_plan" --isa sse9 --repeats 1
 expect_error "q46bench: zero threads" "" "$bin/q46bench" "$good_plan" --threads 0 --repeats 1
 expect_error "q46bench: missing plan" "" "$bin/q46bench" "$work/no-such.q46" --repeats 1
+expect_error "q46bench: threads not a number" "" "$bin/q46bench" "$good_plan" --threads abc --repeats 1
+expect_error "q46run: zero threads" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --threads 0 --output "$work/y.npy"
+expect_error "q46run: threads past int" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --threads 99999999999 --output "$work/y.npy"
+expect_error "q46c: levels not a number" "$work/bad.q46" "$bin/q46c" "$onnx" --nx abc --float -o "$work/bad.q46"
 expect_error "Q46_ISA unknown" "$work/y.npy" env Q46_ISA=fast "$bin/q46run" "$good_plan" --input "$calib" --output "$work/y.npy"
 
 echo "$passed passed, $failures failed"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # q46bench's report holds what bench/ scripts read: with --json one object whose whole-network figures, per-layer
 # list (one entry per plan node) and, with several threads only, the two cores' round trip before and after the
-# runs are present and well formed. Checks the report's shape only, never a timing's size.
+# runs (null where OpenMP gives one thread) are present and well formed. Checks the report's shape only, never a
+# timing's size.
 # Usage: bench_report_test.sh BIN_DIR MODEL.onnx CALIB
 set -euo pipefail
 bin=$1 model=$2 calib=$3
@@ -24,4 +25,10 @@ else:
 print(f"ok   {threads} thread(s): {len(d['layers'])} layers, round trip {rt}")
 PY
 done
-"$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-time 0 --layers=false | grep -q "round trip between the two threads"
+"$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-time 0 --layers=false >"$work/text"
+grep -q "round trip between the first two threads" "$work/text"
+# With one OpenMP thread there is no pair to measure: JSON null and a line saying so, not a round trip of 0 ns.
+OMP_THREAD_LIMIT=1 "$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-time 0 --warmup 1 --json >"$work/one.json"
+grep -q '"core_round_trip_ns":null' "$work/one.json"
+OMP_THREAD_LIMIT=1 "$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-time 0 --layers=false >"$work/one.txt"
+grep -q "was not measured" "$work/one.txt"

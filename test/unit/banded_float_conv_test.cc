@@ -1,7 +1,7 @@
 // Float convolutions whose oneDNN implementation depends on the thread count run as fixed bands of output rows
-// (runtime/ops/float_conv_op.cc, BandedFloatConv): through the runtime, on 1, 2, 3 and 8 threads, a one-conv plan gives
-// the same bits, and the reference kernel's values (padding, stride, dilation, batch and a short last band
-// included), whichever way oneDNN chose.
+// (runtime/ops/float_conv_op.cc, BandedFloatConv): through the runtime, on 1, 2, 3 and 8 threads, a one-conv plan
+// gives the same bits, and the reference kernel's values (padding, stride, dilation, groups, batch, no bias and a
+// short last band included), whichever way oneDNN chose.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +13,7 @@
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/model.h"
+#include "runtime/thread_count_scope.h"
 
 namespace q46::rt {
 namespace {
@@ -25,6 +26,8 @@ struct Case {
   Dims4 xs;
   int64_t oc;
   Window2d win;
+  int64_t groups = 1;
+  bool bias = true;
 };
 
 Dims4 OutputDims(const Case& c) {
@@ -56,9 +59,9 @@ plan::Plan OneConvPlan(const Case& c, const std::vector<float>& w, const std::ve
   for (int64_t v : {c.win.sh, c.win.sw}) win->add_stride(v);
   for (int64_t v : {c.win.dh, c.win.dw}) win->add_dilation(v);
   for (int64_t v : {c.win.pad_t, c.win.pad_l, c.win.pad_b, c.win.pad_r}) win->add_pads(v);
-  fc->set_groups(1);
+  fc->set_groups(c.groups);
   fc->set_weights(std::string(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float)));
-  fc->set_bias(std::string(reinterpret_cast<const char*>(bias.data()), bias.size() * sizeof(float)));
+  if (c.bias) fc->set_bias(std::string(reinterpret_cast<const char*>(bias.data()), bias.size() * sizeof(float)));
   fc->mutable_activation()->set_kind(plan::Activation::CLIP);
   fc->mutable_activation()->set_lo(0.0f);
   fc->mutable_activation()->set_hi(INFINITY);
@@ -78,6 +81,8 @@ TEST(BandedFloatConv, SameBitsOnEveryThreadCountAndTheReferenceValues) {
       {"asymmetric_dilated_batch2", {2, 3, 61, 47}, 32, Win(5, 1, 2, 3, 1, 0, 4)},
       {"stride3_short_last_band", {1, 8, 241, 200}, 48, Win(3, 3, 1, 1, 0, 2, 1)},
       {"one_channel_wide", {1, 1, 256, 256}, 32, Win(3, 1, 1, 1, 1, 1, 1)},
+      // Two groups, no bias, dilation 3, the input's last rows unread.
+      {"grouped_no_bias", {1, 16, 201, 160}, 64, Win(3, 2, 3, 0, 2, 1, 0), 2, false},
   };
   std::mt19937 rng(46);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
@@ -86,12 +91,14 @@ TEST(BandedFloatConv, SameBitsOnEveryThreadCountAndTheReferenceValues) {
     SCOPED_TRACE(c.name);
     const Dims4 ys = OutputDims(c);
     std::vector<float> x(static_cast<size_t>(c.xs.n * c.xs.c * c.xs.h * c.xs.w));
-    std::vector<float> w(static_cast<size_t>(c.oc * c.xs.c * c.win.kh * c.win.kw)), bias(static_cast<size_t>(c.oc));
+    std::vector<float> w(static_cast<size_t>(c.oc * c.xs.c / c.groups * c.win.kh * c.win.kw));
+    std::vector<float> bias(static_cast<size_t>(c.oc));
     for (auto* v : {&x, &w, &bias})
       for (float& e : *v) e = unit(rng);
     std::vector<float> want(static_cast<size_t>(ys.n * ys.c * ys.h * ys.w));
-    kernels::ConvF32Ref(x.data(), c.xs, w.data(), bias.data(), c.win, 1, {kernels::FloatActivation::kClip, 0, INFINITY},
-                        want.data(), ys);
+    const float* b = c.bias ? bias.data() : nullptr;
+    const kernels::FloatActivation relu{kernels::FloatActivation::kClip, 0, INFINITY};
+    kernels::ConvF32Ref(x.data(), c.xs, w.data(), b, c.win, c.groups, relu, want.data(), ys);
 
     std::unique_ptr<Model> model;
     ASSERT_TRUE(Model::FromPlan(OneConvPlan(c, w, bias), &model).ok());
@@ -99,8 +106,10 @@ TEST(BandedFloatConv, SameBitsOnEveryThreadCountAndTheReferenceValues) {
     // Banded exactly where oneDNN's choice for the whole layer depends on the thread count (every case here has
     // work for several bands).
     std::string why;
-    const auto whole = kernels::OnednnConvF32::Create(c.xs, w.data(), bias.data(), c.win, 1, false,
-                                                      {kernels::FloatActivation::kClip, 0, INFINITY}, ys, &why);
+    const auto whole = [&] {
+      ThreadCountScope one(1);  // as the runtime builds it: oneDNN's choice may depend on the thread count
+      return kernels::OnednnConvF32::Create(c.xs, w.data(), b, c.win, c.groups, false, relu, ys, &why);
+    }();
     ASSERT_NE(whole, nullptr) << why;
     EXPECT_EQ(impl.find("bands") != std::string::npos, !whole->ThreadCountInvariant()) << impl;
     banded += impl.find("bands") != std::string::npos;

@@ -70,9 +70,10 @@ const q46_model* q46_context_model(const q46_context* context);
 q46_status q46_context_set_input(q46_context* context, size_t index, const float* data, size_t count);
 /* How many threads a run of this context splits each layer over (default 1): every integer layer, and float
    convolutions with enough work (over ~4M MACs a thread). Of those, oneDNN's direct JIT convolutions get a
-   primitive, scratch and weights of the context's own for the count; the others (brgemm, gemm) always run as
-   fixed bands of output rows, each band a one-thread primitive, shared out over the threads. Results do not
-   depend on the count (tested bit for bit on 2-8 threads). Call it between runs, not during one: a change
+   primitive, scratch and weights of the context's own for the count; brgemm- and gemm-based ones (not
+   transposed, weights under ~1-2 MB) run, on any count, as fixed bands of output rows chosen at load, each band
+   a one-thread primitive, shared out over the threads; any other stays on one thread. Results do not depend on
+   the count (tested bit for bit on 2-8 threads). Call it between runs, not during one: a change
    prepares the context again (and may allocate); runs still allocate nothing. */
 q46_status q46_context_set_threads(q46_context* context, int threads);
 /* Runs the network on the inputs set so far. */

@@ -78,6 +78,13 @@ std::unique_ptr<OnednnConvF32> OnednnConvF32::Create(Dims4 xs, const float* w, c
                                                      int64_t groups, bool transposed, FloatActivation act, Dims4 ys,
                                                      std::string* why, const Dims4* x_within, const Dims4* y_within) {
   if (!CheckShapes(xs, win, groups, ys, why)) return nullptr;
+  const auto inside = [](Dims4 band, const Dims4* within) {
+    return !within || (band.n == within->n && band.c == within->c && band.h <= within->h && band.w == within->w);
+  };
+  if (!inside(xs, x_within) || !inside(ys, y_within)) {
+    if (why) *why = "a band that is not rows of the tensor it lies in";
+    return nullptr;
+  }
   if (!HasPostOps(act)) {
     if (why) *why = "the fused activation has no oneDNN post-op here";
     return nullptr;
