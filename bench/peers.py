@@ -131,6 +131,15 @@ def cifar_samples(path, count, work):
     return out
 
 
+def round_trips(q):
+    """The row's core round trips (ns) over all its q46 runs, before and after each: 'lo-hi', or '—' (1 thread)."""
+    seen = [v for variant in q.values() for v in (variant.get("core_round_trip_ns") or [])]
+    if not seen:
+        return "—"
+    lo, hi = round(min(seen)), round(max(seen))
+    return f"{lo}" if hi - lo < 20 else f"{lo}-{hi}"
+
+
 def markdown(results, agreement, meta):
     lines = [f"# q46 beside its peers ({meta['date']})", "",
              f"CPU: {meta['cpu']}, clock {meta['peak']['clock_ghz']:.2f} GHz measured in this run; batch 1; "
@@ -143,10 +152,10 @@ def markdown(results, agreement, meta):
              "of its conv layers; oneDNN runs convolutions only). Ratios: peer time / q46 4.6-bit time. "
              "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
              "layers, per core at the measured clock, to compare with the peaks above. `core rt`: on 2-thread rows, "
-             "the round trip of a cache line between q46's two threads before and after its 4.6-bit run (q46bench): "
-             "near 50 ns the two cores share a cache; where they do not (several hundred ns; this machine's virtual "
-             "cores move between the two cases from minute to minute), q46's 2-thread whole-network times run 30-50% "
-             "slower. The machine is shared: single cells can be off by 10-20%, compare columns of one row.", ""]
+             "the round trip of a cache line between q46's two threads before and after each of the row's q46 runs "
+             "(q46bench), lowest-highest: near 50 ns the two cores share a cache; where they do not (over 300 ns; "
+             "this machine's virtual cores move between the two from minute to minute), q46's 2-thread whole-network "
+             "times run 30-50% slower, so a row whose range spans both mixes the two cases. The machine is shared: single cells can be off by 10-20%, compare columns of one row.", ""]
     for isa in ("native", "avx2"):
         lines += [f"## ISA: {isa}" + (" (q46 --isa avx2, DNNL_MAX_CPU_ISA=AVX2)" if isa == "avx2" else ""), "",
                   "| model | thr | q46 4.6 | 4-bit | 8-bit | default | float | q46 4.6 conv | oneDNN int8 conv | "
@@ -169,7 +178,7 @@ def markdown(results, agreement, meta):
                 f"{ratio(q['q46_8']['median_ms'], q['q46_4.6']['median_ms'])} | "
                 f"{q['q46_4.6']['median_ms'] / q['q46_4']['median_ms'] - 1:+.1%} | "
                 f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} | "
-                f"{'/'.join(str(round(v)) for v in q['q46_4.6'].get('core_round_trip_ns') or []) or '—'} |")  # null: one OpenMP thread
+                f"{round_trips(q)} |")
         lines.append("")
     if agreement:
         lines += ["## ONNX Runtime on q46c --emit-onnx-qdq exports vs q46run, same samples", "",
@@ -198,7 +207,14 @@ def main():
                     help="folder where onnxruntime-node is installed (npm); without it the ORT column is empty")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "peers"),
                     help="output path without extension: writes .json and .md (default: bench/results/peers)")
+    ap.add_argument("--markdown-only", action="store_true",
+                    help="measure nothing: write OUT.md again from OUT.json (after a change to the table's layout)")
     args = ap.parse_args()
+    if args.markdown_only:
+        d = json.load(open(args.out + ".json"))
+        open(args.out + ".md", "w").write(markdown(d["results"], d["ort_qdq_agreement"], d["meta"]) + "\n")
+        print(f"wrote {args.out}.md from {args.out}.json", file=sys.stderr)
+        return
     bin_dir = os.path.join(args.build, "bin")
     meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "command": " ".join(["bench/peers.py"] + sys.argv[1:]),
             "peak": run_json([os.path.join(bin_dir, "isa_peak")])}
