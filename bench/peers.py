@@ -149,7 +149,9 @@ def markdown(results, agreement, meta):
                        if k.endswith("_macs_per_cycle")) + ".", "",
              "q46 columns are whole networks with every conv/fc layer at the named precision (like the peers), "
              "`default` keeps the first and last layers float; `conv` columns are convolutions only (q46: the sum "
-             "of its conv layers; oneDNN runs convolutions only). Ratios: peer time / q46 4.6-bit time. "
+             "of its conv layers; oneDNN runs convolutions only, each on an input of its own, so on 2 threads no "
+             "data passes from one core to the other between its layers, as it does in a q46 network). Ratios: "
+             "peer time / q46 4.6-bit time. "
              "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
              "layers, per core at the measured clock, to compare with the peaks above. `core rt`: on 2-thread rows, "
              "the round trip of a cache line between q46's two threads before and after each of the row's q46 runs "
