@@ -155,7 +155,7 @@ def markdown(results, agreement, meta):
              "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
              "layers, per core at the measured clock, to compare with the peaks above. `core rt`: on 2-thread rows, "
              "the round trip of a cache line between q46's two threads before and after each of the row's q46 runs "
-             "(q46bench), lowest-highest: near 50 ns the two cores share a cache; where they do not (over 300 ns; "
+             "(q46bench), lowest-highest: under ~100 ns the two cores share a cache; where they do not (over ~250 ns; "
              "this machine's virtual cores move between the two from minute to minute), q46's 2-thread whole-network "
              "times run 30-50% slower, so a row whose range spans both mixes the two cases. The machine is shared: single cells can be off by 10-20%, compare columns of one row.", ""]
     for isa in ("native", "avx2"):

@@ -1,6 +1,6 @@
 // How far apart the cores of a 2-thread run are: the round trip of a cache line between the first two threads of
-// the OpenMP pool the runtime uses. About 50 ns where the two cores share a cache, several hundred where they do
-// not (this project's virtual machines switch between the two from minute to minute), and 2-thread latencies
+// the OpenMP pool the runtime uses. Under ~100 ns where the two cores share a cache, over ~250 where they do not
+// (this project's virtual machines switch between the two from minute to minute), and 2-thread latencies
 // differ by tens of percent between the two cases, so benchmarks report it beside them. Measures only.
 #pragma once
 

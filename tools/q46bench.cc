@@ -166,7 +166,7 @@ absl::Status Main() {
               macs_per_cycle(total_macs, net.median));
   if (threads > 1 && round_trip_measured)
     std::printf("cores: a cache line's round trip between the first two threads took %.0f ns before the runs, %.0f "
-                "after (near 50: the cores share a cache; several hundred: they do not, and threaded runs slow down)\n",
+                "after (under ~100: the cores share a cache; over ~250: they do not, and threaded runs slow down)\n",
                 round_trip_before, round_trip_after);
   else if (threads > 1)
     std::printf("cores: OpenMP gave one thread, so the round trip between two was not measured\n");
