@@ -21,6 +21,10 @@ using kernels::Dims4;
 using kernels::FloatActivation;
 using kernels::Window2d;
 
+// Float work worth a thread of its own (a float MAC costs ~0.03 ns here, so ~0.1 ms): below it a layer stays on one
+// thread, and a band of BandedFloatConv has at least this much.
+constexpr int64_t kMacsPerThread = int64_t{1} << 22;
+
 class RefFloatConv final : public Op {
  public:
   std::string implementation() const override { return "ref"; }
@@ -106,9 +110,6 @@ class OnednnFloatConv final : public Op {
   }
 
  private:
-  // Below this many MACs per thread a layer stays on one thread (a float MAC costs ~0.03 ns here, so ~0.1 ms).
-  static constexpr int64_t kMacsPerThread = int64_t{1} << 22;
-
   struct Binding final : PreparedOp {
     std::unique_ptr<kernels::OnednnConvF32> own;  // this context's primitive, when it has one
     std::vector<unsigned char> own_scratch;
@@ -135,8 +136,7 @@ class BandedFloatConv final : public Op {
     int64_t x_offset, y_offset;  // elements from the tensors' starts to the band's first rows
     size_t conv;                 // its primitive in convs_
   };
-  // Output rows per band: as many as give kMacsPerBand MACs (the last band may have fewer), at most kMaxBands bands.
-  static constexpr int64_t kMacsPerBand = int64_t{1} << 22;
+  // Output rows per band: as many as give kMacsPerThread MACs (the last band may have fewer), at most kMaxBands.
   static constexpr int64_t kMaxBands = 8;
   // Each band shape reorders its own copy of the weights: layers whose copies would pass this stay whole.
   static constexpr int64_t kMaxWeightBytes = int64_t{4} << 20;
@@ -145,7 +145,7 @@ class BandedFloatConv final : public Op {
   static std::unique_ptr<Op> Create(const OpBuilder& b, const FloatConvRecipe& r) {
     const ConvShape& s = r.s;
     const Window2d& win = s.win;
-    const int64_t want = std::min({r.Macs() / kMacsPerBand, kMaxBands, s.ys.h});
+    const int64_t want = std::min({r.Macs() / kMacsPerThread, kMaxBands, s.ys.h});
     if (r.transposed || want < 2) return nullptr;
     const int64_t rows = (s.ys.h + want - 1) / want, extent = (win.kh - 1) * win.dh + 1;
     std::vector<std::unique_ptr<kernels::OnednnConvF32>> convs;

@@ -13,6 +13,7 @@
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 #include "runtime/model.h"
+#include "runtime/shape.h"
 #include "runtime/thread_count_scope.h"
 
 namespace q46::rt {
@@ -32,10 +33,8 @@ struct Case {
 
 Dims4 OutputDims(const Case& c) {
   const Window2d& w = c.win;
-  const auto out = [](int64_t in, int64_t k, int64_t s, int64_t d, int64_t a, int64_t b) {
-    return (in + a + b - (k - 1) * d - 1) / s + 1;
-  };
-  return {c.xs.n, c.oc, out(c.xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b), out(c.xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r)};
+  return {c.xs.n, c.oc, WindowOutputSize(c.xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b),
+          WindowOutputSize(c.xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r)};
 }
 
 plan::Plan OneConvPlan(const Case& c, const std::vector<float>& w, const std::vector<float>& bias) {
