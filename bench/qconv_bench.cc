@@ -1,6 +1,7 @@
 // Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the layer shapes of ResNet-18
-// at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut) and CIFAR-10 layers, one thread: the whole
-// packed convolution per microkernel, and its parts (input repack alone). Counters: MACs per second.
+// at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut), CIFAR-10 layers and a grayscale 3x3, one
+// thread: the whole packed convolution per microkernel, and its parts (input repack alone); layers with a partial
+// quad of input channels in both layouts (quad-planar and kx-folded). Counters: MACs per second.
 // Run: build/bin/qconv_bench [--benchmark_format=json]. Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
@@ -23,6 +24,7 @@ constexpr Shape kShapes[] = {
     {"resnet18_layer4_3x3", 512, 7, 7, 512, 3, 1, 1},     {"resnet18_layer2_3x3_s2", 64, 56, 56, 128, 3, 2, 1},
     {"resnet18_layer2_1x1_s2", 64, 56, 56, 128, 1, 2, 0}, {"cnn10_conv2_1_3x3", 32, 16, 16, 32, 3, 1, 1},
     {"cnn10_conv3_2_3x3", 64, 6, 6, 64, 3, 1, 0},         {"cnn10_fc1_2x2", 128, 2, 2, 256, 2, 1, 0},
+    {"gray_3x3", 1, 128, 128, 16, 3, 1, 1},
 };
 
 struct Problem {
@@ -33,12 +35,12 @@ struct Problem {
   int64_t macs;
 };
 
-Problem MakeProblem(const Shape& s) {
+Problem MakeProblem(const Shape& s, KxFold fold) {
   Problem p;
   Window2d win;
   win.kh = win.kw = s.k, win.sh = win.sw = s.stride, win.pad_t = win.pad_l = win.pad_b = win.pad_r = s.pad;
   const int64_t oh = (s.h + 2 * s.pad - s.k) / s.stride + 1, ow = (s.w + 2 * s.pad - s.k) / s.stride + 1;
-  p.g = MakeGeometry({1, s.c, s.h, s.w}, {1, s.oc, oh, ow}, win, 1);
+  p.g = MakeGeometry({1, s.c, s.h, s.w}, {1, s.oc, oh, ow}, win, 1, fold);
   std::mt19937 rng(1);
   std::uniform_int_distribution<int> code(0, 22), weight(-11, 11);
   p.x.resize(static_cast<size_t>(s.c * s.h * s.w));
@@ -52,8 +54,8 @@ Problem MakeProblem(const Shape& s) {
   return p;
 }
 
-void BM_Conv(benchmark::State& state, Shape shape, const Microkernel* kernel, const TileSet* tiles) {
-  Problem p = MakeProblem(shape);
+void BM_Conv(benchmark::State& state, Shape shape, KxFold fold, const Microkernel* kernel, const TileSet* tiles) {
+  Problem p = MakeProblem(shape, fold);
   PackedConv conv;
   std::string why;
   if (!PackedConv::Create(*kernel, p.g, p.w.data(), 22, 11, p.stage, &conv, &why, tiles))
@@ -63,8 +65,8 @@ void BM_Conv(benchmark::State& state, Shape shape, const Microkernel* kernel, co
   state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(p.macs), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Repack(benchmark::State& state, Shape shape) {
-  Problem p = MakeProblem(shape);
+void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
+  Problem p = MakeProblem(shape, fold);
   std::vector<uint8_t> scratch(static_cast<size_t>(p.g.scratch_bytes()));
   for (auto _ : state) RepackInput(p.g, p.x.data(), 0, 0, scratch.data(), 1);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
@@ -72,13 +74,16 @@ void BM_Repack(benchmark::State& state, Shape shape) {
 
 int Register() {
   const Isa cpu = DetectIsa();
-  for (const Shape& s : kShapes) {
-    for (const Microkernel* k : Microkernels())
-      for (const TileSet* t : {&k->positions, &k->channels})
-        if (IsaWithin(k->isa, cpu) && t->name != nullptr)
-          benchmark::RegisterBenchmark((std::string(s.name) + "/" + t->name).c_str(), BM_Conv, s, k, t);
-    benchmark::RegisterBenchmark((std::string(s.name) + "/repack").c_str(), BM_Repack, s);
-  }
+  for (const Shape& s : kShapes)
+    for (const KxFold fold : {KxFold::kNever, KxFold::kAlways}) {
+      if (fold == KxFold::kAlways && (s.c % 4 == 0 || s.k == 1)) continue;
+      const std::string layout = fold == KxFold::kAlways ? "/kxfolded" : "";
+      for (const Microkernel* k : Microkernels())
+        for (const TileSet* t : {&k->positions, &k->channels})
+          if (IsaWithin(k->isa, cpu) && t->name != nullptr)
+            benchmark::RegisterBenchmark((s.name + layout + "/" + t->name).c_str(), BM_Conv, s, fold, k, t);
+      benchmark::RegisterBenchmark((s.name + layout + "/repack").c_str(), BM_Repack, s, fold);
+    }
   return 0;
 }
 const int registered = Register();

@@ -90,28 +90,31 @@ int CheckCase(const Case& c, std::mt19937& rng) {
                  }
                });
 
-  const Geometry g = MakeGeometry(c.xs, ys, c.win, c.groups);
   int ran = 0;
-  for (const Microkernel* k : Microkernels()) {
-    if (!IsaWithin(k->isa, DetectIsa())) continue;
-    for (const TileSet* tiles : {&k->positions, &k->channels}) {
-      if (tiles->name == nullptr) continue;
-      PackedConv conv;
-      std::string why;
-      if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why, tiles)) {
-        EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
-        continue;
+  // Both layouts: quad-planar and kx-folded (for a one-column kernel only its column stride differs).
+  for (const KxFold fold : {KxFold::kNever, KxFold::kAlways}) {
+    const Geometry g = MakeGeometry(c.xs, ys, c.win, c.groups, fold);
+    for (const Microkernel* k : Microkernels()) {
+      if (!IsaWithin(k->isa, DetectIsa())) continue;
+      for (const TileSet* tiles : {&k->positions, &k->channels}) {
+        if (tiles->name == nullptr) continue;
+        PackedConv conv;
+        std::string why;
+        if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why, tiles)) {
+          EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
+          continue;
+        }
+        std::vector<uint8_t> scratch(conv.scratch_bytes());
+        for (int threads : {1, 3}) {
+          std::vector<unsigned char> got(y_bytes, 0xAB);
+          conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
+          const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
+          EXPECT_TRUE(diff.first == got.end())
+              << conv.name() << " differs from the reference at byte " << (diff.first - got.begin()) << " of "
+              << y_bytes << " (" << threads << " threads) on " << Describe(c);
+        }
+        ++ran;
       }
-      std::vector<uint8_t> scratch(conv.scratch_bytes());
-      for (int threads : {1, 3}) {
-        std::vector<unsigned char> got(y_bytes, 0xAB);
-        conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
-        const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
-        EXPECT_TRUE(diff.first == got.end())
-            << conv.name() << " differs from the reference at byte " << (diff.first - got.begin()) << " of "
-            << y_bytes << " (" << threads << " threads) on " << Describe(c);
-      }
-      ++ran;
     }
   }
   return ran;
@@ -162,6 +165,36 @@ TEST(QConv, UnpaddedUnstridedLayersRepackWholePlanes) {
         ran += CheckCase(c, rng);
       }
   EXPECT_GT(ran, 20);
+}
+
+// The kx-folded layout on the layers it is for (CheckCase runs every case in both layouts): an RGB stem (7x7,
+// stride 2, pads 3; 21 virtual channels, the last quad 1/4 full), a grayscale 3x3, 6 channels of a dilated 5x5 at
+// stride 3 in 2 groups; and where MakeGeometry folds on its own: the ResNet stem, not a 64-channel 3x3 layer.
+TEST(QConv, KxFoldedLayoutOnFewInputChannels) {
+  std::mt19937 rng(21);
+  Case stem;
+  stem.xs = {1, 3, 30, 37}, stem.cout = 13, stem.groups = 1;
+  stem.win.kh = stem.win.kw = 7, stem.win.sh = stem.win.sw = 2;
+  stem.win.pad_t = stem.win.pad_l = stem.win.pad_b = stem.win.pad_r = 3;
+  Case gray = stem;
+  gray.xs = {2, 1, 17, 23}, gray.cout = 8, gray.win = {};
+  gray.win.kh = gray.win.kw = 3, gray.win.pad_t = gray.win.pad_l = gray.win.pad_b = gray.win.pad_r = 1;
+  Case dilated = stem;
+  dilated.xs = {1, 12, 19, 26}, dilated.cout = 10, dilated.groups = 2, dilated.win = {};
+  dilated.win.kh = dilated.win.kw = 5, dilated.win.sh = dilated.win.sw = 3, dilated.win.dh = dilated.win.dw = 2;
+  dilated.win.pad_l = 4, dilated.win.pad_r = 1, dilated.win.pad_t = 2;
+  for (Case c : {stem, gray, dilated})
+    for (const arith::Precision prec : {arith::Precision{23, 23}, arith::Precision{16, 16}})
+      for (const bool codes_out : {true, false}) {
+        c.prec = prec, c.codes_out = codes_out;
+        EXPECT_GT(CheckCase(c, rng), 0);
+      }
+
+  Window2d resnet_stem = stem.win;
+  EXPECT_TRUE(MakeGeometry({1, 3, 224, 224}, {1, 64, 112, 112}, resnet_stem, 1).kx_folded);
+  Window2d three = gray.win;
+  EXPECT_FALSE(MakeGeometry({1, 64, 56, 56}, {1, 64, 56, 56}, three, 1).kx_folded);
+  EXPECT_TRUE(MakeGeometry({1, 1, 64, 64}, {1, 16, 64, 64}, three, 1).kx_folded);
 }
 
 // Reductions far past the int16 flush interval, every operand at its largest magnitude: 128 input channels of

@@ -72,30 +72,50 @@ std::vector<const Microkernel*> Microkernels() {
 namespace {
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-}  // namespace
-
-Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
+Geometry MakeGeometryAs(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, bool kx_folded) {
   Geometry g;
-  g.xs = xs, g.ys = ys, g.win = win, g.groups = groups;
+  g.xs = xs, g.ys = ys, g.win = win, g.groups = groups, g.kx_folded = kx_folded;
   g.cin_g = xs.c / groups, g.cout_g = ys.c / groups;
-  g.quads = CeilDiv(g.cin_g, 4);
-  g.plane_h = CeilDiv(win.pad_t + xs.h + win.pad_b, win.sh);
-  g.plane_w = CeilDiv(win.pad_l + xs.w + win.pad_r, win.sw);
+  Window2d& grid = g.grid;
+  grid = win;
+  int64_t width = xs.w;  // the planes' source columns
+  if (kx_folded) grid.kw = grid.sw = grid.dw = 1, grid.pad_l = grid.pad_r = 0, width = ys.w;
+  g.quads = CeilDiv(g.cin_g * (kx_folded ? win.kw : 1), 4);
+  g.plane_h = CeilDiv(grid.pad_t + xs.h + grid.pad_b, grid.sh);
+  g.plane_w = CeilDiv(grid.pad_l + width + grid.pad_r, grid.sw);
   g.positions = (ys.h - 1) * g.plane_w + ys.w;
-  const int64_t last_tap = (win.dh * (win.kh - 1)) / win.sh * g.plane_w + (win.dw * (win.kw - 1)) / win.sw;
+  const int64_t last_tap = (grid.dh * (grid.kh - 1)) / grid.sh * g.plane_w + (grid.dw * (grid.kw - 1)) / grid.sw;
   g.plane_len = std::max(g.plane_h * g.plane_w, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
-  const int64_t plane_bytes = g.plane_len * 4, quad_bytes = win.sh * win.sw * plane_bytes;
+  const int64_t plane_bytes = g.plane_len * 4, quad_bytes = grid.sh * grid.sw * plane_bytes;
   g.group_bytes = g.quads * quad_bytes;
-  g.phase_used.assign(static_cast<size_t>(win.sh * win.sw), false);
+  g.phase_used.assign(static_cast<size_t>(grid.sh * grid.sw), false);
   for (int64_t q = 0; q < g.quads; ++q)
-    for (int64_t ky = 0; ky < win.kh; ++ky)
-      for (int64_t kx = 0; kx < win.kw; ++kx) {
-        const int64_t dy = ky * win.dh, dx = kx * win.dw;
-        const int64_t plane = (dy % win.sh) * win.sw + dx % win.sw;
+    for (int64_t ky = 0; ky < grid.kh; ++ky)
+      for (int64_t kx = 0; kx < grid.kw; ++kx) {
+        const int64_t dy = ky * grid.dh, dx = kx * grid.dw;
+        const int64_t plane = (dy % grid.sh) * grid.sw + dx % grid.sw;
         g.phase_used[static_cast<size_t>(plane)] = true;
-        g.step_offsets.push_back(q * quad_bytes + plane * plane_bytes + (dy / win.sh * g.plane_w + dx / win.sw) * 4);
+        g.step_offsets.push_back(q * quad_bytes + plane * plane_bytes + (dy / grid.sh * g.plane_w + dx / grid.sw) * 4);
       }
   return g;
+}
+
+// Multiply-adds a run computes, padding and dropped columns included, plus the repack: a repacked byte costs
+// about 16 multiply-adds' time (ResNet-18's 3x3 layers repack 3.4 bytes a cycle and multiply 64 a cycle).
+int64_t EstimatedWork(const Geometry& g) {
+  return g.steps() * 4 * g.positions * g.cout_g * g.groups + 16 * g.packed_input_bytes();
+}
+
+}  // namespace
+
+Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold) {
+  if (fold != KxFold::kAuto) return MakeGeometryAs(xs, ys, win, groups, fold == KxFold::kAlways);
+  Geometry quad_planar = MakeGeometryAs(xs, ys, win, groups, false);
+  // Nothing to fold, or no lane to fill: with whole quads folding only drops the grid's wasted columns, which
+  // channel-lane tiles do not have, and triples the repack (ResNet-18's 14x14 and 7x7 layers lost 5-10%).
+  if (win.kw == 1 || quad_planar.cin_g % 4 == 0) return quad_planar;
+  Geometry folded = MakeGeometryAs(xs, ys, win, groups, true);
+  return EstimatedWork(folded) * 10 < EstimatedWork(quad_planar) * 9 ? folded : quad_planar;
 }
 
 namespace {
@@ -113,14 +133,15 @@ __m128i Columns8(const uint8_t* row, int64_t at) {
   return EvenBytes16(row + 2 * at);
 }
 
-// Quads [begin, end) of a plane row whose bytes all lie inside the input rows (rows[e] + first + column *
+// Quads [begin, end) of a plane row whose bytes all lie inside the input rows (rows[e] + first[e] + column *
 // kStride), in runs of 16 (four unpack levels turn 4 x 16 bytes into 16 quads) or, under 16, 8; a last run that
 // would pass `end` is moved back to end there, rewriting some quads with the same values. Returns the first
 // quad not written: `end`, or `begin` when there are fewer than 8.
 template <int kStride>
-int64_t InterleaveInside(const uint8_t* const rows[4], int64_t first, int64_t begin, int64_t end, uint8_t* out) {
+int64_t InterleaveInside(const uint8_t* const rows[4], const int64_t first[4], int64_t begin, int64_t end,
+                         uint8_t* out) {
   const auto run16 = [&](int64_t at) {
-    const auto load = [&](int e) { return Columns16<kStride>(rows[e] + first, at); };
+    const auto load = [&](int e) { return Columns16<kStride>(rows[e] + first[e], at); };
     const __m128i a = load(0), b = load(1), d = load(2), e = load(3);
     const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
     const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
@@ -131,7 +152,7 @@ int64_t InterleaveInside(const uint8_t* const rows[4], int64_t first, int64_t be
     _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(ab_hi, de_hi));
   };
   const auto run8 = [&](int64_t at) {
-    const auto load = [&](int e) { return Columns8<kStride>(rows[e] + first, at); };
+    const auto load = [&](int e) { return Columns8<kStride>(rows[e] + first[e], at); };
     const __m128i ab = _mm_unpacklo_epi8(load(0), load(1)), de = _mm_unpacklo_epi8(load(2), load(3));
     auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
     _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab, de));
@@ -146,28 +167,25 @@ int64_t InterleaveInside(const uint8_t* const rows[4], int64_t first, int64_t be
 }
 #endif
 
-// A plane row (or, for unpadded and unstrided layers, a whole plane as one run): quad c = the four rows' bytes
-// at column c * stride + first, or the pad code outside [0, width).
-void InterleaveRow(const uint8_t* const rows[4], int64_t width, int64_t first, int64_t stride, int64_t count,
-                   uint8_t pad_code, uint8_t* out) {
-  const uint32_t pad_quad = pad_code * 0x01010101u;
+// A plane row (or, for unpadded and unstrided layers, a whole plane as one run): lane e of quad c = rows[e]'s
+// byte at column c * stride + first[e], or the pad code outside [0, width).
+void InterleaveRow(const uint8_t* const rows[4], int64_t width, const int64_t first[4], int64_t stride,
+                   int64_t count, uint8_t pad_code, uint8_t* out) {
   int64_t c = 0;
   const auto scalar_until = [&](int64_t end) {
-    for (; c < end; ++c) {
-      const int64_t ix = c * stride + first;
-      uint32_t quad = pad_quad;
-      if (ix >= 0 && ix < width)
-        quad = rows[0][ix] | rows[1][ix] << 8 | static_cast<uint32_t>(rows[2][ix]) << 16 |
-               static_cast<uint32_t>(rows[3][ix]) << 24;
-      std::memcpy(out + c * 4, &quad, 4);
-    }
+    for (; c < end; ++c)
+      for (int e = 0; e < 4; ++e) {
+        const int64_t ix = c * stride + first[e];
+        out[c * 4 + e] = ix >= 0 && ix < width ? rows[e][ix] : pad_code;
+      }
   };
 #if defined(__SSE2__)
   if (stride <= 2) {
-    // Column c reads bytes [c * stride + first, (c + 1) * stride + first): all inside the row from
-    // inside_begin to inside_end.
-    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, (stride - 1 - first) / stride));
-    const int64_t inside_end = std::max(inside_begin, std::min(count, (width - first) / stride));
+    // Column c of lane e reads bytes [c * stride + first[e], (c + 1) * stride + first[e]): all lanes' inside
+    // their rows from inside_begin to inside_end.
+    const int64_t lo = *std::min_element(first, first + 4), hi = *std::max_element(first, first + 4);
+    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, (stride - 1 - lo) / stride));
+    const int64_t inside_end = std::max(inside_begin, std::min(count, (width - hi) / stride));
     scalar_until(inside_begin);
     c = stride == 1 ? InterleaveInside<1>(rows, first, c, inside_end, out)
                     : InterleaveInside<2>(rows, first, c, inside_end, out);
@@ -187,23 +205,33 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
   const int64_t row_len = as_one_row ? xs.h * xs.w : xs.w, rows_per_plane = as_one_row ? 1 : g.plane_h;
   uint8_t* pad_row = packed + g.packed_input_bytes();  // pad codes, for missing channels and rows
   if (!as_one_row || g.cin_g % 4 != 0) std::memset(pad_row, pad_code, static_cast<size_t>(row_len));
+  const Window2d& grid = g.grid;
   ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
-    uint8_t* quad = packed + grp * g.group_bytes + q * g.win.sh * g.win.sw * plane_bytes;
-    for (int64_t ph = 0; ph < g.win.sh; ++ph)
-      for (int64_t pw = 0; pw < g.win.sw; ++pw) {
-        if (!g.phase_used[static_cast<size_t>(ph * g.win.sw + pw)]) continue;
-        uint8_t* plane = quad + (ph * g.win.sw + pw) * plane_bytes;
+    // Each lane's channel, and its first column before the phase (kx-folded: its kernel column's offset).
+    // Pad lanes read the pad row at lane 0's columns (lane 0 is always a channel's).
+    const uint8_t* channel[4] = {};
+    int64_t first[4] = {};
+    for (int64_t e = 0; e < 4; ++e) {
+      int64_t ic = 0, kx = 0;
+      if (g.QuadLane(q, e, &ic, &kx))
+        channel[e] = x + (n * xs.c + grp * g.cin_g + ic) * xs.h * xs.w, first[e] = kx * g.win.dw - g.win.pad_l;
+      else
+        first[e] = first[0];
+    }
+    uint8_t* quad = packed + grp * g.group_bytes + q * grid.sh * grid.sw * plane_bytes;
+    for (int64_t ph = 0; ph < grid.sh; ++ph)
+      for (int64_t pw = 0; pw < grid.sw; ++pw) {
+        if (!g.phase_used[static_cast<size_t>(ph * grid.sw + pw)]) continue;
+        uint8_t* plane = quad + (ph * grid.sw + pw) * plane_bytes;
         std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
+        int64_t phase_first[4];
+        for (int e = 0; e < 4; ++e) phase_first[e] = first[e] + pw;
         for (int64_t r = 0; r < rows_per_plane; ++r) {
-          const int64_t iy = r * g.win.sh + ph - g.win.pad_t;
+          const int64_t iy = r * grid.sh + ph - grid.pad_t;
           const uint8_t* rows[4];
-          for (int64_t e = 0; e < 4; ++e) {
-            const int64_t ic = q * 4 + e;
-            rows[e] = ic < g.cin_g && iy >= 0 && iy < xs.h ? x + ((n * xs.c + grp * g.cin_g + ic) * xs.h + iy) * xs.w
-                                                           : pad_row;
-          }
-          InterleaveRow(rows, row_len, pw - g.win.pad_l, g.win.sw, as_one_row ? row_len : g.plane_w, pad_code,
+          for (int e = 0; e < 4; ++e) rows[e] = channel[e] && iy >= 0 && iy < xs.h ? channel[e] + iy * xs.w : pad_row;
+          InterleaveRow(rows, row_len, phase_first, g.win.sw, as_one_row ? row_len : g.plane_w, pad_code,
                         plane + r * g.plane_w * 4);
         }
       }
@@ -250,9 +278,13 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   const TileSet& t = *tiles;
   const bool channel_lanes = t.lanes_of == Lanes::kChannels;
   p.tiles_ = &t;
+  p.name_ = t.name;
+  if (const size_t at = p.name_.find("_quadplanar"); g.kx_folded && at != std::string::npos)
+    p.name_.replace(at, std::strlen("_quadplanar"), "_kxfolded");
 
   // Channel blocks (one tile's output channels) and position spans (one tile's positions).
-  const int64_t steps = g.steps(), taps = g.win.kh * g.win.kw, full_len = int64_t{t.mr} * t.lanes;
+  const int64_t steps = g.steps(), taps = g.win.kh * g.win.kw, grid_taps = g.grid.kh * g.grid.kw;
+  const int64_t full_len = int64_t{t.mr} * t.lanes;
   const int64_t elem = kernel.weight_type == WeightType::kS8 ? 1 : 2;
   const auto add_block = [&](int64_t first, int64_t width) {
     p.blocks_.push_back({first, width, p.group_weight_bytes_});
@@ -283,9 +315,12 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
       for (int64_t s = 0; s < steps; ++s)
         for (int64_t n = 0; n < b.width; ++n)
           for (int64_t e = 0; e < 4; ++e) {
-            const int64_t oc = b.first_channel + n, ic = s / taps * 4 + e;
-            if (oc >= g.cout_g || ic >= g.cin_g) continue;
-            const int8_t v = weights[((grp * g.cout_g + oc) * g.cin_g + ic) * taps + s % taps];
+            // Step s is (quad, grid tap); the lane adds its kernel column where the geometry folds them.
+            const int64_t oc = b.first_channel + n, grid_tap = s % grid_taps;
+            int64_t ic = 0, kx = 0;
+            if (oc >= g.cout_g || !g.QuadLane(s / grid_taps, e, &ic, &kx)) continue;
+            const int64_t tap = grid_tap / g.grid.kw * g.win.kw + grid_tap % g.grid.kw + kx;
+            const int8_t v = weights[((grp * g.cout_g + oc) * g.cin_g + ic) * taps + tap];
             const int64_t at = grp * p.group_weight_bytes_ + b.weight_offset + ((s * b.width + n) * 4 + e) * elem;
             const int16_t wide = v;
             std::memcpy(&p.weights_[static_cast<size_t>(at)], elem == 1 ? static_cast<const void*>(&v) : &wide,

@@ -10,6 +10,13 @@
 // with output channels on the lanes, each position broadcasts its own quad and none is wasted. Weights are
 // packed once, at load, per block of output channels: [step][channels][4], step = (quad, ky, kx).
 //
+// Layout "kx-folded", for layers with few input channels (an RGB stem fills 3 of a quad's 4 lanes at each of
+// its taps): the kernel's columns are folded into the channels. Virtual channel kx * cin_g + c at output
+// column ox holds input channel c at column ox * sw + kx * dw - pad_l, so the planes are as wide as the output
+// (no dropped columns, no column phases) and the steps walk the kernel's rows only: step = (quad, ky). The 21
+// values of a 7-wide RGB kernel row fill 6 quads where the quad-planar layout spends 7. MakeGeometry folds
+// where that saves work, the larger repack included.
+//
 // A microkernel computes a tile of int32 sums, positions by output channels, with either positions or output
 // channels on the vector lanes (TileSet), then its output stage: bias, requantize to codes or dequantize to
 // floats, written into the NCHW output. This header knows no intrinsics: the microkernels live in per-ISA
@@ -32,13 +39,15 @@ bool ParseIsa(const std::string& name, Isa* isa);  // "ref", "avx2", "avx512", "
 Isa DetectIsa();                                     // the best level this CPU (and OS) supports
 bool IsaWithin(Isa isa, Isa max);                    // may code for `isa` run where `max` is the limit?
 
-// The quad-planar geometry of one convolution (see above).
+// The packed geometry of one convolution (see above).
 struct Geometry {
   Dims4 xs, ys;
-  Window2d win;
+  Window2d win;   // the layer's
+  Window2d grid;  // the one the steps walk: win, or, kx-folded, its rows only (kw, sw, dw 1, no column pads)
+  bool kx_folded = false;
   int64_t groups = 1, cin_g = 0, cout_g = 0;
-  int64_t quads = 0;         // ceil(cin_g / 4)
-  int64_t plane_h = 0, plane_w = 0;  // each of the win.sh * win.sw stride-phase planes
+  int64_t quads = 0;         // ceil(cin_g / 4), kx-folded ceil(win.kw * cin_g / 4)
+  int64_t plane_h = 0, plane_w = 0;  // each of the grid.sh * grid.sw stride-phase planes
   int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
   int64_t plane_len = 0;     // positions per plane including read slack past the last tile
   int64_t group_bytes = 0;   // bytes of one group's packed input
@@ -46,15 +55,27 @@ struct Geometry {
   std::vector<bool> phase_used;       // per stride-phase plane: read by some tap (a 1x1 stride-2 layer reads one)
   int64_t steps() const { return static_cast<int64_t>(step_offsets.size()); }
   int64_t packed_input_bytes() const { return group_bytes * groups; }
-  // Without padding or stride the planes' rows follow each other as the input's do.
+  // Without padding, stride or folding the planes' rows follow each other as the input's do.
   bool rows_contiguous() const {
-    return win.sh == 1 && win.sw == 1 && win.pad_t == 0 && win.pad_l == 0 && win.pad_b == 0 && win.pad_r == 0;
+    return !kx_folded && win.sh == 1 && win.sw == 1 && win.pad_t == 0 && win.pad_l == 0 && win.pad_b == 0 &&
+           win.pad_r == 0;
+  }
+  // What lane e of a quad holds: input channel *ic (within the group) read at kernel column *kx (0 unless
+  // kx-folded); false for a lane past the channels (pad codes, zero weights).
+  bool QuadLane(int64_t quad, int64_t e, int64_t* ic, int64_t* kx) const {
+    const int64_t v = quad * 4 + e;
+    if (v >= cin_g * (kx_folded ? win.kw : 1)) return false;
+    *ic = v % cin_g, *kx = v / cin_g;
+    return true;
   }
   // Scratch a run needs: the packed input and a row of pad codes (a whole plane where rows are contiguous).
   int64_t scratch_bytes() const { return packed_input_bytes() + (rows_contiguous() ? xs.h * xs.w : xs.w); }
 };
 constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel reads
-Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
+// kAuto folds the kernel's columns where the estimated work (steps times grid positions times output channels,
+// plus the repack's bytes) drops by a tenth; the others force a layout (tests, benchmarks).
+enum class KxFold { kAuto, kNever, kAlways };
+Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold = KxFold::kAuto);
 
 // Repacks image `n` of NCHW codes x into the quad-planar layout at `packed` (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
@@ -145,7 +166,8 @@ class PackedConv {
   static bool Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
                      int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
                      const TileSet* tiles = nullptr);
-  const char* name() const { return tiles_->name; }
+  // The tile set's name; "kxfolded" in place of "quadplanar" where the geometry folds the kernel's columns.
+  const std::string& name() const { return name_; }
   size_t scratch_bytes() const { return static_cast<size_t>(g_.scratch_bytes()); }
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(), any alignment) and up to `threads`.
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
@@ -162,6 +184,7 @@ class PackedConv {
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
                void* y) const;
   const TileSet* tiles_ = nullptr;
+  std::string name_;
   Geometry g_;
   int64_t flush_steps_ = 1, group_weight_bytes_ = 0;
   uint8_t center_ = 0;
