@@ -1,9 +1,11 @@
 // oneDNN as a peer: the convolutions of a q46 plan rebuilt as oneDNN primitives, int8 (u8 activations, s8
 // weights, s32 bias, u8 or f32 output with per-channel output scales) for the plan's quantized layers and f32 for
 // its float layers, every tensor in the layout oneDNN prefers (format any), then timed as one chain: warm-up, then
-// the median over repeats. Only the convolutions run (oneDNN has no graph here), so compare it with the sum of
-// q46's convolution layers (q46bench --json). It measures speed only: activation zero points are not applied, so
-// its outputs are not q46's. oneDNN threads: --threads (OpenMP); its ISA: DNNL_MAX_CPU_ISA.
+// the median over repeats; then each convolution's median time inside the chain, with the implementation oneDNN
+// chose, to set beside q46bench's per-layer table. Only the convolutions run (oneDNN has no graph here), so
+// compare it with the sum of q46's convolution layers (q46bench --json). It measures speed only: activation zero
+// points are not applied, so its outputs are not q46's. oneDNN threads: --threads (OpenMP); its ISA:
+// DNNL_MAX_CPU_ISA.
 //   build/bin/onednn_peer model.q46 [--threads N] [--repeats R]   prints one JSON object
 #include <omp.h>
 
@@ -26,6 +28,7 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 struct Layer {
+  std::string name, implementation;
   dnnl::primitive primitive;
   std::unordered_map<int, memory> args;
 };
@@ -75,7 +78,7 @@ Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const 
   memory weights(pd.weights_desc(), engine);
   dnnl::reorder(user, weights).execute(stream, user, weights);
   stream.wait();
-  Layer layer{dnnl::convolution_forward(pd), {}};
+  Layer layer{node.name(), pd.impl_info_str(), dnnl::convolution_forward(pd), {}};
   layer.args = {{DNNL_ARG_SRC, Filled(pd.src_desc(), engine, 3)},
                 {DNNL_ARG_WEIGHTS, weights},
                 {DNNL_ARG_BIAS, Filled(b_md, engine, 0)},
@@ -133,6 +136,22 @@ int main(int argc, char** argv) {
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("{\"model\":\"%s\",\"threads\":%d,\"convolutions\":%zu,\"median_ms\":%.6f,\"p10_ms\":%.6f,\"p90_ms\":%.6f}\n",
+  std::printf("{\"model\":\"%s\",\"threads\":%d,\"convolutions\":%zu,\"median_ms\":%.6f,\"p10_ms\":%.6f,\"p90_ms\":%.6f,"
+              "\"layers\":[",
               path.c_str(), threads, layers.size(), ms[ms.size() / 2], ms[ms.size() / 10], ms[ms.size() * 9 / 10]);
+  // Per layer: the chain run again, each primitive timed where it stands (execute is synchronous on a CPU engine).
+  std::vector<std::vector<double>> per_layer(layers.size());
+  for (int i = 0; i < repeats; ++i)
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const auto start = std::chrono::steady_clock::now();
+      layers[l].primitive.execute(stream, layers[l].args);
+      per_layer[l].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+  for (size_t l = 0; l < layers.size(); ++l) {
+    std::vector<double>& t = per_layer[l];
+    std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
+    std::printf("%s{\"name\":\"%s\",\"implementation\":\"%s\",\"median_ms\":%.6f}", l ? "," : "",
+                layers[l].name.c_str(), layers[l].implementation.c_str(), t[t.size() / 2]);
+  }
+  std::printf("]}\n");
 }
