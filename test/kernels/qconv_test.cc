@@ -145,26 +145,30 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
   EXPECT_GT(ran, 300) << "too few kernel runs: does this CPU have AVX2?";
 }
 
-// Unpadded, unstrided layers repack each quad's channel planes as one run (a whole plane): a partial quad (its
-// pad lanes read a plane of pad codes), planes past 16 columns, planes under 8 columns (scalar only), groups and
-// batches; and 1x1 stride 2 beside them.
-TEST(QConv, UnpaddedUnstridedLayersRepackWholePlanes) {
+// Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where
+// padding above or beside them needs it (in place where only padding below does): a partial quad (its pad lanes
+// read a plane of pad codes), planes past 16 columns, planes under 8 columns (scalar only), groups and batches,
+// each padding; and stride 2 beside them (row by row).
+TEST(QConv, UnstridedLayersRepackWholePlanes) {
   std::mt19937 rng(7);
-  const Dims4 inputs[] = {{1, 6, 5, 7}, {2, 5, 2, 3}, {1, 8, 9, 9}, {1, 13, 4, 4}, {2, 6, 1, 1}};
+  const Dims4 inputs[] = {{1, 6, 5, 7}, {2, 5, 2, 3}, {1, 8, 9, 9}, {1, 13, 4, 4}, {2, 6, 1, 1}, {1, 4, 3, 19}};
+  const int64_t pads[][4] = {{0, 0, 0, 0}, {1, 1, 1, 1}, {0, 2, 0, 0}, {2, 0, 0, 1}, {0, 0, 1, 0}, {0, 0, 0, 2}};
   int ran = 0;
   for (const Dims4& xs : inputs)
     for (const int k : {1, 3})
-      for (const int stride : {1, 2}) {
-        Case c;
-        c.xs = xs;
-        c.groups = xs.c % 2 == 0 ? 2 : 1;
-        c.cout = 5 * c.groups;
-        c.win.kh = c.win.kw = std::min<int64_t>(k, std::min(xs.h, xs.w));
-        c.win.sh = c.win.sw = stride;
-        c.prec = {23, 23};
-        ran += CheckCase(c, rng);
-      }
-  EXPECT_GT(ran, 20);
+      for (const int stride : {1, 2})
+        for (const auto& pad : pads) {
+          Case c;
+          c.xs = xs;
+          c.groups = xs.c % 2 == 0 ? 2 : 1;
+          c.cout = 5 * c.groups;
+          c.win.kh = c.win.kw = std::min<int64_t>(k, std::min(xs.h, xs.w));
+          c.win.sh = c.win.sw = stride;
+          c.win.pad_t = pad[0], c.win.pad_l = pad[1], c.win.pad_b = pad[2], c.win.pad_r = pad[3];
+          c.prec = {23, 23};
+          ran += CheckCase(c, rng);
+        }
+  EXPECT_GT(ran, 100);
 }
 
 // The kx-folded layout on the layers it is for (CheckCase runs every case in both layouts): an RGB stem (7x7,

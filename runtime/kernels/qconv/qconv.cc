@@ -167,44 +167,52 @@ int64_t InterleaveInside(const uint8_t* const rows[4], const int64_t first[4], i
 }
 #endif
 
+// The columns [begin, end) of a plane row where every lane reads inside its input row: column c of lane e reads
+// bytes [c * stride + first[e], (c + 1) * stride + first[e]) (the vector path's stride-2 loads take both). The
+// same for every row of a plane, so worked out once per plane (two divisions per row were a seventh of a small
+// layer's repack).
+struct InsideColumns {
+  int64_t begin = 0, end = 0;
+};
+InsideColumns InsideColumnsOf(int64_t width, const int64_t first[4], int64_t stride, int64_t count) {
+  const int64_t lo = *std::min_element(first, first + 4), hi = *std::max_element(first, first + 4);
+  const int64_t begin = std::min(count, std::max<int64_t>(0, (stride - 1 - lo) / stride));
+  return {begin, std::max(begin, std::min(count, (width - hi) / stride))};
+}
+
 // A plane row (or, for unpadded and unstrided layers, a whole plane as one run): lane e of quad c = rows[e]'s
 // byte at column c * stride + first[e], or the pad code outside [0, width).
 void InterleaveRow(const uint8_t* const rows[4], int64_t width, const int64_t first[4], int64_t stride,
-                   int64_t count, uint8_t pad_code, uint8_t* out) {
-  int64_t c = 0;
-  const auto scalar_until = [&](int64_t end) {
+                   int64_t count, InsideColumns inside, uint8_t pad_code, uint8_t* out) {
+  const auto checked = [&](int64_t c, int64_t end) {
     for (; c < end; ++c)
       for (int e = 0; e < 4; ++e) {
         const int64_t ix = c * stride + first[e];
         out[c * 4 + e] = ix >= 0 && ix < width ? rows[e][ix] : pad_code;
       }
   };
+  checked(0, inside.begin);
+  int64_t c = inside.begin;
 #if defined(__SSE2__)
-  if (stride <= 2) {
-    // Column c of lane e reads bytes [c * stride + first[e], (c + 1) * stride + first[e]): all lanes' inside
-    // their rows from inside_begin to inside_end.
-    const int64_t lo = *std::min_element(first, first + 4), hi = *std::max_element(first, first + 4);
-    const int64_t inside_begin = std::min(count, std::max<int64_t>(0, (stride - 1 - lo) / stride));
-    const int64_t inside_end = std::max(inside_begin, std::min(count, (width - hi) / stride));
-    scalar_until(inside_begin);
-    c = stride == 1 ? InterleaveInside<1>(rows, first, c, inside_end, out)
-                    : InterleaveInside<2>(rows, first, c, inside_end, out);
-  }
+  if (stride == 1) c = InterleaveInside<1>(rows, first, c, inside.end, out);
+  if (stride == 2) c = InterleaveInside<2>(rows, first, c, inside.end, out);
 #endif
-  scalar_until(count);
+  for (; c < inside.end; ++c) {  // rows too short for the vector path: a quad at a time
+    const auto at = [&](int e) { return static_cast<uint32_t>(rows[e][c * stride + first[e]]) << (8 * e); };
+    const uint32_t quad = at(0) | at(1) | at(2) | at(3);
+    std::memcpy(out + c * 4, &quad, 4);
+  }
+  checked(inside.end, count);
 }
 
 }  // namespace
 
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads) {
   const Dims4& xs = g.xs;
-  const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4;
-  // Unpadded and unstrided, a plane is the channels' planes interleaved as they lie: one run of h * w columns
-  // (small images take the vector path whole). Otherwise row by row.
-  const bool as_one_row = g.rows_contiguous();
-  const int64_t row_len = as_one_row ? xs.h * xs.w : xs.w, rows_per_plane = as_one_row ? 1 : g.plane_h;
+  const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4, hw = xs.h * xs.w;
+  const bool whole = g.repacks_whole_planes();
   uint8_t* pad_row = packed + g.packed_input_bytes();  // pad codes, for missing channels and rows
-  if (!as_one_row || g.cin_g % 4 != 0) std::memset(pad_row, pad_code, static_cast<size_t>(row_len));
+  if (!whole || g.cin_g % 4 != 0) std::memset(pad_row, pad_code, static_cast<size_t>(whole ? hw : xs.w));
   const Window2d& grid = g.grid;
   ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
@@ -215,11 +223,36 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
     for (int64_t e = 0; e < 4; ++e) {
       int64_t ic = 0, kx = 0;
       if (g.QuadLane(q, e, &ic, &kx))
-        channel[e] = x + (n * xs.c + grp * g.cin_g + ic) * xs.h * xs.w, first[e] = kx * g.win.dw - g.win.pad_l;
+        channel[e] = x + (n * xs.c + grp * g.cin_g + ic) * hw, first[e] = kx * g.win.dw - g.win.pad_l;
       else
         first[e] = first[0];
     }
     uint8_t* quad = packed + grp * g.group_bytes + q * grid.sh * grid.sw * plane_bytes;
+    if (whole) {
+      // The whole planes interleaved as one run. Where the rows are not already in place (padding above or
+      // beside them), the run goes at the end of the packed plane and each row is moved to its place, front to
+      // back: a row's destination ends before the next row's source starts, as plane_len >= plane_h * plane_w.
+      // Then the padding around them.
+      const int64_t zero[4] = {}, w = xs.w, row_bytes = g.plane_w * 4;
+      const bool in_place = g.win.pad_t == 0 && g.win.pad_l == 0 && g.win.pad_r == 0;
+      uint8_t* staged = in_place ? quad : quad + plane_bytes - hw * 4;
+      const uint8_t* planes[4];
+      for (int e = 0; e < 4; ++e) planes[e] = channel[e] ? channel[e] : pad_row;
+      InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, staged);
+      const auto pad = [&](int64_t from, int64_t to) {
+        if (to > from) std::memset(quad + from, pad_code, static_cast<size_t>(to - from));
+      };
+      for (int64_t iy = 0; iy < xs.h && !in_place; ++iy) {
+        const int64_t row = (iy + g.win.pad_t) * row_bytes;
+        std::memmove(quad + row + g.win.pad_l * 4, staged + iy * w * 4, static_cast<size_t>(w * 4));
+      }
+      pad(0, g.win.pad_t * row_bytes + g.win.pad_l * 4);
+      for (int64_t iy = 0; iy < xs.h; ++iy) {
+        const int64_t row = (iy + g.win.pad_t) * row_bytes;
+        pad(row + (g.win.pad_l + w) * 4, iy + 1 < xs.h ? row + row_bytes + g.win.pad_l * 4 : plane_bytes);
+      }
+      return;
+    }
     for (int64_t ph = 0; ph < grid.sh; ++ph)
       for (int64_t pw = 0; pw < grid.sw; ++pw) {
         if (!g.phase_used[static_cast<size_t>(ph * grid.sw + pw)]) continue;
@@ -227,12 +260,12 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
         std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
         int64_t phase_first[4];
         for (int e = 0; e < 4; ++e) phase_first[e] = first[e] + pw;
-        for (int64_t r = 0; r < rows_per_plane; ++r) {
+        const InsideColumns inside = InsideColumnsOf(xs.w, phase_first, g.win.sw, g.plane_w);
+        for (int64_t r = 0; r < g.plane_h; ++r) {
           const int64_t iy = r * grid.sh + ph - grid.pad_t;
           const uint8_t* rows[4];
           for (int e = 0; e < 4; ++e) rows[e] = channel[e] && iy >= 0 && iy < xs.h ? channel[e] + iy * xs.w : pad_row;
-          InterleaveRow(rows, row_len, phase_first, g.win.sw, as_one_row ? row_len : g.plane_w, pad_code,
-                        plane + r * g.plane_w * 4);
+          InterleaveRow(rows, xs.w, phase_first, g.win.sw, g.plane_w, inside, pad_code, plane + r * g.plane_w * 4);
         }
       }
   });

@@ -55,21 +55,20 @@ struct Geometry {
   std::vector<bool> phase_used;       // per stride-phase plane: read by some tap (a 1x1 stride-2 layer reads one)
   int64_t steps() const { return static_cast<int64_t>(step_offsets.size()); }
   int64_t packed_input_bytes() const { return group_bytes * groups; }
-  // Without padding, stride or folding the planes' rows follow each other as the input's do.
-  bool rows_contiguous() const {
-    return !kx_folded && win.sh == 1 && win.sw == 1 && win.pad_t == 0 && win.pad_l == 0 && win.pad_b == 0 &&
-           win.pad_r == 0;
-  }
   // What lane e of a quad holds: input channel *ic (within the group) read at kernel column *kx (0 unless
   // kx-folded); false for a lane past the channels (pad codes, zero weights).
   bool QuadLane(int64_t quad, int64_t e, int64_t* ic, int64_t* kx) const {
     const int64_t v = quad * 4 + e;
-    if (v >= cin_g * (kx_folded ? win.kw : 1)) return false;
+    if (!kx_folded) return *ic = v, *kx = 0, v < cin_g;
+    if (v >= cin_g * win.kw) return false;
     *ic = v % cin_g, *kx = v / cin_g;
     return true;
   }
-  // Scratch a run needs: the packed input and a row of pad codes (a whole plane where rows are contiguous).
-  int64_t scratch_bytes() const { return packed_input_bytes() + (rows_contiguous() ? xs.h * xs.w : xs.w); }
+  // Unstrided and unfolded, the repack interleaves each quad's channel planes as one run, then (if padded) moves
+  // the rows apart into place: one long vector run instead of a short one per row.
+  bool repacks_whole_planes() const { return !kx_folded && win.sh == 1 && win.sw == 1; }
+  // Scratch a run needs: the packed input and pad codes for missing channels, a row or a whole plane.
+  int64_t scratch_bytes() const { return packed_input_bytes() + (repacks_whole_planes() ? xs.h * xs.w : xs.w); }
 };
 constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel reads
 // kAuto folds the kernel's columns where the estimated work (steps times grid positions times output channels,
