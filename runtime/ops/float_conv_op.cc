@@ -1,6 +1,7 @@
 // FloatConv op: oneDNN's float convolution and transposed convolution (one primitive per layer, or fixed bands of
-// output rows for implementations whose bits depend on the thread count), falling back to the reference kernel.
-// Weights are reordered here, once. Quantized convolutions are in quant_conv_op.cc.
+// output rows for implementations whose bits depend on the thread count; a transposed convolution whose kernel is
+// its stride as a 1x1 convolution and a scatter), falling back to the reference kernel. Weights are reordered
+// here, once. Quantized convolutions are in quant_conv_op.cc.
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -50,6 +51,20 @@ class RefFloatConv final : public Op {
   FloatActivation act_;
 };
 
+// A oneDNN convolution op that can also run on buffers other than its node's (TapPlanesTransposedConv runs one
+// into its scratch): Prepare binds the node's tensors, PrepareOn any others of the same shapes.
+class OnednnConvOp : public Op {
+ public:
+  OnednnConvOp(int x, int y) : x_(x), y_(y) {}
+  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const final {
+    return PrepareOn(st, static_cast<const float*>(st.buffers[x_]), static_cast<float*>(st.buffers[y_]));
+  }
+  virtual std::unique_ptr<PreparedOp> PrepareOn(const RunState& st, const float* x, float* y) const = 0;
+
+ private:
+  int x_, y_;
+};
+
 // What it takes to build a float convolution's oneDNN primitive again (for a context with more threads, or for a
 // band of its rows).
 struct FloatConvRecipe {
@@ -73,19 +88,17 @@ struct FloatConvRecipe {
 // for each thread, and keeps it only if it is the shared one's implementation and one whose results do not
 // depend on the thread count (OnednnConvF32::ThreadCountInvariant: the direct JIT convolutions). Brgemm- and
 // gemm-based ones run as BandedFloatConv where they can (see there); the rest stay on one thread.
-class OnednnFloatConv final : public Op {
+class OnednnFloatConv final : public OnednnConvOp {
  public:
   std::string implementation() const override { return "onednn"; }
   OnednnFloatConv(const OpBuilder& b, std::unique_ptr<kernels::OnednnConvF32> conv, FloatConvRecipe recipe)
-      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)), recipe_(std::move(recipe)) {
+      : OnednnConvOp(b.input_index(0), b.output_index(0)), conv_(std::move(conv)), recipe_(std::move(recipe)) {
     // Only a thread-count-invariant implementation with work for two threads is ever rebuilt; else no copy.
     rebuildable_ = conv_->ThreadCountInvariant() && recipe_.Macs() >= 2 * kMacsPerThread;
     if (!rebuildable_) recipe_.w = {}, recipe_.bias = {};
   }
   size_t scratch_bytes() const override { return conv_->scratch_bytes(); }
-  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
-    const auto* x = static_cast<const float*>(st.buffers[x_]);
-    auto* y = static_cast<float*>(st.buffers[y_]);
+  std::unique_ptr<PreparedOp> PrepareOn(const RunState& st, const float* x, float* y) const override {
     auto binding = std::make_unique<Binding>();
     if (rebuildable_ && st.threads > 1 && recipe_.Macs() / st.threads >= kMacsPerThread) {
       ThreadCountScope scope(st.threads);
@@ -117,7 +130,6 @@ class OnednnFloatConv final : public Op {
     kernels::OnednnConvF32::Bound bound;
   };
 
-  int x_, y_;
   std::unique_ptr<kernels::OnednnConvF32> conv_;
   FloatConvRecipe recipe_;
   bool rebuildable_;
@@ -130,7 +142,7 @@ class OnednnFloatConv final : public Op {
 // the same bits, and so does the compiler's simulation, on one thread. Bands of one shape share a primitive (the
 // first and last differ by their padding). Transposed convolutions, layers under two bands' work, and layers whose
 // weights copied once per band shape would pass kMaxWeightBytes are not banded.
-class BandedFloatConv final : public Op {
+class BandedFloatConv final : public OnednnConvOp {
  public:
   struct Band {
     int64_t x_offset, y_offset;  // elements from the tensors' starts to the band's first rows
@@ -142,7 +154,7 @@ class BandedFloatConv final : public Op {
   static constexpr int64_t kMaxWeightBytes = int64_t{4} << 20;
 
   // The banded layer, or nullptr where it has fewer than two bands' work or oneDNN declines a band.
-  static std::unique_ptr<Op> Create(const OpBuilder& b, const FloatConvRecipe& r) {
+  static std::unique_ptr<OnednnConvOp> Create(const OpBuilder& b, const FloatConvRecipe& r) {
     const ConvShape& s = r.s;
     const Window2d& win = s.win;
     const int64_t want = std::min({r.Macs() / kMacsPerThread, kMaxBands, s.ys.h});
@@ -172,7 +184,7 @@ class BandedFloatConv final : public Op {
       }
       bands.push_back({iy0 * s.xs.w, oy0 * s.ys.w, conv});
     }
-    return std::unique_ptr<Op>(new BandedFloatConv(b, std::move(convs), std::move(bands), rows));
+    return std::unique_ptr<OnednnConvOp>(new BandedFloatConv(b, std::move(convs), std::move(bands), rows));
   }
 
   std::string implementation() const override {
@@ -185,10 +197,8 @@ class BandedFloatConv final : public Op {
     for (const Band& band : bands_) bytes += convs_[band.conv]->scratch_bytes();
     return bytes;
   }
-  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
+  std::unique_ptr<PreparedOp> PrepareOn(const RunState& st, const float* x, float* y) const override {
     auto binding = std::make_unique<Binding>();
-    const auto* x = static_cast<const float*>(st.buffers[x_]);
-    auto* y = static_cast<float*>(st.buffers[y_]);
     unsigned char* scratch = st.scratch;
     for (const Band& band : bands_) {
       const kernels::OnednnConvF32& conv = *convs_[band.conv];
@@ -217,7 +227,7 @@ class BandedFloatConv final : public Op {
  private:
   BandedFloatConv(const OpBuilder& b, std::vector<std::unique_ptr<kernels::OnednnConvF32>> convs,
                   std::vector<Band> bands, int64_t rows)
-      : x_(b.input_index(0)), y_(b.output_index(0)), convs_(std::move(convs)), bands_(std::move(bands)),
+      : OnednnConvOp(b.input_index(0), b.output_index(0)), convs_(std::move(convs)), bands_(std::move(bands)),
         rows_(rows) {}
 
   struct Binding final : PreparedOp {
@@ -225,10 +235,126 @@ class BandedFloatConv final : public Op {
     mutable std::vector<dnnl::stream> streams;
   };
 
-  int x_, y_;
   std::vector<std::unique_ptr<kernels::OnednnConvF32>> convs_;
   std::vector<Band> bands_;
   int64_t rows_;
+};
+
+// oneDNN's float convolution for `recipe`: fixed bands where its implementation's bits depend on the thread count
+// and the layer has the work, else one primitive; nullptr (and why) where oneDNN declines. *detail says which.
+std::unique_ptr<OnednnConvOp> CreateOnednnConvOp(const OpBuilder& b, FloatConvRecipe recipe, std::string* why,
+                                                 std::string* detail) {
+  auto onednn = recipe.Create(why);
+  if (!onednn) return nullptr;
+  if (!onednn->ThreadCountInvariant())
+    if (auto banded = BandedFloatConv::Create(b, recipe)) {
+      *detail = banded->implementation();
+      return banded;
+    }
+  *detail = onednn->Implementation() + (onednn->ThreadCountInvariant() ? ", may split over threads" : "");
+  return std::make_unique<OnednnFloatConv>(b, std::move(onednn), std::move(recipe));
+}
+
+// A transposed convolution whose kernel is its stride, without padding, dilation or output padding (upsampling
+// such as the U-Net's 2x2 stride 2): each output pixel takes exactly one kernel tap, so the layer is a 1x1
+// convolution to one plane of every output channel per tap, then a scatter of each tap's planes to its phase of
+// the output. oneDNN's direct deconvolution ran the U-Net's at 4-10 MACs a cycle, its 1x1 convolutions run at
+// ~25; the 1x1 convolution is an ordinary oneDNN one (banded where its bits depend on the thread count), the
+// activation is applied there, and the scatter only moves floats, so every thread count computes the same bits.
+class TapPlanesTransposedConv final : public Op {
+ public:
+  static bool Accepts(const ConvShape& s) {
+    const Window2d& w = s.win;
+    return w.kh == w.sh && w.kw == w.sw && w.kh * w.kw > 1 && w.dh == 1 && w.dw == 1 && w.pad_t == 0 &&
+           w.pad_l == 0 && w.pad_b == 0 && w.pad_r == 0 && w.out_pad_h == 0 && w.out_pad_w == 0;
+  }
+  static std::unique_ptr<Op> Create(const OpBuilder& b, const FloatConvRecipe& r, std::string* why,
+                                    std::string* detail) {
+    auto planes = CreateOnednnConvOp(b, TapPlanes(r), why, detail);
+    if (!planes) return nullptr;
+    return std::unique_ptr<Op>(new TapPlanesTransposedConv(b, r.s, std::move(planes)));
+  }
+
+  std::string implementation() const override { return "onednn 1x1 to tap planes, " + planes_->implementation(); }
+  size_t scratch_bytes() const override { return PlanesBytes() + kAlign + planes_->scratch_bytes(); }
+  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
+    auto binding = std::make_unique<Binding>();
+    binding->planes = Planes(st.scratch);
+    binding->y = static_cast<float*>(st.buffers[y_]);
+    RunState inner = st;
+    inner.scratch = st.scratch + PlanesBytes() + kAlign;
+    binding->inner = planes_->PrepareOn(inner, static_cast<const float*>(st.buffers[x_]), binding->planes);
+    return binding;
+  }
+  void Run(const RunState& st) const override {
+    const auto& binding = *static_cast<const Binding*>(st.prepared);
+    RunState inner = st;
+    inner.scratch = st.scratch + PlanesBytes() + kAlign;
+    inner.prepared = binding.inner.get();
+    planes_->Run(inner);
+    Scatter(binding.planes, binding.y, st.threads);
+  }
+
+ private:
+  static constexpr size_t kAlign = 64;
+  struct Binding final : PreparedOp {
+    std::unique_ptr<PreparedOp> inner;
+    float* planes;
+    float* y;
+  };
+
+  TapPlanesTransposedConv(const OpBuilder& b, const ConvShape& s, std::unique_ptr<OnednnConvOp> planes)
+      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), planes_(std::move(planes)) {}
+
+  // The 1x1 convolution: output channel (g, tap, c) = (g * taps + tap) * cout_g + c, c within the group, reading
+  // the transposed weights [input channel][c][ky][kx].
+  static FloatConvRecipe TapPlanes(const FloatConvRecipe& r) {
+    const ConvShape& s = r.s;
+    const int64_t taps = s.win.kh * s.win.kw, cin_g = s.xs.c / s.groups, cout_g = s.ys.c / s.groups;
+    FloatConvRecipe t{s, false, std::vector<float>(r.w.size()), {}, r.act};
+    t.s.ys = {s.xs.n, s.ys.c * taps, s.xs.h, s.xs.w};
+    t.s.win = Window2d();
+    for (int64_t g = 0; g < s.groups; ++g)
+      for (int64_t tap = 0; tap < taps; ++tap)
+        for (int64_t c = 0; c < cout_g; ++c) {
+          const int64_t out = (g * taps + tap) * cout_g + c;
+          for (int64_t i = 0; i < cin_g; ++i)
+            t.w[static_cast<size_t>(out * cin_g + i)] = r.w[static_cast<size_t>(((g * cin_g + i) * cout_g + c) * taps + tap)];
+          if (!r.bias.empty()) t.bias.push_back(r.bias[static_cast<size_t>(g * cout_g + c)]);
+        }
+    return t;
+  }
+  size_t PlanesBytes() const { return static_cast<size_t>(s_.ys.size()) * sizeof(float); }
+  static float* Planes(unsigned char* scratch) {
+    const auto at = reinterpret_cast<uintptr_t>(scratch);
+    return reinterpret_cast<float*>(scratch + ((kAlign - at % kAlign) % kAlign));
+  }
+  // y[n][g * cout_g + c][i * kh + ky][j * kw + kx] = planes[n][(g * taps + ky * kw + kx) * cout_g + c][i][j].
+  void Scatter(const float* planes, float* y, int threads) const {
+    const Dims4 &xs = s_.xs, &ys = s_.ys;
+    const int64_t kh = s_.win.kh, kw = s_.win.kw, taps = kh * kw, cout_g = ys.c / s_.groups, plane = xs.h * xs.w;
+    kernels::ParallelFor(ys.n * ys.c, threads, [&](int64_t item) {
+      const int64_t n = item / ys.c, ch = item % ys.c, g = ch / cout_g, c = ch % cout_g;
+      const float* tap0 = planes + ((n * s_.groups + g) * taps * cout_g + c) * plane;
+      float* out = y + item * ys.h * ys.w;
+      for (int64_t i = 0; i < xs.h; ++i)
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          float* row = out + (i * kh + ky) * ys.w;
+          const auto src = [&](int64_t kx) { return tap0 + (ky * kw + kx) * cout_g * plane + i * xs.w; };
+          if (kw == 2) {  // the common case, as a loop the compiler vectorises (an interleave of two rows)
+            const float *even = src(0), *odd = src(1);
+            for (int64_t j = 0; j < xs.w; ++j) row[2 * j] = even[j], row[2 * j + 1] = odd[j];
+            continue;
+          }
+          for (int64_t kx = 0; kx < kw; ++kx)
+            for (int64_t j = 0, at = kx; j < xs.w; ++j, at += kw) row[at] = src(kx)[j];
+        }
+    });
+  }
+
+  int x_, y_;
+  ConvShape s_;
+  std::unique_ptr<OnednnConvOp> planes_;
 };
 
 std::vector<float> FloatsFromBytes(const std::string& bytes) {
@@ -257,18 +383,15 @@ Status CreateFloatConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   std::vector<float> w = FloatsFromBytes(p.weights()), bias = FloatsFromBytes(p.bias());
 
   // Implementations in order of preference; the first that accepts wins, `ref` always does.
-  std::string why;
+  std::string why, detail;
   FloatConvRecipe recipe{s, p.transposed(), std::move(w), std::move(bias), act};
-  if (auto onednn = recipe.Create(&why)) {
-    if (!onednn->ThreadCountInvariant())
-      if (auto banded = BandedFloatConv::Create(b, recipe)) {
-        LogDispatch(b.node().name(), "float_conv", "onednn", banded->implementation());
-        *op = std::move(banded);
-        return Status();
-      }
-    LogDispatch(b.node().name(), "float_conv", "onednn",
-                onednn->Implementation() + (onednn->ThreadCountInvariant() ? ", may split over threads" : ""));
-    *op = std::make_unique<OnednnFloatConv>(b, std::move(onednn), std::move(recipe));
+  if (recipe.transposed && TapPlanesTransposedConv::Accepts(s))
+    if ((*op = TapPlanesTransposedConv::Create(b, recipe, &why, &detail))) {
+      LogDispatch(b.node().name(), "float_conv", "onednn 1x1 to tap planes", detail);
+      return Status();
+    }
+  if ((*op = CreateOnednnConvOp(b, recipe, &why, &detail))) {
+    LogDispatch(b.node().name(), "float_conv", "onednn", detail);
     return Status();
   }
   LogDispatch(b.node().name(), "float_conv", "ref", "onednn declined: " + why);
