@@ -1,6 +1,7 @@
 // oneDNN as a peer: the convolutions of a q46 plan rebuilt as oneDNN primitives, int8 (u8 activations, s8
 // weights, s32 bias, u8 or f32 output with per-channel output scales) for the plan's quantized layers and f32 for
-// its float layers, every tensor in the layout oneDNN prefers (format any), then timed as one chain: warm-up, then
+// its float layers (transposed ones as oneDNN deconvolutions), every tensor in the layout oneDNN prefers (format
+// any), then timed as one chain: warm-up, then
 // the median over repeats; then each convolution's median time inside the chain, with the implementation oneDNN
 // chose, to set beside q46bench's per-layer table. Only the convolutions run (oneDNN has no graph here), so
 // compare it with the sum of q46's convolution layers (q46bench --json). It measures speed only: activation zero
@@ -45,10 +46,11 @@ memory Filled(const memory::desc& md, const dnnl::engine& engine, unsigned char 
   return m;
 }
 
-// One convolution node as a oneDNN primitive with its arguments (weights reordered once).
+// One convolution node (or transposed convolution) as a oneDNN primitive with its arguments (weights reordered
+// once).
 Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const dnnl::engine& engine,
                 dnnl::stream& stream) {
-  const bool quant = node.has_quant_conv();
+  const bool quant = node.has_quant_conv(), transposed = !quant && node.float_conv().transposed();
   const q46::plan::Window& win = quant ? node.quant_conv().window() : node.float_conv().window();
   const int64_t groups = quant ? node.quant_conv().groups() : node.float_conv().groups();
   const q46::plan::Tensor& xt = plan.tensors(node.inputs(0));
@@ -67,22 +69,45 @@ Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const 
   const memory::desc b_md({yd[1]}, quant ? dt::s32 : dt::f32, tag::x);
   dnnl::primitive_attr attr;
   if (quant) attr.set_output_scales(2, std::vector<float>(static_cast<size_t>(yd[1]), 0.01f));
-  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                             x_any, w_any, b_md, y_any, strides, dilates, pad_l, pad_r);
-  const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+  // Deconvolution weights are ONNX's [C_in, C_out / G, kh, kw] (iohw); oneDNN's logical dims are the same as a
+  // convolution's. An output padding of a stride or more is the end padding reduced (as the runtime does it).
+  dnnl::primitive primitive;
+  memory::desc src_md, weights_md, dst_md;
+  std::string impl;
+  if (transposed) {
+    const memory::dims out_pad{at(win.output_padding(), 0, 0), at(win.output_padding(), 1, 0)};
+    const memory::dims end = out_pad[0] >= strides[0] || out_pad[1] >= strides[1]
+                                 ? memory::dims{pad_r[0] - out_pad[0], pad_r[1] - out_pad[1]}
+                                 : pad_r;
+    const dnnl::deconvolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                                 dnnl::algorithm::deconvolution_direct, x_any, w_any, b_md, y_any,
+                                                 strides, dilates, pad_l, end);
+    const dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
+    primitive = dnnl::deconvolution_forward(pd);
+    src_md = pd.src_desc(), weights_md = pd.weights_desc(), dst_md = pd.dst_desc();
+    impl = pd.impl_info_str();
+  } else {
+    const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                               dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any, strides,
+                                               dilates, pad_l, pad_r);
+    const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+    primitive = dnnl::convolution_forward(pd);
+    src_md = pd.src_desc(), weights_md = pd.weights_desc(), dst_md = pd.dst_desc();
+    impl = pd.impl_info_str();
+  }
 
-  // Weights: the plan's codes (or floats), reordered from OIHW into oneDNN's layout once.
+  // Weights: the plan's codes (or floats), reordered from OIHW (transposed: IOHW) into oneDNN's layout once.
   const std::string& bytes = quant ? node.quant_conv().weight_codes() : node.float_conv().weights();
-  const memory::desc user_w(wd, wei_t, groups > 1 ? tag::goihw : tag::oihw);
-  memory user(user_w, engine, const_cast<char*>(bytes.data()));
-  memory weights(pd.weights_desc(), engine);
+  const tag user_tag = transposed ? (groups > 1 ? tag::giohw : tag::iohw) : (groups > 1 ? tag::goihw : tag::oihw);
+  memory user(memory::desc(wd, wei_t, user_tag), engine, const_cast<char*>(bytes.data()));
+  memory weights(weights_md, engine);
   dnnl::reorder(user, weights).execute(stream, user, weights);
   stream.wait();
-  Layer layer{node.name(), pd.impl_info_str(), dnnl::convolution_forward(pd), {}};
-  layer.args = {{DNNL_ARG_SRC, Filled(pd.src_desc(), engine, 3)},
+  Layer layer{node.name(), impl, primitive, {}};
+  layer.args = {{DNNL_ARG_SRC, Filled(src_md, engine, 3)},
                 {DNNL_ARG_WEIGHTS, weights},
                 {DNNL_ARG_BIAS, Filled(b_md, engine, 0)},
-                {DNNL_ARG_DST, Filled(pd.dst_desc(), engine, 0)}};
+                {DNNL_ARG_DST, Filled(dst_md, engine, 0)}};
   return layer;
 }
 
@@ -118,7 +143,7 @@ int main(int argc, char** argv) {
   std::vector<Layer> layers;
   try {
     for (const auto& node : model->plan().nodes())
-      if (node.has_quant_conv() || (node.has_float_conv() && !node.float_conv().transposed()))
+      if (node.has_quant_conv() || node.has_float_conv())
         layers.push_back(MakeLayer(model->plan(), node, engine, stream));
   } catch (const dnnl::error& e) {
     std::fprintf(stderr, "onednn_peer: error: oneDNN: %s\n", e.what());

@@ -6,8 +6,9 @@ For every model, thread count and ISA (this CPU's best, and AVX2 as on a CPU wit
   q46:     q46bench --json on plans with every conv/fc layer at 4.6-bit (23, 23), 4-bit, 8-bit (precision maps
            that include the first and last layers, like the peers), q46's default (23, 23) with the first and last
            layers float, and float;
-  oneDNN:  bench/onednn_peer.cc: the same convolutions as oneDNN int8 (from the 8-bit plan) and f32 primitives,
-           convolutions only, DNNL_MAX_CPU_ISA=AVX2 for the AVX2 rows;
+  oneDNN:  bench/onednn_peer.cc: the same convolutions as oneDNN int8 (from the 8-bit plan) and f32 primitives
+           (transposed convolutions, float in every q46 plan, as f32 deconvolutions in both), convolutions only,
+           DNNL_MAX_CPU_ISA=AVX2 for the AVX2 rows;
   ONNX Runtime, when `npm install onnxruntime-node --ignore-scripts` has been run in --ort DIR: the float model,
            and int8: the QDQ model `q46c --emit-onnx-qdq` exports from the 8-bit plan (every layer quantized), which
            ORT fuses into its integer kernels. ORT's outputs on the QDQ exports of the 8-bit and 4.6-bit plans are
@@ -149,7 +150,8 @@ def markdown(results, agreement, meta):
                        if k.endswith("_macs_per_cycle")) + ".", "",
              "q46 columns are whole networks with every conv/fc layer at the named precision (like the peers), "
              "`default` keeps the first and last layers float; `conv` columns are convolutions only (q46: the sum "
-             "of its conv layers; oneDNN runs convolutions only, each on an input of its own, so on 2 threads no "
+             "of its conv layers, transposed ones included, which q46 keeps float, as the oneDNN chains do: f32 "
+             "deconvolutions; oneDNN runs convolutions only, each on an input of its own, so on 2 threads no "
              "data passes from one core to the other between its layers, as it does in a q46 network). Ratios: "
              "peer time / q46 4.6-bit time. "
              "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
