@@ -1,9 +1,8 @@
 // oneDNN as a peer: the convolutions of a q46 plan rebuilt as oneDNN primitives, int8 (u8 activations, s8
 // weights, s32 bias, u8 or f32 output with per-channel output scales) for the plan's quantized layers and f32 for
 // its float layers (transposed ones as oneDNN deconvolutions), every tensor in the layout oneDNN prefers (format
-// any), then timed as one chain: warm-up, then
-// the median over repeats; then each convolution's median time inside the chain, with the implementation oneDNN
-// chose, to set beside q46bench's per-layer table. Only the convolutions run (oneDNN has no graph here), so
+// any), then timed as one chain: warm-up, then the median over repeats; then each convolution's median time
+// inside the chain, with the implementation oneDNN chose, to set beside q46bench's per-layer table. Only the convolutions run (oneDNN has no graph here), so
 // compare it with the sum of q46's convolution layers (q46bench --json). It measures speed only: activation zero
 // points are not applied, so its outputs are not q46's. oneDNN threads: --threads (OpenMP); its ISA:
 // DNNL_MAX_CPU_ISA.
@@ -40,9 +39,20 @@ memory::dims Dims(const q46::plan::Tensor& t) {
   return {d[0], d[1], d[2], d[3]};
 }
 
-memory Filled(const memory::desc& md, const dnnl::engine& engine, unsigned char value) {
+// A memory holding `value` in every element (u8, s32 or f32): f32 activations get a normal number, since a byte
+// pattern such as 0x03030303 is a subnormal float, which can slow float arithmetic down.
+memory Filled(const memory::desc& md, const dnnl::engine& engine, int value) {
   memory m(md, engine);
-  std::memset(m.get_data_handle(), value, md.get_size());
+  const size_t bytes = md.get_size();
+  if (md.data_type() == dt::f32) {
+    std::vector<float> v(bytes / sizeof(float), static_cast<float>(value));
+    std::memcpy(m.get_data_handle(), v.data(), v.size() * sizeof(float));
+  } else if (md.data_type() == dt::s32) {
+    std::vector<int32_t> v(bytes / sizeof(int32_t), value);
+    std::memcpy(m.get_data_handle(), v.data(), v.size() * sizeof(int32_t));
+  } else {
+    std::memset(m.get_data_handle(), value, bytes);
+  }
   return m;
 }
 

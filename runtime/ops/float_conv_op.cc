@@ -272,11 +272,12 @@ class TapPlanesTransposedConv final : public Op {
                                     std::string* detail) {
     auto planes = CreateOnednnConvOp(b, TapPlanes(r), why, detail);
     if (!planes) return nullptr;
-    return std::unique_ptr<Op>(new TapPlanesTransposedConv(b, r.s, std::move(planes)));
+    return std::unique_ptr<Op>(new TapPlanesTransposedConv(b, r.s, std::move(planes), *detail));
   }
 
-  std::string implementation() const override { return "onednn 1x1 to tap planes, " + planes_->implementation(); }
+  std::string implementation() const override { return "onednn 1x1 to tap planes, " + detail_; }
   size_t scratch_bytes() const override { return PlanesBytes() + kAlign + planes_->scratch_bytes(); }
+  // The scratch holds the planes (64-byte aligned), then the 1x1 convolution's own scratch, bound here.
   std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
     auto binding = std::make_unique<Binding>();
     binding->planes = Planes(st.scratch);
@@ -289,8 +290,7 @@ class TapPlanesTransposedConv final : public Op {
   void Run(const RunState& st) const override {
     const auto& binding = *static_cast<const Binding*>(st.prepared);
     RunState inner = st;
-    inner.scratch = st.scratch + PlanesBytes() + kAlign;
-    inner.prepared = binding.inner.get();
+    inner.prepared = binding.inner.get();  // bound to the planes and its scratch in Prepare
     planes_->Run(inner);
     Scatter(binding.planes, binding.y, st.threads);
   }
@@ -303,8 +303,9 @@ class TapPlanesTransposedConv final : public Op {
     float* y;
   };
 
-  TapPlanesTransposedConv(const OpBuilder& b, const ConvShape& s, std::unique_ptr<OnednnConvOp> planes)
-      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), planes_(std::move(planes)) {}
+  TapPlanesTransposedConv(const OpBuilder& b, const ConvShape& s, std::unique_ptr<OnednnConvOp> planes,
+                          std::string detail)
+      : x_(b.input_index(0)), y_(b.output_index(0)), s_(s), planes_(std::move(planes)), detail_(std::move(detail)) {}
 
   // The 1x1 convolution: output channel (g, tap, c) = (g * taps + tap) * cout_g + c, c within the group, reading
   // the transposed weights [input channel][c][ky][kx].
@@ -355,6 +356,7 @@ class TapPlanesTransposedConv final : public Op {
   int x_, y_;
   ConvShape s_;
   std::unique_ptr<OnednnConvOp> planes_;
+  std::string detail_;  // the 1x1 convolution's implementation
 };
 
 std::vector<float> FloatsFromBytes(const std::string& bytes) {

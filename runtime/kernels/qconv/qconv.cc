@@ -122,15 +122,16 @@ namespace {
 
 #if defined(__SSE2__)
 // 16 (or 8, in the low half) bytes of a row at columns at, at + 1, ... times kStride (1 or 2).
+// (The column's offset first + at * kStride is added to the row in one step: first alone may be negative.)
 template <int kStride>
-__m128i Columns16(const uint8_t* row, int64_t at) {
-  if constexpr (kStride == 1) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at));
-  return EvenBytes32(row + 2 * at);
+__m128i Columns16(const uint8_t* row, int64_t first, int64_t at) {
+  if constexpr (kStride == 1) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + (first + at)));
+  return EvenBytes32(row + (first + 2 * at));
 }
 template <int kStride>
-__m128i Columns8(const uint8_t* row, int64_t at) {
-  if constexpr (kStride == 1) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at));
-  return EvenBytes16(row + 2 * at);
+__m128i Columns8(const uint8_t* row, int64_t first, int64_t at) {
+  if constexpr (kStride == 1) return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + (first + at)));
+  return EvenBytes16(row + (first + 2 * at));
 }
 
 // Quads [begin, end) of a plane row whose bytes all lie inside the input rows (rows[e] + first[e] + column *
@@ -141,7 +142,7 @@ template <int kStride>
 int64_t InterleaveInside(const uint8_t* const rows[4], const int64_t first[4], int64_t begin, int64_t end,
                          uint8_t* out) {
   const auto run16 = [&](int64_t at) {
-    const auto load = [&](int e) { return Columns16<kStride>(rows[e] + first[e], at); };
+    const auto load = [&](int e) { return Columns16<kStride>(rows[e], first[e], at); };
     const __m128i a = load(0), b = load(1), d = load(2), e = load(3);
     const __m128i ab_lo = _mm_unpacklo_epi8(a, b), ab_hi = _mm_unpackhi_epi8(a, b);
     const __m128i de_lo = _mm_unpacklo_epi8(d, e), de_hi = _mm_unpackhi_epi8(d, e);
@@ -152,7 +153,7 @@ int64_t InterleaveInside(const uint8_t* const rows[4], const int64_t first[4], i
     _mm_storeu_si128(dst + 3, _mm_unpackhi_epi16(ab_hi, de_hi));
   };
   const auto run8 = [&](int64_t at) {
-    const auto load = [&](int e) { return Columns8<kStride>(rows[e] + first[e], at); };
+    const auto load = [&](int e) { return Columns8<kStride>(rows[e], first[e], at); };
     const __m128i ab = _mm_unpacklo_epi8(load(0), load(1)), de = _mm_unpacklo_epi8(load(2), load(3));
     auto* dst = reinterpret_cast<__m128i*>(out + at * 4);
     _mm_storeu_si128(dst + 0, _mm_unpacklo_epi16(ab, de));
@@ -180,8 +181,9 @@ InsideColumns InsideColumnsOf(int64_t width, const int64_t first[4], int64_t str
   return {begin, std::max(begin, std::min(count, (width - hi) / stride))};
 }
 
-// A plane row (or, for unpadded and unstrided layers, a whole plane as one run): lane e of quad c = rows[e]'s
-// byte at column c * stride + first[e], or the pad code outside [0, width).
+// A plane row (or, for unstrided layers, a whole plane as one run): lane e of quad c = rows[e]'s byte at column
+// c * stride + first[e], or the pad code outside [0, width). Strides past 2 take the scalar loops only (the
+// inside columns, which the vector path's reads bound, are then conservative).
 void InterleaveRow(const uint8_t* const rows[4], int64_t width, const int64_t first[4], int64_t stride,
                    int64_t count, InsideColumns inside, uint8_t pad_code, uint8_t* out) {
   const auto checked = [&](int64_t c, int64_t end) {

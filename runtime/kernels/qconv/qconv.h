@@ -76,7 +76,8 @@ constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel rea
 enum class KxFold { kAuto, kNever, kAlways };
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold = KxFold::kAuto);
 
-// Repacks image `n` of NCHW codes x into the quad-planar layout at `packed` (Geometry::scratch_bytes() long).
+// Repacks image `n` of NCHW codes x into g's layout (quad-planar or kx-folded) at `packed`
+// (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
 
 // Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
