@@ -80,6 +80,10 @@ class Lowering {
     return std::holds_alternative<ir::ReshapeAttrs>(n.attrs) || std::holds_alternative<ir::SliceAttrs>(n.attrs);
   }
 
+  // A concatenation whose output travels as codes concatenates its inputs' codes (each quantized on its own where
+  // it is a float): the same codes as quantizing the joined floats, with a quarter of the bytes moved.
+  static bool IsConcat(const ir::Node& n) { return std::holds_alternative<ir::ConcatAttrs>(n.attrs); }
+
   // want_[v]: the codes every reader of v wants, if they all want the same.
   void ComputeWantedCodes() {
     for (int i = static_cast<int>(g_.nodes.size()) - 1; i >= 0; --i) {
@@ -92,7 +96,7 @@ class Lowering {
           std::optional<Codes> w;
           if (const ir::ConvQuant* q = QuantOf(reader); q && reader.inputs[0] == v)
             w = Codes{q->in_scale, q->in_zero_point, q->precision.nx};
-          else if (CommutesWithCodes(reader) && want_.count(reader.outputs[0]))
+          else if ((CommutesWithCodes(reader) || IsConcat(reader)) && want_.count(reader.outputs[0]))
             w = want_[reader.outputs[0]];
           if (!w || (common && !(*common == *w))) ok = false;
           common = w;
@@ -174,6 +178,11 @@ class Lowering {
   absl::Status LowerNode(const ir::Node& n) {
     const ir::ValueId out = n.outputs[0];
     if (const auto* c = ir::AttrsIf<ir::ConvAttrs>(n)) return LowerConv(n, *c);
+    if (IsConcat(n) && want_.count(out)) {
+      std::vector<int> inputs;
+      for (ir::ValueId v : n.inputs) inputs.push_back(CodesOf(v, want_[out]));
+      return FillSimpleOp(n, NewNode(n, inputs, Output(out, true)));
+    }
     if (CommutesWithCodes(n) && codes_.count(n.inputs[0]) && want_.count(out) &&
         codes_[n.inputs[0]].first == want_[out]) {
       // Runs on codes: same op, code tensors in and out.

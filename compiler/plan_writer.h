@@ -1,7 +1,8 @@
 // Codegen: lowers the IR to a runtime plan. Decides where values travel as integer codes and where as floats:
 // a value travels as codes when every reader wants the same codes (quantized convolutions, and max pool,
-// reshape and zero padding between them, which commute with quantization); a quantized convolution then
-// requantizes straight into its reader's codes, and Quantize / Dequantize nodes are added only at the borders.
+// reshape, zero padding and concatenation between them, which commute with quantization); a quantized convolution
+// then requantizes straight into its reader's codes, and Quantize / Dequantize nodes are added only at the borders
+// (a concatenation's float inputs are quantized one by one, then joined as codes).
 #pragma once
 
 #include <vector>

@@ -300,6 +300,42 @@ TEST(Reconstruct, RepeatsAndBringsTheQuantizedNetworkCloser) {
   EXPECT_NE(st.message().find("magic"), std::string::npos) << st;
 }
 
+// Codegen: two quantized layers joined by a Concat that feeds a third travel as codes all the way (each writes
+// the third's input codes, the Concat joins codes), and the integer plan computes what the fake-quantized one does.
+TEST(Lowering, ConcatBetweenQuantizedLayersJoinsCodes) {
+  const FloatTensor calib = Random({8, 3, 12, 12}, 3);
+  Builder b;
+  const ir::ValueId x = b.Input({1, 3, 12, 12});
+  const ir::ValueId left = b.Conv("left", x, 4, 10), right = b.Conv("right", x, 5, 20);
+  const ir::ValueId joined = b.Add("join", ir::ConcatAttrs{1}, {left, right}, {1, 9, 10, 10});
+  b.Output(b.Conv("last", joined, 2, 30));
+  CompileOptions o;
+  o.calibration = &calib;
+  o.precision = {23, 23};
+  for (const char* layer : {"left", "right", "last"}) o.precision_map[layer] = arith::Precision{23, 23};
+  for (PassFn p : {AssignPrecision, CalibrateRanges, QuantizeWeights}) ASSERT_TRUE(RunPass(p, b.g, o).ok());
+
+  absl::StatusOr<plan::Plan> plan = LowerToPlan(b.g, LowerOptions{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  int quantize_nodes = 0;
+  for (const plan::Node& n : plan->nodes()) {
+    quantize_nodes += n.has_quantize();
+    if (!n.has_concat()) continue;
+    EXPECT_EQ(plan->tensors(n.outputs(0)).dtype(), plan::UINT8_CODES);
+    for (int in : n.inputs()) EXPECT_EQ(plan->tensors(in).dtype(), plan::UINT8_CODES);
+  }
+  EXPECT_EQ(quantize_nodes, 1);  // the network's input only
+
+  LowerOptions fake;
+  fake.fake_quant = true;
+  absl::StatusOr<plan::Plan> simulated = LowerToPlan(b.g, fake);
+  ASSERT_TRUE(simulated.ok()) << simulated.status();
+  const FloatTensor in{{1, 3, 12, 12}, std::vector<float>(calib.data.begin(), calib.data.begin() + 432)};
+  const absl::StatusOr<FloatTensor> y = test::RunPlan(*plan, in), want = test::RunPlan(*simulated, in);
+  ASSERT_TRUE(y.ok() && want.ok());
+  for (size_t i = 0; i < want->data.size(); ++i) EXPECT_NEAR(y->data[i], want->data[i], 1e-4) << i;
+}
+
 }  // namespace
 }  // namespace q46
 
