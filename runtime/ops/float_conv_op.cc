@@ -258,9 +258,10 @@ std::unique_ptr<OnednnConvOp> CreateOnednnConvOp(const OpBuilder& b, FloatConvRe
 // A transposed convolution whose kernel is its stride, without padding, dilation or output padding (upsampling
 // such as the U-Net's 2x2 stride 2): each output pixel takes exactly one kernel tap, so the layer is a 1x1
 // convolution to one plane of every output channel per tap, then a scatter of each tap's planes to its phase of
-// the output. oneDNN's direct deconvolution ran the U-Net's at 4-10 MACs a cycle, its 1x1 convolutions run at
-// ~25; the 1x1 convolution is an ordinary oneDNN one (banded where its bits depend on the thread count), the
-// activation is applied there, and the scatter only moves floats, so every thread count computes the same bits.
+// the output. oneDNN's direct deconvolution ran the U-Net's at 4-10 MACs a cycle, the 1x1 form at 6-13 with the
+// scatter (Zen 4 peaks at 16 float MACs). The 1x1 convolution is an ordinary oneDNN one (banded where its bits
+// depend on the thread count) and applies the activation; the scatter only moves floats, so every thread count
+// computes the same bits.
 class TapPlanesTransposedConv final : public Op {
  public:
   static bool Accepts(const ConvShape& s) {
