@@ -2,10 +2,10 @@
 // weights, s32 bias, u8 or f32 output with per-channel output scales) for the plan's quantized layers and f32 for
 // its float layers (transposed ones as oneDNN deconvolutions), every tensor in the layout oneDNN prefers (format
 // any), then timed as one chain: warm-up, then the median over repeats; then each convolution's median time
-// inside the chain, with the implementation oneDNN chose, to set beside q46bench's per-layer table. Only the convolutions run (oneDNN has no graph here), so
-// compare it with the sum of q46's convolution layers (q46bench --json). It measures speed only: activation zero
-// points are not applied, so its outputs are not q46's. oneDNN threads: --threads (OpenMP); its ISA:
-// DNNL_MAX_CPU_ISA.
+// inside the chain, with the implementation oneDNN chose, to set beside q46bench's per-layer table. Only the
+// convolutions run (oneDNN has no graph here), so compare it with the sum of q46's convolution layers (q46bench
+// --json). It measures speed only: activation zero points are not applied, so its outputs are not q46's. oneDNN
+// threads: --threads (OpenMP); its ISA: DNNL_MAX_CPU_ISA.
 //   build/bin/onednn_peer model.q46 [--threads N] [--repeats R]   prints one JSON object
 #include <omp.h>
 
@@ -84,6 +84,11 @@ Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const 
   dnnl::primitive primitive;
   memory::desc src_md, weights_md, dst_md;
   std::string impl;
+  const auto adopt = [&](const auto& pd, dnnl::primitive made) {
+    primitive = made;
+    src_md = pd.src_desc(), weights_md = pd.weights_desc(), dst_md = pd.dst_desc();
+    impl = pd.impl_info_str();
+  };
   if (transposed) {
     const memory::dims out_pad{at(win.output_padding(), 0, 0), at(win.output_padding(), 1, 0)};
     const memory::dims end = out_pad[0] >= strides[0] || out_pad[1] >= strides[1]
@@ -93,17 +98,13 @@ Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const 
                                                  dnnl::algorithm::deconvolution_direct, x_any, w_any, b_md, y_any,
                                                  strides, dilates, pad_l, end);
     const dnnl::deconvolution_forward::primitive_desc pd(desc, attr, engine);
-    primitive = dnnl::deconvolution_forward(pd);
-    src_md = pd.src_desc(), weights_md = pd.weights_desc(), dst_md = pd.dst_desc();
-    impl = pd.impl_info_str();
+    adopt(pd, dnnl::deconvolution_forward(pd));
   } else {
     const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                                dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any, strides,
                                                dilates, pad_l, pad_r);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
-    primitive = dnnl::convolution_forward(pd);
-    src_md = pd.src_desc(), weights_md = pd.weights_desc(), dst_md = pd.dst_desc();
-    impl = pd.impl_info_str();
+    adopt(pd, dnnl::convolution_forward(pd));
   }
 
   // Weights: the plan's codes (or floats), reordered from OIHW (transposed: IOHW) into oneDNN's layout once.

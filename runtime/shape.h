@@ -34,6 +34,12 @@ inline int64_t WindowOutputSize(int64_t in, int64_t kernel, int64_t stride, int6
   return (padded - span) / stride + 1;
 }
 
+// Output length of a transposed sliding window over `in` (ONNX ConvTranspose, output padding included).
+inline int64_t TransposedWindowOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
+                                          int64_t pad_begin, int64_t pad_end, int64_t output_padding) {
+  return (in - 1) * stride - pad_begin - pad_end + dilation * (kernel - 1) + output_padding + 1;
+}
+
 // Numpy broadcasting of two shapes; false if they do not broadcast.
 inline bool BroadcastDims(const std::vector<int64_t>& a, const std::vector<int64_t>& b, std::vector<int64_t>* out) {
   const size_t rank = std::max(a.size(), b.size());

@@ -21,8 +21,8 @@ Status CheckConvShape(const OpBuilder& b, const plan::Window& window, int64_t gr
                   " -> " + std::to_string(s->ys.c));
   int64_t oh, ow;
   if (transposed) {
-    oh = (s->xs.h - 1) * w.sh - w.pad_t - w.pad_b + w.dh * (w.kh - 1) + w.out_pad_h + 1;
-    ow = (s->xs.w - 1) * w.sw - w.pad_l - w.pad_r + w.dw * (w.kw - 1) + w.out_pad_w + 1;
+    oh = TransposedWindowOutputSize(s->xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b, w.out_pad_h);
+    ow = TransposedWindowOutputSize(s->xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r, w.out_pad_w);
   } else {
     oh = WindowOutputSize(s->xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b);
     ow = WindowOutputSize(s->xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r);

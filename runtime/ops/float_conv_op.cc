@@ -348,8 +348,10 @@ class TapPlanesTransposedConv final : public Op {
             for (int64_t j = 0; j < xs.w; ++j) row[2 * j] = even[j], row[2 * j + 1] = odd[j];
             continue;
           }
-          for (int64_t kx = 0; kx < kw; ++kx)
-            for (int64_t j = 0, at = kx; j < xs.w; ++j, at += kw) row[at] = src(kx)[j];
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const float* from = src(kx);
+            for (int64_t j = 0; j < xs.w; ++j) row[j * kw + kx] = from[j];
+          }
         }
     });
   }

@@ -38,8 +38,8 @@ struct Case {
 Dims4 OutputDims(const Case& c) {
   const Window2d& w = c.win;
   if (c.transposed)
-    return {c.xs.n, c.oc, (c.xs.h - 1) * w.sh - w.pad_t - w.pad_b + w.dh * (w.kh - 1) + 1,
-            (c.xs.w - 1) * w.sw - w.pad_l - w.pad_r + w.dw * (w.kw - 1) + 1};
+    return {c.xs.n, c.oc, TransposedWindowOutputSize(c.xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b, w.out_pad_h),
+            TransposedWindowOutputSize(c.xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r, w.out_pad_w)};
   return {c.xs.n, c.oc, WindowOutputSize(c.xs.h, w.kh, w.sh, w.dh, w.pad_t, w.pad_b),
           WindowOutputSize(c.xs.w, w.kw, w.sw, w.dw, w.pad_l, w.pad_r)};
 }
