@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "runtime/kernels/fast/sse2_bytes.h"
 #include "runtime/kernels/parallel_for.h"
@@ -61,8 +62,16 @@ bool IsaWithin(Isa isa, Isa max) {
 std::vector<const Microkernel*> Microkernels() {
   std::vector<const Microkernel*> all;
 #if defined(__x86_64__)
-  for (const auto& list : {MicrokernelsVnni(), MicrokernelsAvx512(), MicrokernelsAvx2()})
-    all.insert(all.end(), list.begin(), list.end());
+  // Each list is built by code compiled for its ISA (its records' initialisers use its registers), so only the
+  // lists this CPU can execute are even asked for.
+  const Isa cpu = DetectIsa();
+  const std::pair<Isa, std::vector<const Microkernel*> (*)()> lists[] = {
+      {Isa::kVnni, &MicrokernelsVnni}, {Isa::kAvx512, &MicrokernelsAvx512}, {Isa::kAvx2, &MicrokernelsAvx2}};
+  for (const auto& [isa, list] : lists)
+    if (IsaWithin(isa, cpu)) {
+      const std::vector<const Microkernel*> kernels = list();
+      all.insert(all.end(), kernels.begin(), kernels.end());
+    }
 #elif defined(__aarch64__)
   all = MicrokernelsNeon();
 #endif

@@ -144,8 +144,8 @@ struct Microkernel {
   TileSet channels;  // name nullptr where the method has no channel-lane tiles
 };
 
-// Every microkernel this build has, fastest first; the caller filters by ISA level and precision and falls
-// back to the reference kernel.
+// Every microkernel this build has that this CPU can execute, fastest first; the caller filters by ISA level
+// and precision and falls back to the reference kernel.
 std::vector<const Microkernel*> Microkernels();
 
 // A convolution bound to one microkernel with its weights packed: built once at load, run many times.
