@@ -122,6 +122,14 @@ int CheckCase(const Case& c, std::mt19937& rng) {
 
 const arith::Precision kPrecisions[] = {{23, 23}, {5, 127}, {127, 5}, {15, 37}, {16, 16}, {256, 256}, {3, 3}};
 
+// The registry lists only kernels this CPU can execute: each ISA's list is built by code compiled for that ISA, so
+// on a CPU without AVX-512 merely asking for the AVX-512 list died with SIGILL (found on a Zen 3).
+TEST(QConv, RegistryListsOnlyKernelsThisCpuRuns) {
+  const std::vector<const Microkernel*> kernels = Microkernels();
+  EXPECT_FALSE(kernels.empty() && DetectIsa() != Isa::kRef);
+  for (const Microkernel* k : kernels) EXPECT_TRUE(IsaWithin(k->isa, DetectIsa())) << k->name;
+}
+
 TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
   std::mt19937 rng(4646);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
