@@ -396,9 +396,9 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
   int64_t position_bytes[kMaxNr];
   const uint8_t* x = packed + group * g_.group_bytes;
   if (channel_lanes) {
-    for (int64_t i = 0; i < span.count; ++i) {
-      const int64_t q = span.first + i, row = q / g_.ys.w;
-      position_bytes[i] = 4 * (row * g_.plane_w + q - row * g_.ys.w);
+    for (int64_t i = 0, row = span.first / g_.ys.w, col = span.first - row * g_.ys.w; i < span.count; ++i, ++col) {
+      if (col == g_.ys.w) col = 0, ++row;
+      position_bytes[i] = 4 * (row * g_.plane_w + col);
     }
   } else {
     x += span.first * 4;
@@ -444,12 +444,21 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   // Keep the larger operand streaming once: with more weights than input, walk positions inside channel
   // blocks (the input stays in cache), else the reverse.
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
+  const int64_t inner = weights_outer ? spans : blocks;
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     RepackInput(g_, x, image, pad_code, scratch, threads);
-    ParallelFor(items, threads, [&](int64_t i) {
-      const int64_t group = i / per_group, r = i % per_group;
-      const int64_t b = weights_outer ? r / spans : r % blocks, s = weights_outer ? r % spans : r / blocks;
-      RunTile(scratch, image, group, blocks_[static_cast<size_t>(b)], spans_[static_cast<size_t>(s)], y);
+    // Each thread walks a contiguous range of items, dividing only for the first: a tile of a small layer costs
+    // little more than the divisions did.
+    ParallelRanges(items, 1, threads, [&](int64_t begin, int64_t end) {
+      int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;
+        RunTile(scratch, image, group, blocks_[static_cast<size_t>(b)], spans_[static_cast<size_t>(s)], y);
+        if (++in < inner) continue;
+        in = 0;
+        if (++outer * inner < per_group) continue;
+        outer = 0, ++group;
+      }
     });
   }
 }

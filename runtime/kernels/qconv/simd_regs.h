@@ -55,22 +55,27 @@ struct Ymm {
   static F MinF(F a, F b) { return _mm256_min_ps(a, b); }
   static I RoundToI32(F v) { return _mm256_cvtps_epi32(v); }  // half-to-even in the default MXCSR
   static void StoreF(float* p, F v) { _mm256_storeu_ps(p, v); }
-  // Stores the low byte of each int32 lane (values already in [0, 255]) as kBytes / 4 bytes.
-  static void StoreBytes(uint8_t* p, I v) {
-    const I w = _mm256_packus_epi16(_mm256_packus_epi32(v, v), Zero());
-    const int32_t lo = _mm_cvtsi128_si32(_mm256_castsi256_si128(w));
-    const int32_t hi = _mm_cvtsi128_si32(_mm256_extracti128_si256(w, 1));
-    std::memcpy(p, &lo, 4);
-    std::memcpy(p + 4, &hi, 4);
+  // The low byte of each int32 lane (values already in [0, 255]), lane 0 in the lowest byte.
+  static uint64_t Bytes(I v) {
+    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    return static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(words, words)));
   }
-  // The same, only lanes whose bit is set in `mask` (no byte-masked store on AVX2: lane by lane).
+  // Stores them as kBytes / 4 bytes.
+  static void StoreBytes(uint8_t* p, I v) {
+    const uint64_t bytes = Bytes(v);
+    std::memcpy(p, &bytes, 8);
+  }
+  // The same, only lanes whose bit is set in `mask`, which is one run of consecutive lanes (StorePositions). AVX2 has
+  // no byte-masked store: the run's bytes go out as 8-, 4-, 2- and 1-byte pieces of one 64-bit value.
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
-    alignas(32) uint8_t bytes[8];
-    StoreBytes(bytes, v);
-    for (; mask != 0; mask &= mask - 1) {
-      const int i = __builtin_ctz(mask);
-      p[i] = bytes[i];
-    }
+    uint64_t run = Bytes(v);
+    const int first = __builtin_ctz(mask), count = 32 - __builtin_clz(mask) - first;
+    run >>= 8 * first;
+    p += first;
+    if (count & 8) return std::memcpy(p, &run, 8), void();
+    if (count & 4) std::memcpy(p, &run, 4), p += 4, run >>= 32;
+    if (count & 2) std::memcpy(p, &run, 2), p += 2, run >>= 16;
+    if (count & 1) *p = static_cast<uint8_t>(run);
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) {
     const I bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
