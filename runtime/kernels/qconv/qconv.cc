@@ -284,15 +284,19 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 
 namespace {
 
-// The multiply-adds a layout's vector instructions do per step, padding included, plus (channel lanes) its
-// output stores, one element at a time, one channel plane apart: two vector instructions each while a plane
-// is under 4 KiB, sixteen past that (each store then lands on its own cache line, and on the same 4 KiB alias
-// as its neighbours: the U-Net's 32x32 float layers ran at half speed). Both layouts are bit-exact; this only
-// picks the faster.
+// The multiply-adds a layout's vector instructions do per step, padding included, plus its output stage:
+// - position lanes: per vector of positions and channel, about as much as 7 steps' multiply-adds (bias, scale,
+//   clamp, round, pack, store and the row arithmetic; fitted to qconv_bench's shapes on a Zen 3 with AVX2, where
+//   without it a 16x16 32-channel layer took the position tiles, 18% slower; it changes no VNNI choice among them);
+// - channel lanes: its stores, one element at a time, one channel plane apart: two vector instructions each while
+//   a plane is under 4 KiB, sixteen past that (each store then lands on its own cache line, and on the same 4 KiB
+//   alias as its neighbours: the U-Net's 32x32 float layers ran at half speed).
+// Both layouts are bit-exact; this only picks the faster.
 int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
+  constexpr int64_t kOutputVectorCost = 7;
   const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
   const int64_t vectors = full_tiles * t.mr + CeilDiv(g.positions - full_tiles * full_len, t.lanes);
-  return g.steps() * vectors * g.cout_g;
+  return (g.steps() + kOutputVectorCost) * vectors * g.cout_g;
 }
 int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
   const int64_t outputs = g.ys.h * g.ys.w, store_cost = outputs * output_bytes < 4096 ? 2 : 16;
