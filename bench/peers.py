@@ -103,9 +103,10 @@ def qdq_agreement(bin_dir, ort_dir, plan, samples, work, strict):
     """ORT on the plan's QDQ export vs q46run on the plan, same samples: max |difference| relative to the largest
     output, and (for classifiers) the share of samples whose top-1 class agrees. A value on a rounding tie may land
     one code apart (ORT's float arithmetic is not q46's exact integer one) and the difference grows through deep
-    networks; beyond 25% something other than rounding differs, and the script stops if `strict`. It is not for
-    8-bit on a CPU without VNNI: there ORT's u8 x s8 kernels add products in pairs in int16 (vpmaddubsw), which
-    saturate past 32767 (255 * 127 * 2 = 64770), so its outputs are not the exact integer convolution."""
+    networks; beyond 25% something other than rounding differs, and the script stops if `strict`. The caller
+    passes strict=False for 8-bit on a CPU without VNNI: there ORT's u8 x s8 kernels add products in pairs in int16
+    (vpmaddubsw), which saturate past 32767 (255 * 127 * 2 = 64770), so its outputs are not the exact integer
+    convolution."""
     qdq = plan[:-len(".q46")] + ".qdq.onnx"
     ours, theirs, raw = (os.path.join(work, f) for f in ("q46_out.npy", "ort_out.f32", "in.f32"))
     subprocess.run([os.path.join(bin_dir, "q46run"), plan, "--input", samples, "--output", ours, "--top-k", "0"],

@@ -286,8 +286,9 @@ namespace {
 
 // The multiply-adds a layout's vector instructions do per step, padding included, plus its output stage:
 // - position lanes: per vector of positions and channel, about as much as 7 steps' multiply-adds (bias, scale,
-//   clamp, round, pack, store and the row arithmetic; fitted to qconv_bench's shapes on a Zen 3 with AVX2, where
-//   without it a 16x16 32-channel layer took the position tiles, 18% slower; it changes no VNNI choice among them);
+//   clamp, round, pack, store and the row arithmetic; fitted to qconv_bench's shapes, codes out, on a Zen 3 with
+//   AVX2, where without it a 16x16 32-channel layer took the position tiles, 18% slower; it changes no VNNI choice
+//   among those shapes; AVX-512BW, NEON and float outputs were not measured);
 // - channel lanes: its stores, one element at a time, one channel plane apart: two vector instructions each while
 //   a plane is under 4 KiB, sixteen past that (each store then lands on its own cache line, and on the same 4 KiB
 //   alias as its neighbours: the U-Net's 32x32 float layers ran at half speed).
@@ -445,6 +446,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   threads = static_cast<int>(std::clamp<int64_t>(macs / kMacsPerThread, 1, threads));
   const int64_t blocks = static_cast<int64_t>(blocks_.size()), spans = static_cast<int64_t>(spans_.size());
   const int64_t per_group = blocks * spans, items = g_.groups * per_group;
+  if (items == 0) return;
   // Keep the larger operand streaming once: with more weights than input, walk positions inside channel
   // blocks (the input stays in cache), else the reverse.
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;

@@ -16,6 +16,7 @@
 #include "runtime/kernels/qconv/simd_regs.h"
 
 namespace q46::kernels::qconv {
+inline namespace Q46_QCONV_ISA_NAMESPACE {  // see simd_regs.h
 
 // Methods: how one step (4 input channels of one tap) multiplies and accumulates. Each names its lane count
 // (output positions per register), weight type, accumulator, and how many steps the accumulator may take.
@@ -358,4 +359,5 @@ Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(in
   return k;
 }
 
+}  // namespace Q46_QCONV_ISA_NAMESPACE
 }  // namespace q46::kernels::qconv

@@ -13,7 +13,24 @@
 #include <cstdint>
 #include <cstring>
 
+// Everything here and in qconv_methods.h is inline or a template, compiled once per ISA translation unit with that
+// ISA's flags. In one namespace the copies would share symbol names and the linker would keep one, perhaps an
+// AVX-512 build of a helper that the AVX2 kernels call on a CPU without AVX-512. So each ISA's copies live in an
+// inline namespace of their own, named after the instruction set the translation unit is compiled for.
+#if defined(__AVX512VNNI__)
+#define Q46_QCONV_ISA_NAMESPACE isa_vnni
+#elif defined(__AVX512BW__)
+#define Q46_QCONV_ISA_NAMESPACE isa_avx512
+#elif defined(__AVX2__)
+#define Q46_QCONV_ISA_NAMESPACE isa_avx2
+#elif defined(__ARM_NEON)
+#define Q46_QCONV_ISA_NAMESPACE isa_neon
+#else
+#error "simd_regs.h is for the per-ISA microkernel translation units only"
+#endif
+
 namespace q46::kernels::simd {
+inline namespace Q46_QCONV_ISA_NAMESPACE {
 
 inline int32_t LoadI32(const void* p) {
   int32_t v;
@@ -56,23 +73,25 @@ struct Ymm {
   static I RoundToI32(F v) { return _mm256_cvtps_epi32(v); }  // half-to-even in the default MXCSR
   static void StoreF(float* p, F v) { _mm256_storeu_ps(p, v); }
   // The low byte of each int32 lane (values already in [0, 255]), lane 0 in the lowest byte.
-  static uint64_t Bytes(I v) {
+  static uint64_t LowBytes(I v) {
     const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     return static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_packus_epi16(words, words)));
   }
   // Stores them as kBytes / 4 bytes.
   static void StoreBytes(uint8_t* p, I v) {
-    const uint64_t bytes = Bytes(v);
+    const uint64_t bytes = LowBytes(v);
     std::memcpy(p, &bytes, 8);
   }
-  // The same, only lanes whose bit is set in `mask`, which is one run of consecutive lanes (StorePositions). AVX2 has
-  // no byte-masked store: the run's bytes go out as 8-, 4-, 2- and 1-byte pieces of one 64-bit value.
+  // The same, only lanes whose bit is set in `mask`, one non-empty run of consecutive lanes (StorePositions). AVX2
+  // has no byte-masked store: the run's bytes go out as 8-, 4-, 2- and 1-byte pieces of one 64-bit value.
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
-    uint64_t run = Bytes(v);
     const int first = __builtin_ctz(mask), count = 32 - __builtin_clz(mask) - first;
-    run >>= 8 * first;
+    uint64_t run = LowBytes(v) >> (8 * first);
     p += first;
-    if (count & 8) return std::memcpy(p, &run, 8), void();
+    if (count == 8) {
+      std::memcpy(p, &run, 8);
+      return;
+    }
     if (count & 4) std::memcpy(p, &run, 4), p += 4, run >>= 32;
     if (count & 2) std::memcpy(p, &run, 2), p += 2, run >>= 16;
     if (count & 1) *p = static_cast<uint8_t>(run);
@@ -166,4 +185,5 @@ struct Neon {
 };
 #endif
 
+}  // namespace Q46_QCONV_ISA_NAMESPACE
 }  // namespace q46::kernels::simd
