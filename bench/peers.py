@@ -144,6 +144,11 @@ def round_trips(q):
     return f"{lo}" if hi - lo < 20 else f"{lo}-{hi}"
 
 
+def native_isa(peak):
+    """The ISA q46 runs natively on the measured CPU, from isa_peak's output: vnni where it timed vpdpbusd."""
+    return "vnni" if "vpdpbusd_zmm_gmacs" in peak else "avx2"
+
+
 def markdown(results, agreement, meta):
     lines = [f"# q46 beside its peers ({meta['date']})", "",
              f"CPU: {meta['cpu']}, clock {meta['peak']['clock_ghz']:.2f} GHz measured in this run; batch 1; "
@@ -191,7 +196,7 @@ def markdown(results, agreement, meta):
         lines += ["## ONNX Runtime on q46c --emit-onnx-qdq exports vs q46run, same samples", "",
                   "Max |ORT - q46| over the outputs, relative to the largest output, and top-1 agreement. 8-bit runs in "
                   "ORT's integer kernels; 4.6-bit runs float convolutions on fake-quantized values, so a value on a "
-                  "rounding tie can land one code apart." + ("" if "vpdpbusd_zmm_gmacs" in meta["peak"] else
+                  "rounding tie can land one code apart." + ("" if native_isa(meta["peak"]) == "vnni" else
                   " This CPU has no VNNI: ORT's 8-bit kernels add u8 x s8 products in pairs in saturating int16 "
                   "(vpmaddubsw; 255 * 127 * 2 > 32767), so its 8-bit outputs are not exact."), "",
                   "| model | samples | 8-bit max rel diff | 8-bit top-1 agree | 4.6-bit max rel diff | 4.6-bit top-1 agree |",
@@ -227,7 +232,7 @@ def main():
     bin_dir = os.path.join(args.build, "bin")
     meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "command": " ".join(["bench/peers.py"] + sys.argv[1:]),
             "peak": run_json([os.path.join(bin_dir, "isa_peak")])}
-    native = "vnni" if "vpdpbusd_zmm_gmacs" in meta["peak"] else "avx2"
+    native = native_isa(meta["peak"])
     results, agreement = [], {}
     with tempfile.TemporaryDirectory() as work:
         wanted = args.models.split(",")

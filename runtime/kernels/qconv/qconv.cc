@@ -450,7 +450,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   // Keep the larger operand streaming once: with more weights than input, walk positions inside channel
   // blocks (the input stays in cache), else the reverse.
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
-  const int64_t inner = weights_outer ? spans : blocks;
+  const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     RepackInput(g_, x, image, pad_code, scratch, threads);
     // Each thread walks a contiguous range of items, dividing only for the first: a tile of a small layer costs
@@ -462,7 +462,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
         RunTile(scratch, image, group, blocks_[static_cast<size_t>(b)], spans_[static_cast<size_t>(s)], y);
         if (++in < inner) continue;
         in = 0;
-        if (++outer * inner < per_group) continue;
+        if (++outer < outers) continue;
         outer = 0, ++group;
       }
     });
