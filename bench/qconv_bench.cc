@@ -1,7 +1,9 @@
 // Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the layer shapes of ResNet-18
 // at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut), CIFAR-10 layers and a grayscale 3x3, one
-// thread: the whole packed convolution per microkernel, and its parts (input repack alone); layers with a partial
-// quad of input channels in both layouts (quad-planar and kx-folded). Counters: MACs per second.
+// thread: the whole packed convolution per microkernel and tile form (position lanes, channel lanes, and winograd
+// on stride-1 3x3 layers) and the one PackedConv::Create picks (`auto`, labelled with its name), and its parts
+// (input repack alone, direct and winograd); layers with a partial quad of input channels in both layouts
+// (quad-planar and kx-folded). Counters: MACs per second.
 // Run: build/bin/qconv_bench [--benchmark_format=json]. Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
@@ -25,7 +27,7 @@ constexpr Shape kShapes[] = {
     {"resnet18_layer2_1x1_s2", 64, 56, 56, 128, 1, 2, 0}, {"cnn10_conv2_1_3x3", 32, 16, 16, 32, 3, 1, 1},
     {"cnn10_conv3_2_3x3", 64, 6, 6, 64, 3, 1, 0},         {"cnn10_fc1_2x2", 128, 2, 2, 256, 2, 1, 0},
     {"cnn10_conv1_2_3x3", 16, 32, 32, 32, 3, 1, 1},       {"cnn10_conv2_2_3x3", 32, 16, 16, 64, 3, 1, 1},
-    {"gray_3x3", 1, 128, 128, 16, 3, 1, 1},
+    {"cnn6_conv2_3x3", 8, 14, 14, 16, 3, 1, 0},           {"gray_3x3", 1, 128, 128, 16, 3, 1, 1},
 };
 
 struct Problem {
@@ -61,6 +63,7 @@ void BM_Conv(benchmark::State& state, Shape shape, KxFold fold, const Microkerne
   std::string why;
   if (!PackedConv::Create(*kernel, p.g, p.w.data(), 22, 11, p.stage, &conv, &why, tiles))
     return state.SkipWithError(why.c_str());
+  if (tiles == nullptr) state.SetLabel(conv.name());
   std::vector<uint8_t> scratch(conv.scratch_bytes()), y(static_cast<size_t>(p.g.ys.size()));
   for (auto _ : state) conv.Run(p.x.data(), 0, y.data(), scratch.data(), 1);
   state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(p.macs), benchmark::Counter::kIsIterationInvariantRate);
@@ -73,6 +76,14 @@ void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_RepackWinograd(benchmark::State& state, Shape shape) {
+  Problem p = MakeProblem(shape, KxFold::kNever);
+  const Geometry g = MakeWinogradGeometry(p.g.xs, p.g.ys, p.g.win, 1), staging = WinogradStagingGeometry(g);
+  std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes()));
+  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, scratch.data(), 1);
+  state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 int Register() {
   const Isa cpu = DetectIsa();
   for (const Shape& s : kShapes)
@@ -80,10 +91,16 @@ int Register() {
       if (fold == KxFold::kAlways && (s.c % 4 == 0 || s.k == 1)) continue;
       const std::string layout = fold == KxFold::kAlways ? "/kxfolded" : "";
       for (const Microkernel* k : Microkernels())
-        for (const TileSet* t : {&k->positions, &k->channels})
-          if (IsaWithin(k->isa, cpu) && t->name != nullptr)
+        for (const TileSet* t : {&k->positions, &k->channels, &k->winograd})
+          if (IsaWithin(k->isa, cpu) && t->name != nullptr &&
+              (t != &k->winograd || (fold == KxFold::kNever && s.k == 3 && s.stride == 1)))
             benchmark::RegisterBenchmark((s.name + layout + "/" + t->name).c_str(), BM_Conv, s, fold, k, t);
+      for (const Microkernel* k : Microkernels())  // what PackedConv::Create picks (the label names it)
+        if (IsaWithin(k->isa, cpu) && fold == KxFold::kNever)
+          benchmark::RegisterBenchmark((s.name + std::string("/auto/") + k->name).c_str(), BM_Conv, s, fold, k, nullptr);
       benchmark::RegisterBenchmark((s.name + layout + "/repack").c_str(), BM_Repack, s, fold);
+      if (fold == KxFold::kNever && s.k == 3 && s.stride == 1)
+        benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd")).c_str(), BM_RepackWinograd, s);
     }
   return 0;
 }

@@ -21,13 +21,15 @@ pids=()
 for part in gtest-all gtest_main; do
   [[ -f "$work/$part.o" ]] || { "$cxx" "${flags[@]}" -w -c "$gtest/src/$part.cc" -o "$work/$part.o" & pids+=($!); }
 done
-objects=("$work/qconv_neon.o" "$work/qconv.o" "$work/qconv_test.o")
+objects=("$work/qconv_neon.o" "$work/qconv.o" "$work/winograd.o" "$work/qconv_test.o")
 rm -f "${objects[@]}"
 "${kernel_cxx[@]}" -O3 -std=c++17 -march=armv8-a -Wall -Wextra -I"$src" -c "$src/runtime/kernels/qconv/qconv_neon.cc" \
   -o "$work/qconv_neon.o" &
 pids+=($!)
-"$cxx" "${flags[@]}" -c "$src/runtime/kernels/qconv/qconv.cc" -o "$work/qconv.o" &
-pids+=($!)
+for part in qconv winograd; do
+  "$cxx" "${flags[@]}" -c "$src/runtime/kernels/qconv/$part.cc" -o "$work/$part.o" &
+  pids+=($!)
+done
 "$cxx" "${flags[@]}" -c "$src/test/kernels/qconv_test.cc" -o "$work/qconv_test.o" &
 pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done

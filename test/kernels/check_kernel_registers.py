@@ -20,7 +20,9 @@ ARCHES = {
            # a mov to memory (AT&T: the memory operand last) or any %rsp operand (%rbp is an ordinary register)
            re.compile(r"^v?mov\w*\s+[^(]*,\s*[^,]*\(|\(%rsp[,)]"),
            re.compile(r"^j\w+\s+([0-9a-f]+)\b")),
-    0xB7: ("aarch64-linux-gnu-objdump", [re.compile(r"\b(sadalp|sdot|smlal2?)\b")],
+    # sadalp also widens the int16 sums into int32 (once per flush, fused with their add): the 8-bit vector
+    # multiply marks the multiply-add loop.
+    0xB7: ("aarch64-linux-gnu-objdump", [re.compile(r"\b(mul\s+v\d+\.16b|sdot|smlal2?)\b")],
            re.compile(r"^st[rp1-4]\w*\s|\[sp\b"),
            re.compile(r"^(?:b\.\w+|b|cbn?z|tbn?z)\s+(?:\w+,\s*)*([0-9a-f]+)\s+<")),
 }

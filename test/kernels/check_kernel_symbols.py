@@ -14,8 +14,10 @@ import sys
 
 
 def weak_symbols(path):
+    """Weak symbols but the compiler's DW.ref.* pointers (the C++ personality routine, the same in every object)."""
     out = subprocess.run(["nm", "-C", "--defined-only", path], check=True, capture_output=True, text=True).stdout
-    return {line.split(" ", 2)[2] for line in out.splitlines() if line.split(" ", 2)[1] in ("W", "V", "u")}
+    return {line.split(" ", 2)[2] for line in out.splitlines()
+            if line.split(" ", 2)[1] in ("W", "V", "u") and not line.split(" ", 2)[2].startswith("DW.ref.")}
 
 
 def main(paths):

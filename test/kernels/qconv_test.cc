@@ -44,8 +44,9 @@ Dims4 OutputDims(const Case& c) {
           (c.xs.w + w.pad_l + w.pad_r - (w.kw - 1) * w.dw - 1) / w.sw + 1};
 }
 
-// Runs `c` through every applicable microkernel and the reference; returns how many kernels ran it.
-int CheckCase(const Case& c, std::mt19937& rng) {
+// Runs `c` through every applicable microkernel and the reference; returns how many kernels ran it (and how many
+// of those were winograd tiles, in *winograd_runs).
+int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
   const Dims4 ys = OutputDims(c);
   const int32_t max_code = c.prec.nx - 1;
   const arith::CodeRange wr = arith::WeightCodes(c.prec.nw);
@@ -91,19 +92,28 @@ int CheckCase(const Case& c, std::mt19937& rng) {
                });
 
   int ran = 0;
-  // Both layouts: quad-planar and kx-folded (for a one-column kernel only its column stride differs).
+  // Every layout: quad-planar and kx-folded (for a one-column kernel only its column stride differs), and
+  // winograd (its own geometry, made from either) where the kernel has it.
   for (const KxFold fold : {KxFold::kNever, KxFold::kAlways}) {
     const Geometry g = MakeGeometry(c.xs, ys, c.win, c.groups, fold);
     for (const Microkernel* k : Microkernels()) {
       if (!IsaWithin(k->isa, DetectIsa())) continue;
-      for (const TileSet* tiles : {&k->positions, &k->channels}) {
-        if (tiles->name == nullptr) continue;
+      for (const TileSet* tiles : {&k->positions, &k->channels, &k->winograd}) {
+        const bool winograd = tiles == &k->winograd;
+        if (tiles->name == nullptr || (winograd && fold == KxFold::kAlways)) continue;
         PackedConv conv;
         std::string why;
         if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why, tiles)) {
-          EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
+          // Winograd: transformed codes (up to 2 max_code) must be bytes, transformed weights (up to 3 max_weight)
+          // int8, and their pairs int16.
+          if (winograd)
+            EXPECT_TRUE(!WinogradApplies(c.win) || 2 * max_code > 255 || 3 * max_weight > 127)
+                << k->name << " declined winograd on " << Describe(c) << ": " << why;
+          else
+            EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
           continue;
         }
+        if (winograd_runs != nullptr && winograd) ++*winograd_runs;
         std::vector<uint8_t> scratch(conv.scratch_bytes());
         for (int threads : {1, 3}) {
           std::vector<unsigned char> got(y_bytes, 0xAB);
@@ -120,6 +130,11 @@ int CheckCase(const Case& c, std::mt19937& rng) {
   return ran;
 }
 
+bool HasWinogradKernel() {
+  const std::vector<const Microkernel*> kernels = Microkernels();
+  return std::any_of(kernels.begin(), kernels.end(), [](const Microkernel* k) { return k->winograd.name != nullptr; });
+}
+
 const arith::Precision kPrecisions[] = {{23, 23}, {5, 127}, {127, 5}, {15, 37}, {16, 16}, {256, 256}, {3, 3}};
 
 // The registry lists only kernels this CPU can execute: each ISA's list is built by code compiled for that ISA, so
@@ -133,7 +148,7 @@ TEST(QConv, RegistryListsOnlyKernelsThisCpuRuns) {
 TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
   std::mt19937 rng(4646);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  int ran = 0;
+  int ran = 0, winograd_runs = 0;
   for (int i = 0; i < 300; ++i) {
     Case c;
     c.groups = pick(1, 4) == 4 ? pick(2, 3) : 1;
@@ -142,15 +157,46 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
     Window2d& w = c.win;
     w.kh = pick(1, 4), w.kw = pick(1, 4), w.sh = pick(1, 3), w.sw = pick(1, 3), w.dh = pick(1, 2), w.dw = pick(1, 2);
     w.pad_t = pick(0, 2), w.pad_l = pick(0, 2), w.pad_b = pick(0, 2), w.pad_r = pick(0, 2);
-    if (c.xs.h + w.pad_t + w.pad_b < (w.kh - 1) * w.dh + 1 || c.xs.w + w.pad_l + w.pad_r < (w.kw - 1) * w.dw + 1)
-      continue;
     c.prec = kPrecisions[i % std::size(kPrecisions)];
     c.codes = static_cast<Case::Codes>(pick(0, 5) / 2 % 3);
     c.codes_out = pick(0, 3) != 0;
     if (!c.codes_out) c.act = {static_cast<FloatActivation::Kind>(pick(0, 3)), -1.5f, 2.5f};
-    ran += CheckCase(c, rng);
+    if (pick(0, 2) == 0) w.kw = 3, w.sw = w.dw = w.sh = 1;  // winograd's shapes, often
+    if (c.xs.h + w.pad_t + w.pad_b < (w.kh - 1) * w.dh + 1 || c.xs.w + w.pad_l + w.pad_r < (w.kw - 1) * w.dw + 1)
+      continue;
+    ran += CheckCase(c, rng, &winograd_runs);
   }
   EXPECT_GT(ran, 300) << "too few kernel runs: does this CPU have AVX2?";
+  const bool has_winograd = HasWinogradKernel();
+  EXPECT_TRUE(!has_winograd || winograd_runs > 40) << winograd_runs << " winograd runs";
+}
+
+// Winograd tiles at their accumulation bound: every code at its maximum and every weight at one extreme makes
+// transform 1 sum 2 max_code times 3 max_weight in every product (at (23, 23): 44 * 33, pairs of 2904, 11 steps
+// to the int16 limit), over reductions of 1 to 100 steps (4 to 400 input channels of a 3-row kernel), odd and even
+// widths, every padding, both kinds of output.
+TEST(QConv, WinogradTilesAtTheirBound) {
+  std::mt19937 rng(23);
+  int ran = 0, winograd_runs = 0;
+  for (const arith::Precision prec : {arith::Precision{23, 23}, arith::Precision{16, 16}, arith::Precision{127, 5},
+                                      arith::Precision{15, 37}})
+    for (const int64_t cin : {4, 33, 44, 48, 400})
+      for (const Case::Codes codes : {Case::kMaxPositive, Case::kMaxNegative})
+        for (const int64_t width : {1, 2, 7, 16, 35}) {
+          Case c;
+          c.xs = {1, cin, 5, width};
+          c.cout = 7;
+          c.groups = 1;
+          c.win.kh = c.win.kw = 3;
+          c.win.pad_t = c.win.pad_b = c.win.pad_l = c.win.pad_r = width < 3 ? 1 : width % 3;
+          c.prec = prec;
+          c.codes = codes;
+          c.codes_out = width != 16;
+          ran += CheckCase(c, rng, &winograd_runs);
+        }
+  EXPECT_GT(ran, 0);
+  const bool has_winograd = HasWinogradKernel();
+  EXPECT_TRUE(!has_winograd || winograd_runs == 200) << winograd_runs << " winograd runs";
 }
 
 // Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where

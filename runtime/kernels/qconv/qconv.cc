@@ -1,16 +1,20 @@
 // The ISA-independent half of the fast integer convolution: CPU detection, the quad-planar geometry and input
 // repacking, weight packing, and the driver that walks tiles, calls a microkernel and writes its outputs.
 // The microkernels' intrinsics are in the per-ISA files; here only the input repack's baseline SSE2 (x86-64
-// always has it; elsewhere it takes its scalar path). No arithmetic beyond integer indexing.
+// always has it; elsewhere it takes its scalar path). No arithmetic beyond integer indexing, but for the winograd
+// layout's (winograd.h).
 #include "runtime/kernels/qconv/qconv.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "runtime/kernels/fast/sse2_bytes.h"
 #include "runtime/kernels/parallel_for.h"
+#include "runtime/kernels/qconv/winograd.h"
 
 namespace q46::kernels::qconv {
 
@@ -81,7 +85,9 @@ std::vector<const Microkernel*> Microkernels() {
 namespace {
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-Geometry MakeGeometryAs(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, bool kx_folded) {
+// min_slack: positions each plane keeps past its rows, at least.
+Geometry MakeGeometryAs(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, bool kx_folded,
+                        int64_t min_slack = 0) {
   Geometry g;
   g.xs = xs, g.ys = ys, g.win = win, g.groups = groups, g.kx_folded = kx_folded;
   g.cin_g = xs.c / groups, g.cout_g = ys.c / groups;
@@ -94,7 +100,7 @@ Geometry MakeGeometryAs(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups,
   g.plane_w = CeilDiv(grid.pad_l + width + grid.pad_r, grid.sw);
   g.positions = (ys.h - 1) * g.plane_w + ys.w;
   const int64_t last_tap = (grid.dh * (grid.kh - 1)) / grid.sh * g.plane_w + (grid.dw * (grid.kw - 1)) / grid.sw;
-  g.plane_len = std::max(g.plane_h * g.plane_w, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
+  g.plane_len = std::max(g.plane_h * g.plane_w + min_slack, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
   const int64_t plane_bytes = g.plane_len * 4, quad_bytes = grid.sh * grid.sw * plane_bytes;
   g.group_bytes = g.quads * quad_bytes;
   g.phase_used.assign(static_cast<size_t>(grid.sh * grid.sw), false);
@@ -116,6 +122,33 @@ int64_t EstimatedWork(const Geometry& g) {
 }
 
 }  // namespace
+
+bool WinogradApplies(const Window2d& win) { return win.kw == 3 && win.sw == 1 && win.dw == 1 && win.sh == 1; }
+
+Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
+  Geometry g;
+  g.xs = xs, g.ys = ys, g.win = win, g.groups = groups, g.winograd = true;
+  g.cin_g = xs.c / groups, g.cout_g = ys.c / groups;
+  g.grid = win;  // the steps walk the kernel's rows
+  g.grid.kw = 1, g.grid.pad_l = g.grid.pad_r = 0;
+  g.quads = CeilDiv(g.cin_g, 4);
+  g.plane_h = win.pad_t + xs.h + win.pad_b;
+  g.plane_w = CeilDiv(ys.w, 2);
+  g.positions = ys.h * g.plane_w;
+  const int64_t last_tap = win.dh * (win.kh - 1) * g.plane_w;
+  // (+ 3: WinogradInputRow's last row may write that far past it.)
+  g.plane_len = std::max(g.plane_h * g.plane_w + 3, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
+  const int64_t quad_bytes = kWinogradTransforms * g.transform_bytes();
+  g.group_bytes = g.quads * quad_bytes;
+  g.phase_used.assign(1, true);
+  for (int64_t q = 0; q < g.quads; ++q)
+    for (int64_t ky = 0; ky < win.kh; ++ky) g.step_offsets.push_back(q * quad_bytes + ky * win.dh * g.plane_w * 4);
+  return g;
+}
+
+Geometry WinogradStagingGeometry(const Geometry& wg) {
+  return MakeGeometryAs(wg.xs, wg.ys, wg.win, wg.groups, false, kWinogradRowSlack + 2);
+}
 
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold) {
   if (fold != KxFold::kAuto) return MakeGeometryAs(xs, ys, win, groups, fold == KxFold::kAlways);
@@ -282,6 +315,29 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
   });
 }
 
+void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
+                         uint8_t max_code, uint8_t* packed, int threads) {
+  // The padded rows in quads first, as the quad-planar layout has them, whole planes at a time (after `packed`);
+  // then each row transformed. WinogradInputRow reads up to kWinogradRowSlack quads past a row's 2 * tiles + 2
+  // (at most one past the padded row, for an odd output width): the next row's, or the plane's slack.
+  uint8_t* rows = packed + g.packed_input_bytes();
+  RepackInput(staging, x, n, pad_code, rows, threads);
+  const int64_t plane_bytes = g.transform_bytes(), used = g.plane_h * g.plane_w * 4;
+  ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
+    const int64_t grp = item / g.quads, q = item % g.quads;
+    const uint8_t* in = rows + grp * staging.group_bytes + q * staging.plane_len * 4;
+    uint8_t* quad = packed + grp * g.group_bytes + q * kWinogradTransforms * plane_bytes;
+    // Rows in order: each overwrites what the one before wrote past its end.
+    for (int64_t r = 0; r < g.plane_h; ++r) {
+      uint8_t* out[kWinogradTransforms];
+      for (int i = 0; i < kWinogradTransforms; ++i) out[i] = quad + i * plane_bytes + r * g.plane_w * 4;
+      WinogradInputRow(in + r * staging.plane_w * 4, g.plane_w, max_code, out);
+    }
+    for (int i = 0; i < kWinogradTransforms; ++i)  // read past the last tile, by lanes whose outputs are dropped
+      std::memset(quad + i * plane_bytes + used, 0, static_cast<size_t>(plane_bytes - used));
+  });
+}
+
 namespace {
 
 // The multiply-adds a layout's vector instructions do per step, padding included, plus its output stage:
@@ -293,11 +349,17 @@ namespace {
 //   a plane is under 4 KiB, sixteen past that (each store then lands on its own cache line, and on the same 4 KiB
 //   alias as its neighbours: the U-Net's 32x32 float layers ran at half speed).
 // Both layouts are bit-exact; this only picks the faster.
-int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
-  constexpr int64_t kOutputVectorCost = 7;
+constexpr int64_t kOutputVectorCost = 7;
+// Vectors of positions that position-lane tiles of t compute on g, in halves: full tiles, then single vectors,
+// each of those counted as one and a half where full tiles have more rows (its weight broadcasts serve one vector
+// instead of mr). Fitted on a Zen 3 with AVX2: winograd's tiles on ResNet-18's 7x7 layer (16 + 8 + 8 tile
+// positions) and on a 4x4 output ran at 0.9x and 0.6x the channel lanes; counted as one, they were preferred.
+int64_t PositionHalfVectors(const TileSet& t, const Geometry& g) {
   const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
-  const int64_t vectors = full_tiles * t.mr + CeilDiv(g.positions - full_tiles * full_len, t.lanes);
-  return (g.steps() + kOutputVectorCost) * vectors * g.cout_g;
+  return 2 * full_tiles * t.mr + (t.mr > 1 ? 3 : 2) * CeilDiv(g.positions - full_tiles * full_len, t.lanes);
+}
+int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
+  return (g.steps() + kOutputVectorCost) * PositionHalfVectors(t, g) * g.cout_g / 2;
 }
 int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
   const int64_t outputs = g.ys.h * g.ys.w, store_cost = outputs * output_bytes < 4096 ? 2 : 16;
@@ -309,7 +371,26 @@ int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_byte
 bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
                         int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
                         const TileSet* tiles) {
+  if (tiles == &kernel.winograd) return CreateWinograd(kernel, g, weights, max_code, std::move(stage), out, why);
   const int64_t flush = kernel.flush_steps(max_code, max_weight);
+  if (tiles == nullptr) {
+    const int64_t positions = PositionLaneWork(kernel.positions, g);
+    const int64_t channels = kernel.channels.name != nullptr
+                                 ? ChannelLaneWork(kernel.channels, g, stage.codes_out ? 1 : sizeof(float))
+                                 : positions;
+    tiles = channels < positions ? &kernel.channels : &kernel.positions;
+    // The winograd layout where it applies and does less work; each side's repack counted at 16 multiply-adds a
+    // byte written (EstimatedWork), half a vector step: winograd's writes the padded rows, then twice their bytes.
+    PackedConv winograd;
+    std::string no;
+    if (kernel.winograd.name != nullptr && WinogradApplies(g.win) &&
+        CreateWinograd(kernel, g, weights, max_code, stage, &winograd, &no)) {
+      const int64_t repack = winograd.staging_.packed_input_bytes() + winograd.g_.packed_input_bytes();
+      if (flush == 0 || (winograd.work_ + repack / 2) * g.groups <
+                            std::min(positions, channels) * g.groups + g.packed_input_bytes() / 2)
+        return *out = std::move(winograd), true;
+    }
+  }
   if (flush == 0) {
     *why = std::string(kernel.name) + " cannot accumulate codes up to " + std::to_string(max_code) +
            " times weights up to " + std::to_string(max_weight) + " exactly";
@@ -318,33 +399,118 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   PackedConv& p = *out;
   p.g_ = g;
   p.flush_steps_ = flush;
-  if (tiles == nullptr)
-    tiles = kernel.channels.name != nullptr &&
-                    ChannelLaneWork(kernel.channels, g, stage.codes_out ? 1 : sizeof(float)) <
-                        PositionLaneWork(kernel.positions, g)
-                ? &kernel.channels
-                : &kernel.positions;
-  const TileSet& t = *tiles;
-  const bool channel_lanes = t.lanes_of == Lanes::kChannels;
-  p.tiles_ = &t;
-  p.name_ = t.name;
+  // A centering method multiplies (x - center) by w: add center * sum(w) back to each channel's bias.
+  const int64_t per_channel = g.cin_g * g.win.kh * g.win.kw;
+  p.center_ = static_cast<uint8_t>(kernel.center(max_code));
+  if (p.center_ != 0)
+    for (int64_t c = 0; c < g.ys.c; ++c) {
+      int32_t sum = 0;
+      for (int64_t i = 0; i < per_channel; ++i) sum += weights[c * per_channel + i];
+      stage.bias[static_cast<size_t>(c)] += p.center_ * sum;
+    }
+  const std::vector<int16_t> values(weights, weights + g.ys.c * per_channel);
+  p.Pack(kernel, *tiles, values.data(), g.win.kw, 1, std::move(stage));
   if (const size_t at = p.name_.find("_quadplanar"); g.kx_folded && at != std::string::npos)
     p.name_.replace(at, std::strlen("_quadplanar"), "_kxfolded");
+  return true;
+}
+
+bool PackedConv::CreateWinograd(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
+                                OutputStage stage, PackedConv* out, std::string* why) {
+  const std::string name = kernel.winograd.name != nullptr ? kernel.winograd.name : kernel.name;
+  if (kernel.winograd.name == nullptr || !WinogradApplies(g.win) || kernel.center(max_code) != 0)
+    return *why = name + " has no winograd tiles for this layer (they take stride-1 kernels 3 columns wide)", false;
+  // u[((c * cin_g + ic) * kh + ky) * 4 + i], c over all output channels.
+  const int64_t rows = g.ys.c * g.cin_g * g.win.kh, per_channel = g.cin_g * g.win.kh * kWinogradTransforms;
+  std::vector<int16_t> u(static_cast<size_t>(rows * kWinogradTransforms));
+  int32_t max_u = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int8_t* w = weights + r * 3;
+    int32_t row[kWinogradTransforms];
+    WinogradWeights(w[0], w[1], w[2], row);
+    for (int i = 0; i < kWinogradTransforms; ++i)
+      u[static_cast<size_t>(r * kWinogradTransforms + i)] = static_cast<int16_t>(row[i]),
+      max_u = std::max(max_u, std::abs(row[i]));
+  }
+  if (WinogradFlushSteps(max_code, max_u) == 0)
+    return *why = name + " cannot accumulate transformed codes up to " + std::to_string(2 * max_code) +
+                  " times transformed weights up to " + std::to_string(max_u) + " exactly",
+           false;
+  // The output stage (winograd.h): biases doubled plus the offsets' correction, scales halved.
+  PackedConv& p = *out;
+  p.odd_bias_.resize(static_cast<size_t>(g.ys.c));
+  for (int64_t c = 0; c < g.ys.c; ++c) {
+    int64_t sums[kWinogradTransforms] = {}, magnitude = 0;
+    for (int64_t k = 0; k < per_channel; ++k) {
+      const int32_t v = u[static_cast<size_t>(c * per_channel + k)];
+      sums[k % kWinogradTransforms] += v, magnitude += std::abs(v);
+    }
+    int64_t bias[2];
+    for (int j = 0; j < 2; ++j) {
+      bias[j] = 2 * int64_t{stage.bias[static_cast<size_t>(c)]};
+      for (int i = 0; i < kWinogradTransforms; ++i)
+        bias[j] -= int64_t{kWinogradCombine[j][i]} * kWinogradOffsets[i] * max_code * sums[i];
+      // Every partial sum of a tile is within 2 max_code * magnitude, and the biased one within that plus |bias|.
+      if (2 * max_code * magnitude + std::abs(bias[j]) > std::numeric_limits<int32_t>::max())
+        return *why = name + ": output channel " + std::to_string(c) + " can overflow its int32 sums", false;
+    }
+    stage.bias[static_cast<size_t>(c)] = static_cast<int32_t>(bias[0]);
+    p.odd_bias_[static_cast<size_t>(c)] = static_cast<int32_t>(bias[1]);
+  }
+  for (float& scale : stage.scale) {
+    if (!(scale >= 2 * std::numeric_limits<float>::min()))
+      return *why = name + ": an output scale too small to halve exactly", false;
+    scale /= 2;
+  }
+  p.odd_bias_.resize(p.odd_bias_.size() + kMaxLanes * 4, 0);
+  p.g_ = MakeWinogradGeometry(g.xs, g.ys, g.win, g.groups);
+  p.staging_ = WinogradStagingGeometry(p.g_);
+  p.winograd_max_code_ = static_cast<uint8_t>(max_code);
+  p.Pack(kernel, kernel.winograd, u.data(), 1, kWinogradTransforms, std::move(stage));
+
+  // Where each block's tiles widen, per transform, and the work that makes (PositionLaneWork's units: per vector
+  // of tiles and channel, the steps, a widening at about two steps' work, two output vectors).
+  const Geometry& wg = p.g_;
+  const int64_t steps = wg.steps(), blocks = static_cast<int64_t>(p.blocks_.size());
+  p.group_chunk_ends_ = blocks * kWinogradTransforms * steps;
+  p.chunk_ends_.assign(static_cast<size_t>(wg.groups * p.group_chunk_ends_), 0);
+  int64_t work = 0;
+  for (int64_t b = 0; b < blocks; ++b) {
+    Block& block = p.blocks_[static_cast<size_t>(b)];
+    block.chunk_offset = b * kWinogradTransforms * steps;
+    for (int64_t grp = 0; grp < wg.groups; ++grp)
+      for (int64_t i = 0; i < kWinogradTransforms; ++i) {
+        const auto* w = reinterpret_cast<const int8_t*>(p.weights_.data() + grp * p.group_weight_bytes_ +
+                                                         block.weight_offset) + i * steps * block.width * 4;
+        int32_t* ends = &p.chunk_ends_[static_cast<size_t>(grp * p.group_chunk_ends_ + block.chunk_offset + i * steps)];
+        work += (steps + 2 * WinogradChunks(w, steps, block.width, max_code, ends)) * block.width;
+      }
+  }
+  p.work_ = (work / wg.groups + 2 * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(kernel.winograd, wg) / 2;
+  return true;
+}
+
+void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t* values, int64_t values_kw,
+                      int64_t transforms, OutputStage stage) {
+  const Geometry& g = g_;
+  const bool channel_lanes = t.lanes_of == Lanes::kChannels;
+  tiles_ = &t;
+  name_ = t.name;
 
   // Channel blocks (one tile's output channels) and position spans (one tile's positions).
-  const int64_t steps = g.steps(), taps = g.win.kh * g.win.kw, grid_taps = g.grid.kh * g.grid.kw;
+  const int64_t steps = g.steps(), grid_taps = g.grid.kh * g.grid.kw;
   const int64_t full_len = int64_t{t.mr} * t.lanes;
   const int64_t elem = kernel.weight_type == WeightType::kS8 ? 1 : 2;
   const auto add_block = [&](int64_t first, int64_t width) {
-    p.blocks_.push_back({first, width, p.group_weight_bytes_});
-    p.group_weight_bytes_ += steps * width * 4 * elem;
+    blocks_.push_back({first, width, group_weight_bytes_, 0});
+    group_weight_bytes_ += transforms * steps * width * 4 * elem;
   };
   if (channel_lanes) {
     const int64_t full = g.cout_g / full_len;
     for (int64_t b = 0; b < full; ++b) add_block(b * full_len, full_len);
     for (int64_t c = full * full_len; c < g.cout_g; c += t.lanes) add_block(c, t.lanes);
     const int64_t outputs = g.ys.h * g.ys.w;
-    for (int64_t q = 0; q < outputs; q += t.max_nr) p.spans_.push_back({q, std::min<int64_t>(t.max_nr, outputs - q)});
+    for (int64_t q = 0; q < outputs; q += t.max_nr) spans_.push_back({q, std::min<int64_t>(t.max_nr, outputs - q)});
   } else {
     // As few tiles as max_nr allows, their widths differing by at most one (32 channels: 6, 6, 5, 5, 5, 5).
     const int64_t blocks = CeilDiv(g.cout_g, t.max_nr), narrow = g.cout_g / blocks, wide = g.cout_g % blocks;
@@ -354,43 +520,37 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
       first += width;
     }
     const int64_t full_tiles = g.positions / full_len;
-    for (int64_t i = 0; i < full_tiles; ++i) p.spans_.push_back({i * full_len, full_len});
-    for (int64_t q = full_tiles * full_len; q < g.positions; q += t.lanes) p.spans_.push_back({q, t.lanes});
+    for (int64_t i = 0; i < full_tiles; ++i) spans_.push_back({i * full_len, full_len});
+    for (int64_t q = full_tiles * full_len; q < g.positions; q += t.lanes) spans_.push_back({q, t.lanes});
   }
 
-  p.weights_.assign(static_cast<size_t>(g.groups * p.group_weight_bytes_), 0);
+  // Per block [transform][step][channel][4 lanes]; step s is (quad, grid tap), and the lane adds its kernel
+  // column where the geometry folds them.
+  weights_.assign(static_cast<size_t>(g.groups * group_weight_bytes_), 0);
   for (int64_t grp = 0; grp < g.groups; ++grp)
-    for (const Block& b : p.blocks_)
-      for (int64_t s = 0; s < steps; ++s)
-        for (int64_t n = 0; n < b.width; ++n)
-          for (int64_t e = 0; e < 4; ++e) {
-            // Step s is (quad, grid tap); the lane adds its kernel column where the geometry folds them.
-            const int64_t oc = b.first_channel + n, grid_tap = s % grid_taps;
-            int64_t ic = 0, kx = 0;
-            if (oc >= g.cout_g || !g.QuadLane(s / grid_taps, e, &ic, &kx)) continue;
-            const int64_t tap = grid_tap / g.grid.kw * g.win.kw + grid_tap % g.grid.kw + kx;
-            const int8_t v = weights[((grp * g.cout_g + oc) * g.cin_g + ic) * taps + tap];
-            const int64_t at = grp * p.group_weight_bytes_ + b.weight_offset + ((s * b.width + n) * 4 + e) * elem;
-            const int16_t wide = v;
-            std::memcpy(&p.weights_[static_cast<size_t>(at)], elem == 1 ? static_cast<const void*>(&v) : &wide,
-                        static_cast<size_t>(elem));
-          }
-  // A centering method multiplies (x - center) by w: add center * sum(w) back to each channel's bias.
-  p.center_ = static_cast<uint8_t>(kernel.center(max_code));
-  if (p.center_ != 0)
-    for (int64_t c = 0; c < g.ys.c; ++c) {
-      const int8_t* wc = weights + c * g.cin_g * taps;
-      int32_t sum = 0;
-      for (int64_t i = 0; i < g.cin_g * taps; ++i) sum += wc[i];
-      stage.bias[static_cast<size_t>(c)] += p.center_ * sum;
-    }
+    for (const Block& b : blocks_)
+      for (int64_t i = 0; i < transforms; ++i)
+        for (int64_t s = 0; s < steps; ++s)
+          for (int64_t n = 0; n < b.width; ++n)
+            for (int64_t e = 0; e < 4; ++e) {
+              const int64_t oc = b.first_channel + n, grid_tap = s % grid_taps;
+              int64_t ic = 0, kx = 0;
+              if (oc >= g.cout_g || !g.QuadLane(s / grid_taps, e, &ic, &kx)) continue;
+              const int64_t ky = grid_tap / g.grid.kw, column = grid_tap % g.grid.kw + kx;
+              const int64_t row = ((grp * g.cout_g + oc) * g.cin_g + ic) * g.win.kh + ky;
+              const int16_t v = values[(row * values_kw + column) * transforms + i];
+              const int8_t narrow = static_cast<int8_t>(v);
+              const int64_t at = grp * group_weight_bytes_ + b.weight_offset +
+                                 (((i * steps + s) * b.width + n) * 4 + e) * elem;
+              std::memcpy(&weights_[static_cast<size_t>(at)], elem == 1 ? static_cast<const void*>(&narrow) : &v,
+                          static_cast<size_t>(elem));
+            }
   const bool clip = stage.activation.kind == FloatActivation::kClip;
-  p.lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
-  p.hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
-  p.stage_ = std::move(stage);
-  p.stage_.bias.resize(p.stage_.bias.size() + kMaxLanes * 4, 0);  // channel-lane tiles read whole vectors
-  p.stage_.scale.resize(p.stage_.scale.size() + kMaxLanes * 4, 1.0f);
-  return true;
+  lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
+  hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
+  stage_ = std::move(stage);
+  stage_.bias.resize(stage_.bias.size() + kMaxLanes * 4, 0);  // channel-lane tiles read whole vectors
+  stage_.scale.resize(stage_.scale.size() + kMaxLanes * 4, 1.0f);
 }
 
 void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
@@ -410,13 +570,14 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
   }
   const int64_t plane = g_.ys.h * g_.ys.w, c0 = group * g_.cout_g + block.first_channel;
   const size_t elem = stage_.codes_out ? 1 : sizeof(float);
+  const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
   const TileOutput out{static_cast<unsigned char*>(y) + (image * g_.ys.c + c0) * plane * elem, plane,
                        static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)), stage_.codes_out,
-                       stage_.bias.data() + c0, stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_,
-                       g_.plane_w, g_.ys.w, g_.positions};
+                       stage_.bias.data() + c0, g_.winograd ? odd_bias_.data() + c0 : nullptr,
+                       stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w, g_.positions};
   const TileArgs args{x, g_.step_offsets.data(), g_.steps(),
                       weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, partial,
-                      span.first, position_bytes, center_, out};
+                      g_.transform_bytes(), chunk_ends, span.first, position_bytes, center_, out};
   const int64_t full_len = int64_t{t.mr} * t.lanes;
   if (channel_lanes)
     (block.width == full_len ? t.full : t.tail)[span.count - 1](args);
@@ -431,6 +592,10 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
     for (int64_t q = span.first; q < span.first + span.count; ++q) {
       if (channel_lanes) {
         values[q] = Activate(values[q], act);
+      } else if (q < g_.positions && g_.winograd) {
+        const int64_t row = q / g_.plane_w, col = 2 * (q - row * g_.plane_w);
+        for (int64_t c = col; c < std::min(col + 2, g_.ys.w); ++c)
+          values[row * g_.ys.w + c] = Activate(values[row * g_.ys.w + c], act);
       } else if (q < g_.positions) {
         const int64_t row = q / g_.plane_w, col = q - row * g_.plane_w;
         if (col < g_.ys.w) values[row * g_.ys.w + col] = Activate(values[row * g_.ys.w + col], act);
@@ -452,7 +617,10 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
   const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
   for (int64_t image = 0; image < g_.xs.n; ++image) {
-    RepackInput(g_, x, image, pad_code, scratch, threads);
+    if (g_.winograd)
+      RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, scratch, threads);
+    else
+      RepackInput(g_, x, image, pad_code, scratch, threads);
     // Each thread walks a contiguous range of items, dividing only for the first: a tile of a small layer costs
     // little more than the divisions did.
     ParallelRanges(items, 1, threads, [&](int64_t begin, int64_t end) {

@@ -17,6 +17,14 @@
 // values of a 7-wide RGB kernel row fill 6 quads where the quad-planar layout spends 7. MakeGeometry folds
 // where that saves work, the larger repack included.
 //
+// Layout "winograd", for stride-1 layers whose kernel is 3 columns wide (winograd.h has the arithmetic): each
+// pair of neighbouring output columns is a tile position, position = row * plane_w + tile, and the input is
+// repacked transformed, four planes per quad (one per transform i):
+//   packed[group][quad][i][position][4 channels],  steps = (quad, ky),
+// each plane as many rows as the padded input and one column per tile, so every kernel row is again a constant
+// offset. A tile runs the steps once per transform and combines the four sums into its two output columns: 4
+// multiplies for every 6 of the direct layouts.
+//
 // A microkernel computes a tile of int32 sums, positions by output channels, with either positions or output
 // channels on the vector lanes (TileSet), then its output stage: bias, requantize to codes or dequantize to
 // floats, written into the NCHW output. This header knows no intrinsics: the microkernels live in per-ISA
@@ -45,10 +53,12 @@ struct Geometry {
   Window2d win;   // the layer's
   Window2d grid;  // the one the steps walk: win, or, kx-folded, its rows only (kw, sw, dw 1, no column pads)
   bool kx_folded = false;
+  bool winograd = false;
   int64_t groups = 1, cin_g = 0, cout_g = 0;
   int64_t quads = 0;         // ceil(cin_g / 4), kx-folded ceil(win.kw * cin_g / 4)
-  int64_t plane_h = 0, plane_w = 0;  // each of the grid.sh * grid.sw stride-phase planes
+  int64_t plane_h = 0, plane_w = 0;  // each of the grid.sh * grid.sw stride-phase planes (winograd: transforms)
   int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
+                             // (winograd: tile positions, OH * plane_w)
   int64_t plane_len = 0;     // positions per plane including read slack past the last tile
   int64_t group_bytes = 0;   // bytes of one group's packed input
   std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base
@@ -66,7 +76,9 @@ struct Geometry {
   }
   // Unstrided and unfolded, the repack interleaves each quad's channel planes as one run, then (if padded) moves
   // the rows apart into place: one long vector run instead of a short one per row.
-  bool repacks_whole_planes() const { return !kx_folded && win.sh == 1 && win.sw == 1; }
+  bool repacks_whole_planes() const { return !kx_folded && !winograd && win.sh == 1 && win.sw == 1; }
+  // Bytes between a quad's transformed planes (winograd).
+  int64_t transform_bytes() const { return plane_len * 4; }
   // Scratch a run needs: the packed input and pad codes for missing channels, a row or a whole plane.
   int64_t scratch_bytes() const { return packed_input_bytes() + (repacks_whole_planes() ? xs.h * xs.w : xs.w); }
 };
@@ -75,10 +87,19 @@ constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel rea
 // plus the repack's bytes) drops by a tenth; the others force a layout (tests, benchmarks).
 enum class KxFold { kAuto, kNever, kAlways };
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold = KxFold::kAuto);
+// The winograd layout of the same convolution, where it applies: kernel 3 columns wide, stride 1, dilation 1.
+bool WinogradApplies(const Window2d& win);
+Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
+// The quad-planar geometry whose padded rows the winograd repack transforms, with the slack its reads need.
+Geometry WinogradStagingGeometry(const Geometry& winograd);
 
-// Repacks image `n` of NCHW codes x into g's layout (quad-planar or kx-folded) at `packed`
+// Repacks image `n` of NCHW codes x into g's layout (quad-planar, kx-folded or winograd) at `packed`
 // (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
+// The same into a winograd geometry g, transforming codes <= max_code, by way of the padded rows in `staging`'s
+// layout (WinogradStagingGeometry(g)) after g's; `packed` is g.packed_input_bytes() + staging.scratch_bytes() long.
+void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
+                         uint8_t max_code, uint8_t* packed, int threads);
 
 // Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
 // p (row * out_w + column) to out + c * channel_stride + p. Codes: requantize with scale[c], clamp the scaled
@@ -89,7 +110,8 @@ struct TileOutput {
   int64_t channel_stride;  // elements between consecutive channels' planes
   int channels;            // channels to write: the tile's width (channel lanes: fewer in the last one)
   bool codes;
-  const int32_t* bias;     // per channel, from the tile's first
+  const int32_t* bias;      // per channel, from the tile's first
+  const int32_t* odd_bias;  // winograd tiles: the bias of odd output columns (`bias`: of even ones)
   const float* scale;
   int32_t zero_point;
   float lo_f, hi_f;
@@ -108,6 +130,10 @@ struct TileArgs {
   const void* weights;            // this tile's packed weights, [steps][channels][4] of the weight type
   int64_t flush_steps;            // steps an accumulator may take before it is widened into `partial` (>= 1)
   int32_t* partial;               // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
+                                  // (winograd: two such, even and odd output columns)
+  int64_t transform_bytes;        // winograd: bytes between transformed planes (weights: steps * nr * 4 apart)
+  const int32_t* chunk_ends;      // winograd: per transform (steps apart), where its chunks end (the last at steps);
+                                  // they replace flush_steps
   int64_t first;
   const int64_t* position_bytes;  // channel lanes only
   uint8_t center;                 // Microkernel::center
@@ -142,6 +168,7 @@ struct Microkernel {
   int32_t (*center)(int32_t max_code);
   TileSet positions;
   TileSet channels;  // name nullptr where the method has no channel-lane tiles
+  TileSet winograd;  // position lanes on the winograd layout; name nullptr where the method has none
 };
 
 // Every microkernel this build has that this CPU can execute, fastest first; the caller filters by ISA level
@@ -161,14 +188,17 @@ struct OutputStage {
 class PackedConv {
  public:
   // `weights` are OIHW codes within +-max_weight; activations are codes <= max_code. Uses `tiles` (one of the
-  // kernel's tile sets), or by default the one that wastes the least work on this shape. Returns false (and
-  // why) if `kernel` cannot run this precision.
+  // kernel's tile sets; the winograd tiles on g's winograd geometry), or by default the one that wastes the least
+  // work on this shape. Returns false (and why) if `kernel` cannot run this precision, or the winograd tiles this
+  // layer.
   static bool Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
                      int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
                      const TileSet* tiles = nullptr);
   // The tile set's name; "kxfolded" in place of "quadplanar" where the geometry folds the kernel's columns.
   const std::string& name() const { return name_; }
-  size_t scratch_bytes() const { return static_cast<size_t>(g_.scratch_bytes()); }
+  size_t scratch_bytes() const {
+    return static_cast<size_t>(g_.winograd ? g_.packed_input_bytes() + staging_.scratch_bytes() : g_.scratch_bytes());
+  }
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(), any alignment) and up to `threads`.
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
 
@@ -176,22 +206,36 @@ class PackedConv {
   // A run of output channels computed by one tile, with its packed weights.
   struct Block {
     int64_t first_channel, width, weight_offset;
+    int64_t chunk_offset;  // winograd: its chunk ends in a group's (chunk_ends_)
   };
   // A run of positions: `first` and `count` in the layout's units (grid positions or output positions).
   struct Span {
     int64_t first, count;
   };
+  static bool CreateWinograd(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
+                             OutputStage stage, PackedConv* out, std::string* why);
+  // With g_ set: the blocks, spans and packed weights of `tiles`, from `transforms` weights per kernel position,
+  // values[((((c * cin_g + ic) * kh + ky) * values_kw + kx) * transforms + i] (c over all output channels), then
+  // the output stage.
+  void Pack(const Microkernel& kernel, const TileSet& tiles, const int16_t* values, int64_t values_kw,
+            int64_t transforms, OutputStage stage);
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
                void* y) const;
   const TileSet* tiles_ = nullptr;
   std::string name_;
   Geometry g_;
+  Geometry staging_;  // winograd: the padded rows' (RepackWinogradInput)
   int64_t flush_steps_ = 1, group_weight_bytes_ = 0;
   uint8_t center_ = 0;
+  uint8_t winograd_max_code_ = 0;       // winograd: the input transform's offset
   std::vector<Block> blocks_;        // per group, the same
   std::vector<Span> spans_;
   std::vector<unsigned char> weights_;  // [group][block][steps][width][4] of the weight type
-  OutputStage stage_;                   // bias and scale padded by kMaxLanes * 4 channels
+  OutputStage stage_;                   // bias and scale padded by kMaxLanes * 4 channels (winograd: see winograd.h)
+  std::vector<int32_t> odd_bias_;       // winograd: the odd output columns' bias, padded alike
+  std::vector<int32_t> chunk_ends_;     // winograd: [group][block][transform][steps], TileArgs::chunk_ends
+  int64_t group_chunk_ends_ = 0;        // winograd: entries per group
+  int64_t work_ = 0;                    // winograd: estimated, to compare with the direct layouts'
   float lo_f_ = 0, hi_f_ = 0;           // TileOutput's clamp
 };
 

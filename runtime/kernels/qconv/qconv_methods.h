@@ -14,6 +14,7 @@
 
 #include "runtime/kernels/qconv/qconv.h"
 #include "runtime/kernels/qconv/simd_regs.h"
+#include "runtime/kernels/qconv/winograd.h"
 
 namespace q46::kernels::qconv {
 inline namespace Q46_QCONV_ISA_NAMESPACE {  // see simd_regs.h
@@ -250,57 +251,152 @@ void WriteChannelTile(const TileOutput o, int64_t first, const int32_t* partial)
   }
 }
 
-// Accumulates MR x NR accumulators over steps [s0, s1) and widens them into `partial` ([n][m] vectors), added
-// to what is there unless s0 == 0. Madd(m, n, acc, s) does one step of one accumulator's work.
-template <class M, int MR, int NR, class Step>
-void AccumulateChunk(int64_t s0, int64_t s1, int32_t* partial, Step&& step) {
-  using R = typename M::Reg;
+// Accumulates MR x NR accumulators over steps [s0, s1) and hands each, widened to int32, to flush(m, n, wide).
+// step(s, acc) does one step of every accumulator's work. The flush is taken by value and should capture by
+// value: its vector stores may alias anything, and a closure reached through a reference would be reloaded after
+// each of them (that cost small layers a tenth of their time).
+template <class M, int MR, int NR, class Step, class Flush>
+void AccumulateChunk(int64_t s0, int64_t s1, const Step& step, Flush flush) {
   typename M::Acc acc[MR][NR];
   for (int m = 0; m < MR; ++m)
     for (int n = 0; n < NR; ++n) acc[m][n] = M::Zero();
   for (int64_t s = s0; s < s1; ++s) step(s, acc);
   for (int n = 0; n < NR; ++n)
-    for (int m = 0; m < MR; ++m) {
-      int32_t* sums = partial + (n * MR + m) * M::kLanes;
-      const auto wide = M::Widen(acc[m][n]);
-      R::Store(sums, s0 == 0 ? wide : R::AddI32(wide, R::Load(sums)));
-    }
+    for (int m = 0; m < MR; ++m) flush(m, n, M::Widen(acc[m][n]));
 }
 
-// All steps in chunks of at most flush_steps (the method's widening interval).
+// All of a tile's steps in chunks of at most flush_steps (the method's widening interval), its sums in `partial`
+// ([n][m] vectors).
 template <class M, int MR, int NR, class Step>
-void Accumulate(const TileArgs& a, Step&& step) {
+void Accumulate(const TileArgs& a, const Step& step) {
+  using R = typename M::Reg;
+  int32_t* const partial = a.partial;
   for (int64_t s0 = 0, s1; s0 < a.steps; s0 = s1) {
     s1 = a.steps - s0 <= a.flush_steps ? a.steps : s0 + a.flush_steps;
-    AccumulateChunk<M, MR, NR>(s0, s1, a.partial, step);
+    const bool first = s0 == 0;
+    AccumulateChunk<M, MR, NR>(s0, s1, step, [partial, first](int m, int n, typename R::I wide) {
+      int32_t* sums = partial + (n * MR + m) * M::kLanes;
+      R::Store(sums, first ? wide : R::AddI32(wide, R::Load(sums)));
+    });
   }
 }
 
-// Position lanes: MR x lanes grid positions by NR output channels. Per step, MR input vectors (4 channels of
-// lanes positions) and NR weight broadcasts (4 channels of one output channel).
+// One step of a position-lane tile: MR input vectors (4 channels of lanes positions) from x + offsets[s] and NR
+// weight broadcasts (4 channels of one output channel) from w, NR * 4 weights a step.
+template <class M, int MR, int NR>
+auto PositionStep(const uint8_t* x, const int64_t* offsets, const typename M::W* w, typename M::Center center) {
+  return [=](int64_t s, typename M::Acc (&acc)[MR][NR]) {
+    constexpr int kL = M::kLanes;
+    const uint8_t* p = x + offsets[s];
+    typename M::X xv[MR];
+    for (int m = 0; m < MR; ++m) xv[m] = M::LoadX(p + m * kL * 4, center);
+    const typename M::W* ws = w + s * NR * 4;
+    for (int n = 0; n < NR; ++n) {
+      const typename M::Wv wv = M::LoadW(ws + n * 4);
+      for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv[m], wv);
+    }
+  };
+}
+
+// Position lanes: MR x lanes grid positions by NR output channels.
 template <class M, int MR, int NR>
 struct PositionTile {
   static void Run(const TileArgs& a) {
     using R = typename M::Reg;
-    constexpr int kL = M::kLanes;
     const auto* w = static_cast<const typename M::W*>(a.weights);
-    const auto center = M::MakeCenter(a.center);
-    Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
-      const uint8_t* p = a.x + a.offsets[s];
-      typename M::X xv[MR];
-      for (int m = 0; m < MR; ++m) xv[m] = M::LoadX(p + m * kL * 4, center);
-      const typename M::W* ws = w + s * NR * 4;
-      for (int n = 0; n < NR; ++n) {
-        const typename M::Wv wv = M::LoadW(ws + n * 4);
-        for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv[m], wv);
-      }
-    });
+    Accumulate<M, MR, NR>(a, PositionStep<M, MR, NR>(a.x, a.offsets, w, M::MakeCenter(a.center)));
     // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
     // memory.
     if (a.out.codes)
       WritePositionTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial);
     else
       WritePositionTile<R, float, MR, NR>(a.out, a.first, a.partial);
+  }
+};
+
+// The output stage of a winograd tile: MR vectors of kL tile positions from `first` by NR channels, the even
+// and odd output columns' sums (2 (sum + bias) once the bias is added; the scale is halved) in `even` and `odd`
+// ([n][m] vectors). Tile position q is output row q / plane_w, columns 2 (q % plane_w) and the next, dropped at
+// out_w. A vector of tiles within one row and the output width stores its outputs interleaved in one go; others
+// go out one value at a time.
+template <class R, class T, int MR, int NR>
+void WriteWinogradTile(const TileOutput o, int64_t first, const int32_t* even, const int32_t* odd) {
+  constexpr int kL = R::kBytes / 4;
+  const OutputRegs<R> regs(o);
+  for (int n = 0; n < NR; ++n) {
+    const auto bias_even = R::Set1I32(o.bias[n]), bias_odd = R::Set1I32(o.odd_bias[n]);
+    const auto scale = R::Set1F(o.scale[n]);
+    T* plane = static_cast<T*>(o.out) + n * o.channel_stride;
+    int64_t row = first / o.plane_w, tile = first % o.plane_w;
+    for (int m = 0; m < MR; ++m) {
+      const int64_t q = first + m * kL;
+      const auto e = regs.ScaleAndClamp(R::Load(even + (n * MR + m) * kL), bias_even, scale);
+      const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, scale);
+      if (tile + kL <= o.plane_w && 2 * (tile + kL) <= o.out_w) {
+        T* at = plane + row * o.out_w + 2 * tile;
+        if constexpr (std::is_same_v<T, uint8_t>)
+          R::StoreBytesInterleaved(at, regs.Codes(e), regs.Codes(d));
+        else
+          R::StoreFInterleaved(at, e, d);
+        tile += kL;
+        if (tile == o.plane_w) tile = 0, ++row;
+        continue;
+      }
+      alignas(64) T values[2][kL];
+      if constexpr (std::is_same_v<T, uint8_t>)
+        R::StoreBytes(values[0], regs.Codes(e)), R::StoreBytes(values[1], regs.Codes(d));
+      else
+        R::StoreF(values[0], e), R::StoreF(values[1], d);
+      for (int i = 0; i < kL && q + i < o.positions; ++i) {
+        T* at = plane + row * o.out_w + 2 * tile;
+        at[0] = values[0][i];
+        if (2 * tile + 1 < o.out_w) at[1] = values[1][i];
+        if (++tile == o.plane_w) tile = 0, ++row;
+      }
+    }
+  }
+}
+
+// Position lanes on the winograd layout (winograd.h): per transform i, the steps over plane i with weights u_i in
+// the chunks of a.chunk_ends, each chunk's sums combined into the even and odd columns' (kWinogradCombine: +1, -1
+// or nothing; the transforms unrolled, so the signs are constants).
+template <class M, int MR, int NR>
+struct WinogradTile {
+  using R = typename M::Reg;
+  static constexpr int kVectors = MR * NR * M::kLanes;
+
+  template <int I>
+  static void Transform(const TileArgs& a, typename M::Center center) {
+    const auto* w = static_cast<const typename M::W*>(a.weights) + I * a.steps * NR * 4;
+    const auto step = PositionStep<M, MR, NR>(a.x + I * a.transform_bytes, a.offsets, w, center);
+    int32_t* const even = a.partial;
+    int32_t* const odd = a.partial + kVectors;
+    int64_t s0 = 0;
+    for (const int32_t* end = a.chunk_ends + I * a.steps; s0 < a.steps; s0 = *end++)
+      AccumulateChunk<M, MR, NR>(s0, *end, step, [even, odd](int m, int n, typename R::I wide) {
+        const int at = (n * MR + m) * M::kLanes;
+        Combine<kWinogradCombine[0][I]>(even + at, wide);
+        Combine<kWinogradCombine[1][I]>(odd + at, wide);
+      });
+  }
+  template <int kSign>
+  static void Combine(int32_t* sums, typename R::I wide) {
+    if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
+    if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
+  }
+  template <int... I>
+  static void Transforms(const TileArgs& a, std::integer_sequence<int, I...>) {
+    const auto center = M::MakeCenter(a.center);
+    (Transform<I>(a, center), ...);
+  }
+
+  static void Run(const TileArgs& a) {
+    for (int i = 0; i < 2 * kVectors; i += M::kLanes) R::Store(a.partial + i, R::Zero());
+    Transforms(a, std::make_integer_sequence<int, kWinogradTransforms>());
+    if (a.out.codes)
+      WriteWinogradTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
+    else
+      WriteWinogradTile<R, float, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
   }
 };
 
@@ -354,8 +450,18 @@ template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                             const char* positions_name, const char* channels_name) {
   Microkernel k{name, isa, sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps,
-                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}};
+                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}};
   if constexpr (M::kChannelLanes) k.channels = MakeTileSet<ChannelTile, M, MR, MAX_NR>(channels_name, Lanes::kChannels);
+  return k;
+}
+
+// The same with winograd tiles of the same size.
+template <class M, int MR, int MAX_NR>
+Microkernel MakeMicrokernelWithWinograd(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
+                                        const char* positions_name, const char* channels_name,
+                                        const char* winograd_name) {
+  Microkernel k = MakeMicrokernel<M, MR, MAX_NR>(name, isa, flush_steps, positions_name, channels_name);
+  k.winograd = MakeTileSet<WinogradTile, M, MR, MAX_NR>(winograd_name, Lanes::kPositions);
   return k;
 }
 

@@ -55,6 +55,7 @@ struct Ymm {
   static I Set1I64(int64_t v) { return _mm256_set1_epi64x(v); }
   static I AddI16(I a, I b) { return _mm256_add_epi16(a, b); }
   static I AddI32(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I SubI32(I a, I b) { return _mm256_sub_epi32(a, b); }
   static I MaddUbs(I u8, I s8) { return _mm256_maddubs_epi16(u8, s8); }
   static I MaddI16(I a, I b) { return _mm256_madd_epi16(a, b); }
   // Zero-extends the low / high half of the kBytes bytes at p to int16.
@@ -95,6 +96,18 @@ struct Ymm {
     if (count & 4) std::memcpy(p, &run, 4), p += 4, run >>= 32;
     if (count & 2) std::memcpy(p, &run, 2), p += 2, run >>= 16;
     if (count & 1) *p = static_cast<uint8_t>(run);
+  }
+  // The low bytes of two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 bytes.
+  static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
+    const __m128i bytes = _mm_unpacklo_epi8(_mm_cvtsi64_si128(static_cast<int64_t>(LowBytes(a))),
+                                            _mm_cvtsi64_si128(static_cast<int64_t>(LowBytes(b))));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), bytes);
+  }
+  // Two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 floats.
+  static void StoreFInterleaved(float* p, F a, F b) {
+    const F lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);  // per 128-bit half
+    _mm256_storeu_ps(p, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) {
     const I bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
