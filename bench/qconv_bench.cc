@@ -91,9 +91,10 @@ int Register() {
       if (fold == KxFold::kAlways && (s.c % 4 == 0 || s.k == 1)) continue;
       const std::string layout = fold == KxFold::kAlways ? "/kxfolded" : "";
       for (const Microkernel* k : Microkernels())
-        for (const TileSet* t : {&k->positions, &k->channels, &k->winograd})
+        for (const TileSet* t : {&k->positions, &k->channels, &k->winograd, &k->winograd_channels})
           if (IsaWithin(k->isa, cpu) && t->name != nullptr &&
-              (t != &k->winograd || (fold == KxFold::kNever && s.k == 3 && s.stride == 1)))
+              ((t != &k->winograd && t != &k->winograd_channels) ||
+               (fold == KxFold::kNever && s.k == 3 && s.stride == 1)))
             benchmark::RegisterBenchmark((s.name + layout + "/" + t->name).c_str(), BM_Conv, s, fold, k, t);
       for (const Microkernel* k : Microkernels())  // what PackedConv::Create picks (the label names it)
         if (IsaWithin(k->isa, cpu) && fold == KxFold::kNever)

@@ -98,8 +98,8 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
     const Geometry g = MakeGeometry(c.xs, ys, c.win, c.groups, fold);
     for (const Microkernel* k : Microkernels()) {
       if (!IsaWithin(k->isa, DetectIsa())) continue;
-      for (const TileSet* tiles : {&k->positions, &k->channels, &k->winograd}) {
-        const bool winograd = tiles == &k->winograd;
+      for (const TileSet* tiles : {&k->positions, &k->channels, &k->winograd, &k->winograd_channels}) {
+        const bool winograd = tiles == &k->winograd || tiles == &k->winograd_channels;
         if (tiles->name == nullptr || (winograd && fold == KxFold::kAlways)) continue;
         PackedConv conv;
         std::string why;
@@ -174,7 +174,7 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
 // Winograd tiles at their accumulation bound: every code at its maximum and every weight at one extreme makes
 // transform 1 sum 2 max_code times 3 max_weight in every product (at (23, 23): 44 * 33, pairs of 2904, 11 steps
 // to the int16 limit), over reductions of 1 to 100 steps (4 to 400 input channels of a 3-row kernel), odd and even
-// widths, every padding, both kinds of output.
+// widths, every padding, both kinds of output; both tile forms.
 TEST(QConv, WinogradTilesAtTheirBound) {
   std::mt19937 rng(23);
   int ran = 0, winograd_runs = 0;
@@ -196,7 +196,7 @@ TEST(QConv, WinogradTilesAtTheirBound) {
         }
   EXPECT_GT(ran, 0);
   const bool has_winograd = HasWinogradKernel();
-  EXPECT_TRUE(!has_winograd || winograd_runs == 200) << winograd_runs << " winograd runs";
+  EXPECT_TRUE(!has_winograd || winograd_runs == 400) << winograd_runs << " winograd runs";
 }
 
 // Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where

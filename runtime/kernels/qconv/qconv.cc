@@ -361,9 +361,12 @@ int64_t PositionHalfVectors(const TileSet& t, const Geometry& g) {
 int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
   return (g.steps() + kOutputVectorCost) * PositionHalfVectors(t, g) * g.cout_g / 2;
 }
-int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
+int64_t ChannelStoreWork(const Geometry& g, int64_t output_bytes) {
   const int64_t outputs = g.ys.h * g.ys.w, store_cost = outputs * output_bytes < 4096 ? 2 : 16;
-  return g.steps() * CeilDiv(g.cout_g, t.lanes) * outputs + store_cost * outputs * g.cout_g;
+  return store_cost * outputs * g.cout_g;
+}
+int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
+  return g.steps() * CeilDiv(g.cout_g, t.lanes) * g.ys.h * g.ys.w + ChannelStoreWork(g, output_bytes);
 }
 
 }  // namespace
@@ -371,7 +374,8 @@ int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_byte
 bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
                         int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
                         const TileSet* tiles) {
-  if (tiles == &kernel.winograd) return CreateWinograd(kernel, g, weights, max_code, std::move(stage), out, why);
+  if (tiles == &kernel.winograd || tiles == &kernel.winograd_channels)
+    return CreateWinograd(kernel, *tiles, g, weights, max_code, std::move(stage), out, why);
   const int64_t flush = kernel.flush_steps(max_code, max_weight);
   if (tiles == nullptr) {
     const int64_t positions = PositionLaneWork(kernel.positions, g);
@@ -381,15 +385,17 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     tiles = channels < positions ? &kernel.channels : &kernel.positions;
     // The winograd layout where it applies and does less work; each side's repack counted at 16 multiply-adds a
     // byte written (EstimatedWork), half a vector step: winograd's writes the padded rows, then twice their bytes.
+    int64_t best = flush == 0 ? INT64_MAX : std::min(positions, channels) * g.groups + g.packed_input_bytes() / 2;
     PackedConv winograd;
-    std::string no;
-    if (kernel.winograd.name != nullptr && WinogradApplies(g.win) &&
-        CreateWinograd(kernel, g, weights, max_code, stage, &winograd, &no)) {
-      const int64_t repack = winograd.staging_.packed_input_bytes() + winograd.g_.packed_input_bytes();
-      if (flush == 0 || (winograd.work_ + repack / 2) * g.groups <
-                            std::min(positions, channels) * g.groups + g.packed_input_bytes() / 2)
-        return *out = std::move(winograd), true;
+    for (const TileSet* t : {&kernel.winograd, &kernel.winograd_channels}) {
+      PackedConv candidate;
+      std::string no;
+      if (t->name == nullptr || !CreateWinograd(kernel, *t, g, weights, max_code, stage, &candidate, &no)) continue;
+      const int64_t work = candidate.work_ * g.groups +
+                           (candidate.staging_.packed_input_bytes() + candidate.g_.packed_input_bytes()) / 2;
+      if (work < best) best = work, winograd = std::move(candidate);
     }
+    if (winograd.tiles_ != nullptr) return *out = std::move(winograd), true;
   }
   if (flush == 0) {
     *why = std::string(kernel.name) + " cannot accumulate codes up to " + std::to_string(max_code) +
@@ -415,10 +421,11 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   return true;
 }
 
-bool PackedConv::CreateWinograd(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
-                                OutputStage stage, PackedConv* out, std::string* why) {
-  const std::string name = kernel.winograd.name != nullptr ? kernel.winograd.name : kernel.name;
-  if (kernel.winograd.name == nullptr || !WinogradApplies(g.win) || kernel.center(max_code) != 0)
+bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, const Geometry& g, const int8_t* weights,
+                                int32_t max_code, OutputStage stage, PackedConv* out, std::string* why) {
+  const std::string name = t.name != nullptr ? t.name : kernel.name;
+  if (t.name == nullptr || !WinogradApplies(g.win) || kernel.center(max_code) != 0 ||
+      kernel.weight_type != WeightType::kS8)
     return *why = name + " has no winograd tiles for this layer (they take stride-1 kernels 3 columns wide)", false;
   // u[((c * cin_g + ic) * kh + ky) * 4 + i], c over all output channels.
   const int64_t rows = g.ys.c * g.cin_g * g.win.kh, per_channel = g.cin_g * g.win.kh * kWinogradTransforms;
@@ -466,10 +473,11 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const Geometry& g, co
   p.g_ = MakeWinogradGeometry(g.xs, g.ys, g.win, g.groups);
   p.staging_ = WinogradStagingGeometry(p.g_);
   p.winograd_max_code_ = static_cast<uint8_t>(max_code);
-  p.Pack(kernel, kernel.winograd, u.data(), 1, kWinogradTransforms, std::move(stage));
+  const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
+  p.Pack(kernel, t, u.data(), 1, kWinogradTransforms, std::move(stage));
 
-  // Where each block's tiles widen, per transform, and the work that makes (PositionLaneWork's units: per vector
-  // of tiles and channel, the steps, a widening at about two steps' work, two output vectors).
+  // Where each block's tiles widen, per transform, and the work that makes (in PositionLaneWork's and
+  // ChannelLaneWork's units: the steps, a widening at about two steps' work, the outputs).
   const Geometry& wg = p.g_;
   const int64_t steps = wg.steps(), blocks = static_cast<int64_t>(p.blocks_.size());
   p.group_chunk_ends_ = blocks * kWinogradTransforms * steps;
@@ -483,10 +491,14 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const Geometry& g, co
         const auto* w = reinterpret_cast<const int8_t*>(p.weights_.data() + grp * p.group_weight_bytes_ +
                                                          block.weight_offset) + i * steps * block.width * 4;
         int32_t* ends = &p.chunk_ends_[static_cast<size_t>(grp * p.group_chunk_ends_ + block.chunk_offset + i * steps)];
-        work += (steps + 2 * WinogradChunks(w, steps, block.width, max_code, ends)) * block.width;
+        const int64_t vectors = t.lanes_of == Lanes::kChannels ? CeilDiv(block.width, t.lanes) : block.width;
+        work += (steps + 2 * WinogradChunks(w, steps, block.width, max_code, ends)) * vectors;
       }
   }
-  p.work_ = (work / wg.groups + 2 * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(kernel.winograd, wg) / 2;
+  if (t.lanes_of == Lanes::kChannels)
+    p.work_ = work / wg.groups * wg.positions + ChannelStoreWork(wg, output_bytes);
+  else
+    p.work_ = (work / wg.groups + 2 * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(t, wg) / 2;
   return true;
 }
 
@@ -509,7 +521,7 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
     const int64_t full = g.cout_g / full_len;
     for (int64_t b = 0; b < full; ++b) add_block(b * full_len, full_len);
     for (int64_t c = full * full_len; c < g.cout_g; c += t.lanes) add_block(c, t.lanes);
-    const int64_t outputs = g.ys.h * g.ys.w;
+    const int64_t outputs = g.winograd ? g.positions : g.ys.h * g.ys.w;  // winograd: tile positions
     for (int64_t q = 0; q < outputs; q += t.max_nr) spans_.push_back({q, std::min<int64_t>(t.max_nr, outputs - q)});
   } else {
     // As few tiles as max_nr allows, their widths differing by at most one (32 channels: 6, 6, 5, 5, 5, 5).
@@ -557,10 +569,12 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
                          void* y) const {
   const TileSet& t = *tiles_;
   const bool channel_lanes = t.lanes_of == Lanes::kChannels;
-  alignas(64) int32_t partial[kMaxNr * 4 * kMaxLanes];
+  alignas(64) int32_t partial[kPartialSums];
   int64_t position_bytes[kMaxNr];
   const uint8_t* x = packed + group * g_.group_bytes;
-  if (channel_lanes) {
+  if (channel_lanes && g_.winograd) {  // tile positions are the planes' positions
+    for (int64_t i = 0; i < span.count; ++i) position_bytes[i] = 4 * (span.first + i);
+  } else if (channel_lanes) {
     for (int64_t i = 0, row = span.first / g_.ys.w, col = span.first - row * g_.ys.w; i < span.count; ++i, ++col) {
       if (col == g_.ys.w) col = 0, ++row;
       position_bytes[i] = 4 * (row * g_.plane_w + col);
@@ -590,12 +604,12 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
   for (int64_t n = 0; n < out.channels; ++n) {
     float* values = static_cast<float*>(out.out) + n * plane;
     for (int64_t q = span.first; q < span.first + span.count; ++q) {
-      if (channel_lanes) {
-        values[q] = Activate(values[q], act);
-      } else if (q < g_.positions && g_.winograd) {
+      if (g_.winograd && q < g_.positions) {  // a tile position: two columns
         const int64_t row = q / g_.plane_w, col = 2 * (q - row * g_.plane_w);
         for (int64_t c = col; c < std::min(col + 2, g_.ys.w); ++c)
           values[row * g_.ys.w + c] = Activate(values[row * g_.ys.w + c], act);
+      } else if (channel_lanes) {
+        values[q] = Activate(values[q], act);
       } else if (q < g_.positions) {
         const int64_t row = q / g_.plane_w, col = q - row * g_.plane_w;
         if (col < g_.ys.w) values[row * g_.ys.w + col] = Activate(values[row * g_.ys.w + col], act);

@@ -79,7 +79,8 @@ struct Geometry {
   bool repacks_whole_planes() const { return !kx_folded && !winograd && win.sh == 1 && win.sw == 1; }
   // Bytes between a quad's transformed planes (winograd).
   int64_t transform_bytes() const { return plane_len * 4; }
-  // Scratch a run needs: the packed input and pad codes for missing channels, a row or a whole plane.
+  // Scratch a run needs: the packed input and pad codes for missing channels, a row or a whole plane (not for a
+  // winograd geometry: see PackedConv::scratch_bytes).
   int64_t scratch_bytes() const { return packed_input_bytes() + (repacks_whole_planes() ? xs.h * xs.w : xs.w); }
 };
 constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel reads
@@ -93,7 +94,7 @@ Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t g
 // The quad-planar geometry whose padded rows the winograd repack transforms, with the slack its reads need.
 Geometry WinogradStagingGeometry(const Geometry& winograd);
 
-// Repacks image `n` of NCHW codes x into g's layout (quad-planar, kx-folded or winograd) at `packed`
+// Repacks image `n` of NCHW codes x into g's layout (quad-planar or kx-folded) at `packed`
 // (Geometry::scratch_bytes() long).
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
 // The same into a winograd geometry g, transforming codes <= max_code, by way of the padded rows in `staging`'s
@@ -141,6 +142,7 @@ struct TileArgs {
 };
 using TileFn = void (*)(const TileArgs&);
 constexpr int kMaxNr = 6;
+constexpr int kPartialSums = kMaxNr * 4 * kMaxLanes;  // TileArgs::partial's int32s: 4 vectors of kMaxLanes by kMaxNr
 
 enum class WeightType { kS8, kS16 };
 enum class Lanes { kPositions, kChannels };
@@ -168,7 +170,8 @@ struct Microkernel {
   int32_t (*center)(int32_t max_code);
   TileSet positions;
   TileSet channels;  // name nullptr where the method has no channel-lane tiles
-  TileSet winograd;  // position lanes on the winograd layout; name nullptr where the method has none
+  TileSet winograd;           // the winograd layout's position lanes; name nullptr where the method has none
+  TileSet winograd_channels;  // and its channel lanes
 };
 
 // Every microkernel this build has that this CPU can execute, fastest first; the caller filters by ISA level
@@ -212,8 +215,9 @@ class PackedConv {
   struct Span {
     int64_t first, count;
   };
-  static bool CreateWinograd(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
-                             OutputStage stage, PackedConv* out, std::string* why);
+  static bool CreateWinograd(const Microkernel& kernel, const TileSet& tiles, const Geometry& g,
+                             const int8_t* weights, int32_t max_code, OutputStage stage, PackedConv* out,
+                             std::string* why);
   // With g_ set: the blocks, spans and packed weights of `tiles`, from `transforms` weights per kernel position,
   // values[((((c * cin_g + ic) * kh + ky) * values_kw + kx) * transforms + i] (c over all output channels), then
   // the output stage.

@@ -10,7 +10,8 @@ namespace q46::kernels::qconv {
 std::vector<const Microkernel*> MicrokernelsAvx2() {
   static const Microkernel maddubs = MakeMicrokernelWithWinograd<MaddubsI16<simd::Ymm>, 2, 6>(
       "qconv_u8s8_maddubs_i16_avx2", Isa::kAvx2, &MaddubsFlushSteps, "qconv_u8s8_maddubs_i16_16x6_quadplanar_avx2",
-      "qconv_u8s8_maddubs_i16_6x16_quadplanar_chlanes_avx2", "qconv_u8s8_maddubs_i16_16x6_winograd2x3_avx2");
+      "qconv_u8s8_maddubs_i16_6x16_quadplanar_chlanes_avx2", "qconv_u8s8_maddubs_i16_16x6_winograd2x3_avx2",
+      "qconv_u8s8_maddubs_i16_6x16_winograd2x3_chlanes_avx2");
   static const Microkernel maddwd = MakeMicrokernel<MaddwdI32<simd::Ymm>, 1, 5>(
       "qconv_u8s8_maddwd_i32_avx2", Isa::kAvx2, &NeverFlush, "qconv_u8s8_maddwd_i32_8x5_quadplanar_avx2", nullptr);
   return {&maddubs, &maddwd};

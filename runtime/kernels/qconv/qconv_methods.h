@@ -228,6 +228,17 @@ void WritePositionTile(const TileOutput o, int64_t first, const int32_t* partial
   }
 }
 
+// One vector of channels' sums through the output stage, into values (codes or floats).
+template <class R, class T>
+void ChannelValues(const OutputRegs<R>& regs, const int32_t* sums, typename R::I bias, typename R::F scale,
+                   T* values) {
+  const auto clamped = regs.ScaleAndClamp(R::Load(sums), bias, scale);
+  if constexpr (std::is_same_v<T, uint8_t>)
+    R::StoreBytes(values, regs.Codes(clamped));
+  else
+    R::StoreF(values, clamped);
+}
+
 // Channel lanes: the outputs of a tile's channels (MR vectors of kL) at its NR output positions from `first`,
 // one channel plane apart.
 template <class R, class T, int MR, int NR>
@@ -240,13 +251,37 @@ void WriteChannelTile(const TileOutput o, int64_t first, const int32_t* partial)
     const auto scale = R::LoadF(o.scale + c);
     T* out = static_cast<T*>(o.out) + c * o.channel_stride + first;
     for (int n = 0; n < NR; ++n) {
-      const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), bias, scale);
       alignas(64) T values[kL];
-      if constexpr (std::is_same_v<T, uint8_t>)
-        R::StoreBytes(values, regs.Codes(clamped));
-      else
-        R::StoreF(values, clamped);
+      ChannelValues<R>(regs, partial + (n * MR + m) * kL, bias, scale, values);
       for (int i = 0; i < count; ++i) out[i * o.channel_stride + n] = values[i];
+    }
+  }
+}
+
+// The same for a winograd tile: its NR tile positions from `first` (row q / plane_w, columns 2 (q % plane_w) and
+// the next, dropped at out_w), the even and odd columns' sums in `even` and `odd`.
+template <class R, class T, int MR, int NR>
+void WriteWinogradChannelTile(const TileOutput o, int64_t first, const int32_t* even, const int32_t* odd) {
+  constexpr int kL = R::kBytes / 4;
+  const OutputRegs<R> regs(o);
+  int64_t at[NR];  // each tile position's even output
+  bool has_odd[NR];
+  for (int64_t n = 0, row = first / o.plane_w, tile = first % o.plane_w; n < NR; ++n) {
+    at[n] = row * o.out_w + 2 * tile, has_odd[n] = 2 * tile + 1 < o.out_w;
+    if (++tile == o.plane_w) tile = 0, ++row;
+  }
+  for (int m = 0; m < MR && m * kL < o.channels; ++m) {
+    const int c = m * kL, count = std::min(kL, o.channels - c);
+    const auto bias_even = R::Load(o.bias + c), bias_odd = R::Load(o.odd_bias + c);
+    const auto scale = R::LoadF(o.scale + c);
+    T* out = static_cast<T*>(o.out) + c * o.channel_stride;
+    for (int n = 0; n < NR; ++n) {
+      alignas(64) T values[2][kL];
+      ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, values[0]);
+      ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, values[1]);
+      for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n]] = values[0][i];
+      if (has_odd[n])
+        for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n] + 1] = values[1][i];
     }
   }
 }
@@ -357,77 +392,99 @@ void WriteWinogradTile(const TileOutput o, int64_t first, const int32_t* even, c
   }
 }
 
-// Position lanes on the winograd layout (winograd.h): per transform i, the steps over plane i with weights u_i in
-// the chunks of a.chunk_ends, each chunk's sums combined into the even and odd columns' (kWinogradCombine: +1, -1
-// or nothing; the transforms unrolled, so the signs are constants).
-template <class M, int MR, int NR>
-struct WinogradTile {
-  using R = typename M::Reg;
-  static constexpr int kVectors = MR * NR * M::kLanes;
-
-  template <int I>
-  static void Transform(const TileArgs& a, typename M::Center center) {
-    const auto* w = static_cast<const typename M::W*>(a.weights) + I * a.steps * NR * 4;
-    const auto step = PositionStep<M, MR, NR>(a.x + I * a.transform_bytes, a.offsets, w, center);
-    int32_t* const even = a.partial;
-    int32_t* const odd = a.partial + kVectors;
-    int64_t s0 = 0;
-    for (const int32_t* end = a.chunk_ends + I * a.steps; s0 < a.steps; s0 = *end++)
-      AccumulateChunk<M, MR, NR>(s0, *end, step, [even, odd](int m, int n, typename R::I wide) {
-        const int at = (n * MR + m) * M::kLanes;
-        Combine<kWinogradCombine[0][I]>(even + at, wide);
-        Combine<kWinogradCombine[1][I]>(odd + at, wide);
-      });
-  }
-  template <int kSign>
-  static void Combine(int32_t* sums, typename R::I wide) {
-    if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
-    if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
-  }
-  template <int... I>
-  static void Transforms(const TileArgs& a, std::integer_sequence<int, I...>) {
-    const auto center = M::MakeCenter(a.center);
-    (Transform<I>(a, center), ...);
-  }
-
-  static void Run(const TileArgs& a) {
-    for (int i = 0; i < 2 * kVectors; i += M::kLanes) R::Store(a.partial + i, R::Zero());
-    Transforms(a, std::make_integer_sequence<int, kWinogradTransforms>());
-    if (a.out.codes)
-      WriteWinogradTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
-    else
-      WriteWinogradTile<R, float, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
-  }
-};
-
 // Channel lanes: NR output positions by MR x lanes output channels. Per step, MR weight vectors (4 input
 // channels of lanes output channels) and NR input broadcasts (4 channels at one position). Only methods whose
 // operands are both byte vectors (M::kChannelLanes) have this form.
 template <class M, int MR, int NR>
+auto ChannelStep(const uint8_t* x, const int64_t* offsets, const int8_t* w, const int64_t* position_bytes,
+                 typename M::Center center) {
+  std::array<int64_t, NR> at;
+  for (int n = 0; n < NR; ++n) at[n] = position_bytes[n];
+  return [=](int64_t s, typename M::Acc (&acc)[MR][NR]) {
+    constexpr int kL = M::kLanes;
+    const uint8_t* p = x + offsets[s];
+    const int8_t* ws = w + s * MR * kL * 4;
+    typename M::Wv wv[MR];
+    for (int m = 0; m < MR; ++m) wv[m] = M::LoadWVector(ws + m * kL * 4);
+    for (int n = 0; n < NR; ++n) {
+      const auto xv = M::BroadcastX(p + at[n], center);
+      for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv, wv[m]);
+    }
+  };
+}
+
+template <class M, int MR, int NR>
 struct ChannelTile {
   static void Run(const TileArgs& a) {
     using R = typename M::Reg;
-    constexpr int kL = M::kLanes;
-    const auto* w = static_cast<const int8_t*>(a.weights);
-    int64_t at[NR];
-    for (int n = 0; n < NR; ++n) at[n] = a.position_bytes[n];
-    const auto center = M::MakeCenter(a.center);
-    Accumulate<M, MR, NR>(a, [&](int64_t s, typename M::Acc (&acc)[MR][NR]) {
-      const uint8_t* p = a.x + a.offsets[s];
-      const int8_t* ws = w + s * MR * kL * 4;
-      typename M::Wv wv[MR];
-      for (int m = 0; m < MR; ++m) wv[m] = M::LoadWVector(ws + m * kL * 4);
-      for (int n = 0; n < NR; ++n) {
-        const auto xv = M::BroadcastX(p + at[n], center);
-        for (int m = 0; m < MR; ++m) M::Madd(acc[m][n], xv, wv[m]);
-      }
-    });
+    Accumulate<M, MR, NR>(a, ChannelStep<M, MR, NR>(a.x, a.offsets, static_cast<const int8_t*>(a.weights),
+                                                    a.position_bytes, M::MakeCenter(a.center)));
     if (a.out.codes)
       WriteChannelTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial);
     else
       WriteChannelTile<R, float, MR, NR>(a.out, a.first, a.partial);
   }
 };
+
+// Tiles on the winograd layout (winograd.h), positions or (kChannelLanes) output channels on the lanes: per
+// transform i, the steps over plane i with weights u_i in the chunks of a.chunk_ends, each chunk's sums combined
+// into the even and odd columns' (kWinogradCombine: +1, -1 or nothing; the transforms unrolled, so the signs are
+// constants).
+template <class M, int MR, int NR, bool kChannelLanes>
+struct WinogradTileOf {
+  using R = typename M::Reg;
+  static constexpr int kVectors = MR * NR * M::kLanes;
+  static_assert(2 * kVectors <= kPartialSums, "TileArgs::partial holds both columns' sums");
+  static constexpr int64_t kStepWeights = kChannelLanes ? MR * M::kLanes * 4 : NR * 4;
+
+  template <int kSign>
+  static void Combine(int32_t* sums, typename R::I wide) {
+    if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
+    if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
+  }
+  template <int I>
+  static void Transform(const TileArgs& a, typename M::Center center) {
+    const uint8_t* x = a.x + I * a.transform_bytes;
+    const auto* w = static_cast<const typename M::W*>(a.weights) + I * a.steps * kStepWeights;
+    const auto run = [&](const auto& step) {
+      int32_t* const even = a.partial;
+      int32_t* const odd = a.partial + kVectors;
+      int64_t s0 = 0;
+      for (const int32_t* end = a.chunk_ends + I * a.steps; s0 < a.steps; s0 = *end++)
+        AccumulateChunk<M, MR, NR>(s0, *end, step, [even, odd](int m, int n, typename R::I wide) {
+          const int at = (n * MR + m) * M::kLanes;
+          Combine<kWinogradCombine[0][I]>(even + at, wide);
+          Combine<kWinogradCombine[1][I]>(odd + at, wide);
+        });
+    };
+    if constexpr (kChannelLanes)
+      run(ChannelStep<M, MR, NR>(x, a.offsets, w, a.position_bytes, center));
+    else
+      run(PositionStep<M, MR, NR>(x, a.offsets, w, center));
+  }
+  template <int... I>
+  static void Transforms(const TileArgs& a, std::integer_sequence<int, I...>) {
+    const auto center = M::MakeCenter(a.center);
+    (Transform<I>(a, center), ...);
+  }
+  template <class T>
+  static void Write(const TileArgs& a) {
+    if constexpr (kChannelLanes)
+      WriteWinogradChannelTile<R, T, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
+    else
+      WriteWinogradTile<R, T, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
+  }
+
+  static void Run(const TileArgs& a) {
+    for (int i = 0; i < 2 * kVectors; i += M::kLanes) R::Store(a.partial + i, R::Zero());
+    Transforms(a, std::make_integer_sequence<int, kWinogradTransforms>());
+    a.out.codes ? Write<uint8_t>(a) : Write<float>(a);
+  }
+};
+template <class M, int MR, int NR>
+using WinogradTile = WinogradTileOf<M, MR, NR, false>;
+template <class M, int MR, int NR>
+using WinogradChannelTile = WinogradTileOf<M, MR, NR, true>;
 
 template <template <class, int, int> class T, class M, int MR, int... NR>
 constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
@@ -450,18 +507,19 @@ template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                             const char* positions_name, const char* channels_name) {
   Microkernel k{name, isa, sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps,
-                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}};
+                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}, {}};
   if constexpr (M::kChannelLanes) k.channels = MakeTileSet<ChannelTile, M, MR, MAX_NR>(channels_name, Lanes::kChannels);
   return k;
 }
 
-// The same with winograd tiles of the same size.
+// The same with winograd tiles of the same sizes.
 template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernelWithWinograd(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                                         const char* positions_name, const char* channels_name,
-                                        const char* winograd_name) {
+                                        const char* winograd_name, const char* winograd_channels_name) {
   Microkernel k = MakeMicrokernel<M, MR, MAX_NR>(name, isa, flush_steps, positions_name, channels_name);
   k.winograd = MakeTileSet<WinogradTile, M, MR, MAX_NR>(winograd_name, Lanes::kPositions);
+  k.winograd_channels = MakeTileSet<WinogradChannelTile, M, MR, MAX_NR>(winograd_channels_name, Lanes::kChannels);
   return k;
 }
 
