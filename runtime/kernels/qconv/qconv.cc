@@ -424,9 +424,10 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
 bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, const Geometry& g, const int8_t* weights,
                                 int32_t max_code, OutputStage stage, PackedConv* out, std::string* why) {
   const std::string name = t.name != nullptr ? t.name : kernel.name;
-  if (t.name == nullptr || !WinogradApplies(g.win) || kernel.center(max_code) != 0 ||
-      kernel.weight_type != WeightType::kS8)
-    return *why = name + " has no winograd tiles for this layer (they take stride-1 kernels 3 columns wide)", false;
+  if (t.name == nullptr || kernel.center(max_code) != 0 || kernel.weight_type != WeightType::kS8)
+    return *why = name + " has no winograd tiles (they take uncentered byte codes and weights)", false;
+  if (!WinogradApplies(g.win))
+    return *why = name + " takes only stride-1 kernels 3 columns wide", false;
   // u[((c * cin_g + ic) * kh + ky) * 4 + i], c over all output channels.
   const int64_t rows = g.ys.c * g.cin_g * g.win.kh, per_channel = g.cin_g * g.win.kh * kWinogradTransforms;
   std::vector<int16_t> u(static_cast<size_t>(rows * kWinogradTransforms));

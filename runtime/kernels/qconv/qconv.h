@@ -116,7 +116,7 @@ struct TileOutput {
   const float* scale;
   int32_t zero_point;
   float lo_f, hi_f;
-  int64_t plane_w, out_w, positions;  // position-lane tiles: the grid and its last position
+  int64_t plane_w, out_w, positions;  // position-lane and winograd tiles: the grid and its last position
 };
 
 // One tile's work: its positions by its output channels, all steps, then the output stage.
@@ -124,6 +124,7 @@ struct TileOutput {
 //     channels; grid position q is output row q / plane_w, column q % plane_w, dropped past out_w.
 //   Channel lanes: nr output positions from `first` (x = group base; position_bytes[i] = 4 * grid position of
 //     output position first + i) by mr x lanes channels.
+//   Winograd tiles: the same over tile positions (a grid position each; position_bytes[i] = 4 * (first + i)).
 struct TileArgs {
   const uint8_t* x;
   const int64_t* offsets;         // Geometry::step_offsets
@@ -132,7 +133,7 @@ struct TileArgs {
   int64_t flush_steps;            // steps an accumulator may take before it is widened into `partial` (>= 1)
   int32_t* partial;               // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
                                   // (winograd: two such, even and odd output columns)
-  int64_t transform_bytes;        // winograd: bytes between transformed planes (weights: steps * nr * 4 apart)
+  int64_t transform_bytes;        // winograd: bytes between transformed planes (weights: one block's steps apart)
   const int32_t* chunk_ends;      // winograd: per transform (steps apart), where its chunks end (the last at steps);
                                   // they replace flush_steps
   int64_t first;
