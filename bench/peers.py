@@ -33,10 +33,8 @@ import onnx
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from script_common import cpu_name  # noqa: E402
+from bench_models import CIFAR, EXPORTED, ROOT, onnx_paths  # noqa: E402
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-CIFAR = ["cnn6", "cnn7", "cnn8", "cnn9", "cnn10"]
-EXPORTED = ["resnet18", "resnet34", "unet"]
 PAIRS = {"q46_4.6": (23, 23), "q46_4": (16, 16), "q46_8": (256, 256)}
 QDQ = ("q46_4.6", "q46_8")  # variants also exported as ONNX QDQ models
 
@@ -236,17 +234,13 @@ def main():
     results, agreement = [], {}
     with tempfile.TemporaryDirectory() as work:
         wanted = args.models.split(",")
-        exported = [m for m in wanted if m in EXPORTED]
-        if exported:
-            subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "export_models.py"), "--out", work,
-                            "--models", ",".join(exported), "--samples", "2"], check=True, capture_output=True)
+        paths = onnx_paths(wanted, work, samples=2)
         for model in wanted:
+            onnx_path = paths[model]
             if model in CIFAR:
-                onnx_path = os.path.join(ROOT, "models", "cifar10", f"{model}.onnx")
                 calib, calib_count = os.path.join(ROOT, "models", "cifar10", "calib_512.bin"), 8
             else:  # speed does not depend on the calibration: the two exported sample inputs do
-                onnx_path, calib = os.path.join(work, f"{model}.onnx"), os.path.join(work, f"{model}.input.npy")
-                calib_count = 2
+                calib, calib_count = os.path.join(work, f"{model}.input.npy"), 2
             if not os.path.exists(onnx_path):
                 print(f"peers: skipping {model}: {onnx_path} does not exist", file=sys.stderr)
                 continue

@@ -1,12 +1,18 @@
 // Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the layer shapes of ResNet-18
 // at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut), CIFAR-10 layers and a grayscale 3x3, one
 // thread: the whole packed convolution per microkernel and tile form (position lanes, channel lanes, and winograd
-// on stride-1 3x3 layers) and the one PackedConv::Create picks (`auto`, labelled with its name), and its parts
-// (input repack alone, direct and winograd); layers with a partial quad of input channels in both layouts
-// (quad-planar and kx-folded). Counters: MACs per second.
-// Run: build/bin/qconv_bench [--benchmark_format=json]. Measures only; asserts nothing.
+// on stride-1 3x3 layers) and the one PackedConv::Create picks on the layout MakeGeometry picks (`auto`, labelled
+// with its name), and its parts (input repack alone, direct and winograd); layers with a partial quad of input
+// channels in both layouts (quad-planar and kx-folded). Counters: MACs per second, and Create's estimate of each
+// form's work.
+// Run: build/bin/qconv_bench [--shape=NAME:C,H,W,OC,K,STRIDE,PAD ...] [--benchmark_format=json]. Each --shape
+// replaces the built-in list by that layer (square kernel, the same padding on every side; bench/tile_choice.py
+// passes a network's layers this way). Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,10 +23,10 @@ namespace q46::kernels::qconv {
 namespace {
 
 struct Shape {
-  const char* name;
+  std::string name;
   int64_t c, h, w, oc, k, stride, pad;
 };
-constexpr Shape kShapes[] = {
+const Shape kShapes[] = {
     {"resnet18_conv1_7x7_s2", 3, 224, 224, 64, 7, 2, 3},   {"resnet18_layer1_3x3", 64, 56, 56, 64, 3, 1, 1},
     {"resnet18_layer2_3x3", 128, 28, 28, 128, 3, 1, 1},   {"resnet18_layer3_3x3", 256, 14, 14, 256, 3, 1, 1},
     {"resnet18_layer4_3x3", 512, 7, 7, 512, 3, 1, 1},     {"resnet18_layer2_3x3_s2", 64, 56, 56, 128, 3, 2, 1},
@@ -68,6 +74,7 @@ void BM_Conv(benchmark::State& state, Shape shape, KxFold fold, const Microkerne
   std::vector<uint8_t> scratch(conv.scratch_bytes()), y(static_cast<size_t>(p.g.ys.size()));
   for (auto _ : state) conv.Run(p.x.data(), 0, y.data(), scratch.data(), 1);
   state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(p.macs), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["estimated_work"] = static_cast<double>(conv.estimated_work());
 }
 
 void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
@@ -85,9 +92,26 @@ void BM_RepackWinograd(benchmark::State& state, Shape shape) {
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-int Register() {
+// A --shape=NAME:C,H,W,OC,K,STRIDE,PAD argument; false if malformed.
+bool ParseShape(const char* arg, Shape* s) {
+  const char* colon = std::strchr(arg, ':');
+  if (colon == nullptr || colon == arg) return false;
+  s->name.assign(arg, colon);
+  int64_t* fields[] = {&s->c, &s->h, &s->w, &s->oc, &s->k, &s->stride, &s->pad};
+  const char* p = colon + 1;
+  for (size_t i = 0; i < std::size(fields); ++i) {
+    char* end = nullptr;
+    *fields[i] = std::strtoll(p, &end, 10);
+    if (end == p || *end != (i + 1 < std::size(fields) ? ',' : '\0')) return false;
+    p = end + 1;
+  }
+  return s->c > 0 && s->h > 0 && s->w > 0 && s->oc > 0 && s->k > 0 && s->stride > 0 && s->pad >= 0 &&
+         s->h + 2 * s->pad >= s->k && s->w + 2 * s->pad >= s->k;
+}
+
+void Register(const std::vector<Shape>& shapes) {
   const Isa cpu = DetectIsa();
-  for (const Shape& s : kShapes)
+  for (const Shape& s : shapes)
     for (const KxFold fold : {KxFold::kNever, KxFold::kAlways}) {
       if (fold == KxFold::kAlways && (s.c % 4 == 0 || s.k == 1)) continue;
       const std::string layout = fold == KxFold::kAlways ? "/kxfolded" : "";
@@ -99,16 +123,38 @@ int Register() {
             benchmark::RegisterBenchmark((s.name + layout + "/" + t->name).c_str(), BM_Conv, s, fold, k, t);
       for (const Microkernel* k : Microkernels())  // what PackedConv::Create picks (the label names it)
         if (IsaWithin(k->isa, cpu) && fold == KxFold::kNever)
-          benchmark::RegisterBenchmark((s.name + std::string("/auto/") + k->name).c_str(), BM_Conv, s, fold, k, nullptr);
+          benchmark::RegisterBenchmark((s.name + std::string("/auto/") + k->name).c_str(), BM_Conv, s, KxFold::kAuto, k, nullptr);
       benchmark::RegisterBenchmark((s.name + layout + "/repack").c_str(), BM_Repack, s, fold);
       if (fold == KxFold::kNever && s.k == 3 && s.stride == 1)
         benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd")).c_str(), BM_RepackWinograd, s);
     }
-  return 0;
 }
-const int registered = Register();
 
 }  // namespace
 }  // namespace q46::kernels::qconv
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  using q46::kernels::qconv::Shape;
+  std::vector<Shape> shapes;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--shape=", 8) != 0) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    Shape s;
+    if (!q46::kernels::qconv::ParseShape(argv[i] + 8, &s)) {
+      std::fprintf(stderr, "qconv_bench: bad %s (want --shape=NAME:C,H,W,OC,K,STRIDE,PAD)\n", argv[i]);
+      return 2;
+    }
+    shapes.push_back(s);
+  }
+  argc = kept;
+  if (shapes.empty()) shapes.assign(std::begin(q46::kernels::qconv::kShapes), std::end(q46::kernels::qconv::kShapes));
+  q46::kernels::qconv::Register(shapes);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -348,8 +348,16 @@ namespace {
 // - channel lanes: its stores, one element at a time, one channel plane apart: two vector instructions each while
 //   a plane is under 4 KiB, sixteen past that (each store then lands on its own cache line, and on the same 4 KiB
 //   alias as its neighbours: the U-Net's 32x32 float layers ran at half speed).
-// Both layouts are bit-exact; this only picks the faster.
+// - every tile: about 40 steps' work of its own (its call and arguments, the output stage's setup, zeroing and
+//   widening its accumulators), felt only where layers take few steps: CNN-10's 8-channel 32x32 layer ran 1.3x
+//   faster in winograd's tiles, half as many as the direct ones, than in those the estimate without it preferred;
+// - winograd position tiles: a vector that crosses an output row or its end (WriteWinogradTile writes it one value
+//   at a time), about 20 steps' work per channel: on the CIFAR CNNs' 12x12 outputs they lost 10-15%.
+// Fitted with bench/tile_choice.py on a Zen 3 with AVX2 (codes out), on every convolution of the CIFAR CNNs,
+// ResNet-18/34 and the U-Net. All layouts are bit-exact; this only picks the faster.
 constexpr int64_t kOutputVectorCost = 7;
+constexpr int64_t kTileCost = 40;
+constexpr int64_t kScatteredVectorCost = 20;
 // Vectors of positions that position-lane tiles of t compute on g, in halves: full tiles, then single vectors,
 // each of those counted as one and a half where full tiles have more rows (its weight broadcasts serve one vector
 // instead of mr). Fitted on a Zen 3 with AVX2: winograd's tiles on ResNet-18's 7x7 layer (16 + 8 + 8 tile
@@ -358,15 +366,40 @@ int64_t PositionHalfVectors(const TileSet& t, const Geometry& g) {
   const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
   return 2 * full_tiles * t.mr + (t.mr > 1 ? 3 : 2) * CeilDiv(g.positions - full_tiles * full_len, t.lanes);
 }
+// The tiles of t that cover `positions` (in t's units) by `channels`.
+int64_t Tiles(const TileSet& t, int64_t positions, int64_t channels) {
+  const int64_t full_len = int64_t{t.mr} * t.lanes;
+  return t.lanes_of == Lanes::kChannels ? CeilDiv(positions, t.max_nr) * CeilDiv(channels, full_len)
+                                        : CeilDiv(positions, full_len) * CeilDiv(channels, t.max_nr);
+}
 int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
-  return (g.steps() + kOutputVectorCost) * PositionHalfVectors(t, g) * g.cout_g / 2;
+  return (g.steps() + kOutputVectorCost) * PositionHalfVectors(t, g) * g.cout_g / 2 +
+         kTileCost * Tiles(t, g.positions, g.cout_g);
 }
 int64_t ChannelStoreWork(const Geometry& g, int64_t output_bytes) {
   const int64_t outputs = g.ys.h * g.ys.w, store_cost = outputs * output_bytes < 4096 ? 2 : 16;
   return store_cost * outputs * g.cout_g;
 }
 int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
-  return g.steps() * CeilDiv(g.cout_g, t.lanes) * g.ys.h * g.ys.w + ChannelStoreWork(g, output_bytes);
+  const int64_t outputs = g.ys.h * g.ys.w;
+  return g.steps() * CeilDiv(g.cout_g, t.lanes) * outputs + ChannelStoreWork(g, output_bytes) +
+         kTileCost * Tiles(t, outputs, g.cout_g);
+}
+// The vectors of winograd position tiles that WriteWinogradTile writes one value at a time, per channel.
+int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
+  int64_t scattered = 0;
+  for (int64_t q = 0; q < wg.positions; q += t.lanes) {
+    const int64_t tile = q % wg.plane_w;
+    scattered += tile + t.lanes > wg.plane_w || 2 * (tile + t.lanes) > wg.ys.w;
+  }
+  return scattered;
+}
+// The input repack: a byte written at 16 multiply-adds (EstimatedWork), half a vector step.
+int64_t RepackWork(const Geometry& g) { return g.packed_input_bytes() / 2; }
+// A direct layout's whole work: every group's, and its repack's.
+int64_t DirectWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
+  const int64_t per_group = t.lanes_of == Lanes::kChannels ? ChannelLaneWork(t, g, output_bytes) : PositionLaneWork(t, g);
+  return per_group * g.groups + RepackWork(g);
 }
 
 }  // namespace
@@ -377,23 +410,19 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   if (tiles == &kernel.winograd || tiles == &kernel.winograd_channels)
     return CreateWinograd(kernel, *tiles, g, weights, max_code, std::move(stage), out, why);
   const int64_t flush = kernel.flush_steps(max_code, max_weight);
+  const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
   if (tiles == nullptr) {
-    const int64_t positions = PositionLaneWork(kernel.positions, g);
-    const int64_t channels = kernel.channels.name != nullptr
-                                 ? ChannelLaneWork(kernel.channels, g, stage.codes_out ? 1 : sizeof(float))
-                                 : positions;
+    const int64_t positions = DirectWork(kernel.positions, g, output_bytes);
+    const int64_t channels = kernel.channels.name != nullptr ? DirectWork(kernel.channels, g, output_bytes) : positions;
     tiles = channels < positions ? &kernel.channels : &kernel.positions;
-    // The winograd layout where it applies and does less work; each side's repack counted at 16 multiply-adds a
-    // byte written (EstimatedWork), half a vector step: winograd's writes the padded rows, then twice their bytes.
-    int64_t best = flush == 0 ? INT64_MAX : std::min(positions, channels) * g.groups + g.packed_input_bytes() / 2;
+    // The winograd layout where it applies and does less work.
+    int64_t best = flush == 0 ? INT64_MAX : std::min(positions, channels);
     PackedConv winograd;
     for (const TileSet* t : {&kernel.winograd, &kernel.winograd_channels}) {
       PackedConv candidate;
       std::string no;
       if (t->name == nullptr || !CreateWinograd(kernel, *t, g, weights, max_code, stage, &candidate, &no)) continue;
-      const int64_t work = candidate.work_ * g.groups +
-                           (candidate.staging_.packed_input_bytes() + candidate.g_.packed_input_bytes()) / 2;
-      if (work < best) best = work, winograd = std::move(candidate);
+      if (candidate.work_ < best) best = candidate.work_, winograd = std::move(candidate);
     }
     if (winograd.tiles_ != nullptr) return *out = std::move(winograd), true;
   }
@@ -416,6 +445,7 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     }
   const std::vector<int16_t> values(weights, weights + g.ys.c * per_channel);
   p.Pack(kernel, *tiles, values.data(), g.win.kw, 1, std::move(stage));
+  p.work_ = DirectWork(*tiles, g, output_bytes);
   if (const size_t at = p.name_.find("_quadplanar"); g.kx_folded && at != std::string::npos)
     p.name_.replace(at, std::strlen("_quadplanar"), "_kxfolded");
   return true;
@@ -499,7 +529,11 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   if (t.lanes_of == Lanes::kChannels)
     p.work_ = work / wg.groups * wg.positions + ChannelStoreWork(wg, output_bytes);
   else
-    p.work_ = (work / wg.groups + 2 * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(t, wg) / 2;
+    p.work_ = (work / wg.groups + 2 * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(t, wg) / 2 +
+              kScatteredVectorCost * WinogradScatteredVectors(t, wg) * wg.cout_g;
+  p.work_ += kTileCost * Tiles(t, wg.positions, wg.cout_g);
+  // Every group's, and the repack's (RepackWork): the padded rows written, then the transformed planes.
+  p.work_ = p.work_ * wg.groups + RepackWork(p.staging_) + RepackWork(wg);
   return true;
 }
 

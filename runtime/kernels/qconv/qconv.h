@@ -200,6 +200,10 @@ class PackedConv {
                      const TileSet* tiles = nullptr);
   // The tile set's name; "kxfolded" in place of "quadplanar" where the geometry folds the kernel's columns.
   const std::string& name() const { return name_; }
+  // Create's estimate of this layout's time on its layer, in vector multiply-add steps (its tiles' steps, output
+  // stage and input repack): the figure it compares to pick a layout (bench/tile_choice.py sets it beside measured
+  // times).
+  int64_t estimated_work() const { return work_; }
   size_t scratch_bytes() const {
     return static_cast<size_t>(g_.winograd ? g_.packed_input_bytes() + staging_.scratch_bytes() : g_.scratch_bytes());
   }
@@ -240,7 +244,7 @@ class PackedConv {
   std::vector<int32_t> odd_bias_;       // winograd: the odd output columns' bias, padded alike
   std::vector<int32_t> chunk_ends_;     // winograd: [group][block][transform][steps], TileArgs::chunk_ends
   int64_t group_chunk_ends_ = 0;        // winograd: entries per group
-  int64_t work_ = 0;                    // winograd: estimated, to compare with the direct layouts'
+  int64_t work_ = 0;                    // estimated_work()
   float lo_f_ = 0, hi_f_ = 0;           // TileOutput's clamp
 };
 

@@ -158,23 +158,44 @@ struct MulPadalNeon {
 };
 #endif
 
-// Stores kL values of one channel at grid positions q.. (row, column on the grid): one store when they all fall
-// inside the output row, else one masked store per output row they reach. Lane i lands at
-// row * out_w + col + i - k * (plane_w - out_w) where k counts the rows it crossed, so the vector stored at
-// that address minus the k-th row's shift puts every lane of row k in place; lanes in the grid's dropped
-// columns and past the last position are masked off. (Masked stores never touch masked-off lanes, so tiles on
-// other threads may own the neighbouring bytes.)
-template <int kL, class T, class Store, class StoreMasked>
-void StorePositions(const TileOutput& o, T* plane, int64_t q, int64_t row, int64_t col, Store&& store,
-                    StoreMasked&& store_masked) {
-  T* at = plane + row * o.out_w + col;
-  if (col + kL <= o.out_w) return store(at);
-  const int64_t lanes = std::min<int64_t>(kL, o.positions - q);
-  for (int64_t k = 0, row_start = -col; row_start < lanes; ++k, row_start += o.plane_w) {
-    const int64_t lo = std::max<int64_t>(row_start, 0), hi = std::min(row_start + o.out_w, lanes);
-    if (lo < hi) store_masked(at - k * (o.plane_w - o.out_w), (1u << hi) - (1u << lo));
+// Where a position tile's MR vectors of kL grid positions from `first` land in a channel plane, the same for every
+// channel of the tile, so worked out once per tile. A vector within one output row is one whole store at
+// offset[m][0] (runs[m] == 0); any other goes out as runs[m] masked stores, one per output row it reaches: lane i
+// lands at row * out_w + col + i - k * (plane_w - out_w) where k counts the rows it crossed, so the vector stored at
+// that address minus the k-th row's shift puts every lane of row k in place; lanes in the grid's dropped columns
+// and past the last position are masked off. (Masked stores never touch masked-off lanes, so tiles on other
+// threads may own the neighbouring elements.)
+template <int kL, int MR>
+struct PositionStores {
+  int64_t offset[MR][kL];
+  uint32_t mask[MR][kL];
+  int runs[MR];
+
+  PositionStores(const TileOutput& o, int64_t first) {
+    int64_t row = first / o.plane_w, col = first % o.plane_w;
+    for (int m = 0; m < MR; ++m) {
+      const int64_t q = first + m * kL, at = row * o.out_w + col;
+      runs[m] = 0, offset[m][0] = at;
+      if (col + kL > o.out_w) {
+        const int64_t lanes = std::min<int64_t>(kL, o.positions - q);
+        for (int64_t k = 0, row_start = -col; row_start < lanes; ++k, row_start += o.plane_w) {
+          const int64_t lo = std::max<int64_t>(row_start, 0), hi = std::min(row_start + o.out_w, lanes);
+          if (lo >= hi) continue;
+          offset[m][runs[m]] = at - k * (o.plane_w - o.out_w);
+          mask[m][runs[m]++] = (1u << hi) - (1u << lo);
+        }
+      }
+      for (col += kL; col >= o.plane_w; col -= o.plane_w) ++row;
+    }
   }
-}
+
+  // Stores vector m through store(offset) or store_masked(offset, mask).
+  template <class Store, class StoreMasked>
+  void Put(int m, Store&& store, StoreMasked&& store_masked) const {
+    if (runs[m] == 0) return store(offset[m][0]);
+    for (int r = 0; r < runs[m]; ++r) store_masked(offset[m][r], mask[m][r]);
+  }
+};
 
 // The output stage on vectors of int32 sums (arith::Requantize and DequantizeAccumulator on vectors): bias,
 // scale, clamp to [lo_f, hi_f]. Codes are then rounded and shifted by the zero point: clamping the scaled value to
@@ -196,33 +217,33 @@ struct OutputRegs {
 
 // Position lanes: the outputs of a tile's NR channels (a position tile is as wide as its channel block) at its MR
 // vectors of kL grid positions from `first`, read from `partial` ([n][m] vectors). T is the output type (uint8_t
-// codes or float); per channel the bias and scale are broadcast once for all MR vectors. `o` is taken by value:
-// a copy no store can alias.
+// codes or float); per channel the bias and scale are broadcast once for all MR vectors. What the loop reads of
+// `o` is copied into locals first: the stores may alias anything, and fields read through `o` were reloaded
+// after each of them.
 template <class R, class T, int MR, int NR>
-void WritePositionTile(const TileOutput o, int64_t first, const int32_t* partial) {
+void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partial) {
   constexpr int kL = R::kBytes / 4;
   const OutputRegs<R> regs(o);
-  int64_t row[MR], col[MR];
-  for (int64_t m = 0, r = first / o.plane_w, c = first % o.plane_w; m < MR; ++m, c += kL) {
-    for (; c >= o.plane_w; c -= o.plane_w) ++r;
-    row[m] = r, col[m] = c;
-  }
+  const PositionStores<kL, MR> stores(o, first);
+  T* const out = static_cast<T*>(o.out);
+  const int64_t channel_stride = o.channel_stride;
+  const int32_t* const bias = o.bias;
+  const float* const scale = o.scale;
   for (int n = 0; n < NR; ++n) {
-    const auto bias = R::Set1I32(o.bias[n]);
-    const auto scale = R::Set1F(o.scale[n]);
-    T* plane = static_cast<T*>(o.out) + n * o.channel_stride;
+    const auto channel_bias = R::Set1I32(bias[n]);
+    const auto channel_scale = R::Set1F(scale[n]);
+    T* const plane = out + n * channel_stride;
     for (int m = 0; m < MR; ++m) {
-      const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), bias, scale);
-      const int64_t q = first + m * kL;
+      const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), channel_bias, channel_scale);
       if constexpr (std::is_same_v<T, uint8_t>) {
         const auto codes = regs.Codes(clamped);
-        StorePositions<kL>(
-            o, plane, q, row[m], col[m], [&](uint8_t* p) { R::StoreBytes(p, codes); },
-            [&](uint8_t* p, uint32_t mask) { R::StoreBytesMasked(p, codes, mask); });
+        stores.Put(
+            m, [&](int64_t at) { R::StoreBytes(plane + at, codes); },
+            [&](int64_t at, uint32_t mask) { R::StoreBytesMasked(plane + at, codes, mask); });
       } else {
-        StorePositions<kL>(
-            o, plane, q, row[m], col[m], [&](float* p) { R::StoreF(p, clamped); },
-            [&](float* p, uint32_t mask) { R::StoreFMasked(p, clamped, mask); });
+        stores.Put(
+            m, [&](int64_t at) { R::StoreF(plane + at, clamped); },
+            [&](int64_t at, uint32_t mask) { R::StoreFMasked(plane + at, clamped, mask); });
       }
     }
   }

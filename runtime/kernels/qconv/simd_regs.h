@@ -83,7 +83,7 @@ struct Ymm {
     const uint64_t bytes = LowBytes(v);
     std::memcpy(p, &bytes, 8);
   }
-  // The same, only lanes whose bit is set in `mask`, one non-empty run of consecutive lanes (StorePositions). AVX2
+  // The same, only lanes whose bit is set in `mask`, one non-empty run of consecutive lanes (PositionStores). AVX2
   // has no byte-masked store: the run's bytes go out as 8-, 4-, 2- and 1-byte pieces of one 64-bit value.
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
     const int first = __builtin_ctz(mask), count = 32 - __builtin_clz(mask) - first;
