@@ -389,8 +389,7 @@ int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_byte
 int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
   int64_t scattered = 0;
   for (int64_t q = 0; q < wg.positions; q += t.lanes) {
-    const int64_t tile = q % wg.plane_w;
-    scattered += tile + t.lanes > wg.plane_w || 2 * (tile + t.lanes) > wg.ys.w;
+    scattered += !WinogradVectorInRow(q % wg.plane_w, t.lanes, wg.ys.w);
   }
   return scattered;
 }

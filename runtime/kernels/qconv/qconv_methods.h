@@ -373,8 +373,8 @@ struct PositionTile {
 // The output stage of a winograd tile: MR vectors of kL tile positions from `first` by NR channels, the even
 // and odd output columns' sums (2 (sum + bias) once the bias is added; the scale is halved) in `even` and `odd`
 // ([n][m] vectors). Tile position q is output row q / plane_w, columns 2 (q % plane_w) and the next, dropped at
-// out_w. A vector of tiles within one row and the output width stores its outputs interleaved in one go; others
-// go out one value at a time.
+// out_w. A vector of tiles within one output row (WinogradVectorInRow) stores its outputs interleaved in one go;
+// others go out one value at a time.
 template <class R, class T, int MR, int NR>
 void WriteWinogradTile(const TileOutput o, int64_t first, const int32_t* even, const int32_t* odd) {
   constexpr int kL = R::kBytes / 4;
@@ -388,7 +388,7 @@ void WriteWinogradTile(const TileOutput o, int64_t first, const int32_t* even, c
       const int64_t q = first + m * kL;
       const auto e = regs.ScaleAndClamp(R::Load(even + (n * MR + m) * kL), bias_even, scale);
       const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, scale);
-      if (tile + kL <= o.plane_w && 2 * (tile + kL) <= o.out_w) {
+      if (WinogradVectorInRow(tile, kL, o.out_w)) {
         T* at = plane + row * o.out_w + 2 * tile;
         if constexpr (std::is_same_v<T, uint8_t>)
           R::StoreBytesInterleaved(at, regs.Codes(e), regs.Codes(d));

@@ -41,6 +41,11 @@ inline void WinogradWeights(int32_t w0, int32_t w1, int32_t w2, int32_t u[kWinog
   u[0] = 2 * w0, u[1] = w0 + w1 + w2, u[2] = w0 - w1 + w2, u[3] = 2 * w2;
 }
 
+// Whether a vector of `lanes` tile positions from column `tile` of its row writes whole within an output row
+// out_w wide (2 lanes outputs from column 2 tile; then also tile + lanes <= ceil(out_w / 2), the row's tiles):
+// the winograd position tiles store those interleaved in one go and scatter the others one value at a time.
+inline bool WinogradVectorInRow(int64_t tile, int64_t lanes, int64_t out_w) { return 2 * (tile + lanes) <= out_w; }
+
 // Steps of int16 accumulation that stay exact (see above); 0 where transformed codes do not fit bytes
 // (2 max_code > 255 or max_u > 127) or one pair could saturate.
 int64_t WinogradFlushSteps(int32_t max_code, int32_t max_u);
