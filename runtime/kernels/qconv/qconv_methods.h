@@ -370,32 +370,59 @@ struct PositionTile {
   }
 };
 
-// The output stage of a winograd tile: MR vectors of kL tile positions from `first` by NR channels, the even
-// and odd output columns' sums (2 (sum + bias) once the bias is added; the scale is halved) in `even` and `odd`
-// ([n][m] vectors). Tile position q is output row q / plane_w, columns 2 (q % plane_w) and the next, dropped at
-// out_w. A vector of tiles within one output row (WinogradVectorInRow) stores its outputs interleaved in one go;
-// others go out one value at a time.
+// Where a winograd position tile's MR vectors of kL tile positions from `first` land in a channel plane, the same
+// for every channel of the tile, so worked out once per tile. Tile position q is output row q / plane_w, columns
+// 2 (q % plane_w) and the next, dropped at out_w. A vector within one output row (WinogradVectorInRow: whole[m])
+// stores its outputs interleaved from at[m][0]; any other goes out one value at a time: its first count[m] lanes
+// (those before the last position), lane i's even output at at[m][i] and its odd one after it where odd[m][i].
+template <int kL, int MR>
+struct WinogradStores {
+  int64_t at[MR][kL];
+  bool whole[MR], odd[MR][kL];
+  int count[MR];
+
+  WinogradStores(const TileOutput& o, int64_t first) {
+    for (int64_t m = 0, row = first / o.plane_w, tile = first % o.plane_w; m < MR; ++m) {
+      whole[m] = WinogradVectorInRow(tile, kL, o.out_w);
+      count[m] = static_cast<int>(std::clamp<int64_t>(o.positions - (first + m * kL), 0, kL));
+      at[m][0] = row * o.out_w + 2 * tile;
+      if (whole[m]) {  // within the row's tiles
+        if ((tile += kL) == o.plane_w) tile = 0, ++row;
+        continue;
+      }
+      for (int i = 0; i < kL; ++i) {
+        at[m][i] = row * o.out_w + 2 * tile, odd[m][i] = 2 * tile + 1 < o.out_w;
+        if (++tile == o.plane_w) tile = 0, ++row;
+      }
+    }
+  }
+};
+
+// The output stage of a winograd position tile: its NR channels at its MR vectors of kL tile positions from
+// `first` (WinogradStores), the even and odd output columns' sums (2 (sum + bias) once the bias is added; the
+// scale is halved) in `even` and `odd` ([n][m] vectors). What the loop reads of `o` is copied into locals first
+// (see WritePositionTile).
 template <class R, class T, int MR, int NR>
-void WriteWinogradTile(const TileOutput o, int64_t first, const int32_t* even, const int32_t* odd) {
+void WriteWinogradTile(const TileOutput& o, int64_t first, const int32_t* even, const int32_t* odd) {
   constexpr int kL = R::kBytes / 4;
   const OutputRegs<R> regs(o);
+  const WinogradStores<kL, MR> stores(o, first);
+  T* const out = static_cast<T*>(o.out);
+  const int64_t channel_stride = o.channel_stride;
+  const int32_t *const bias = o.bias, *const odd_bias = o.odd_bias;
+  const float* const scale = o.scale;
   for (int n = 0; n < NR; ++n) {
-    const auto bias_even = R::Set1I32(o.bias[n]), bias_odd = R::Set1I32(o.odd_bias[n]);
-    const auto scale = R::Set1F(o.scale[n]);
-    T* plane = static_cast<T*>(o.out) + n * o.channel_stride;
-    int64_t row = first / o.plane_w, tile = first % o.plane_w;
+    const auto bias_even = R::Set1I32(bias[n]), bias_odd = R::Set1I32(odd_bias[n]);
+    const auto channel_scale = R::Set1F(scale[n]);
+    T* const plane = out + n * channel_stride;
     for (int m = 0; m < MR; ++m) {
-      const int64_t q = first + m * kL;
-      const auto e = regs.ScaleAndClamp(R::Load(even + (n * MR + m) * kL), bias_even, scale);
-      const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, scale);
-      if (WinogradVectorInRow(tile, kL, o.out_w)) {
-        T* at = plane + row * o.out_w + 2 * tile;
+      const auto e = regs.ScaleAndClamp(R::Load(even + (n * MR + m) * kL), bias_even, channel_scale);
+      const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, channel_scale);
+      if (stores.whole[m]) {
         if constexpr (std::is_same_v<T, uint8_t>)
-          R::StoreBytesInterleaved(at, regs.Codes(e), regs.Codes(d));
+          R::StoreBytesInterleaved(plane + stores.at[m][0], regs.Codes(e), regs.Codes(d));
         else
-          R::StoreFInterleaved(at, e, d);
-        tile += kL;
-        if (tile == o.plane_w) tile = 0, ++row;
+          R::StoreFInterleaved(plane + stores.at[m][0], e, d);
         continue;
       }
       alignas(64) T values[2][kL];
@@ -403,11 +430,9 @@ void WriteWinogradTile(const TileOutput o, int64_t first, const int32_t* even, c
         R::StoreBytes(values[0], regs.Codes(e)), R::StoreBytes(values[1], regs.Codes(d));
       else
         R::StoreF(values[0], e), R::StoreF(values[1], d);
-      for (int i = 0; i < kL && q + i < o.positions; ++i) {
-        T* at = plane + row * o.out_w + 2 * tile;
-        at[0] = values[0][i];
-        if (2 * tile + 1 < o.out_w) at[1] = values[1][i];
-        if (++tile == o.plane_w) tile = 0, ++row;
+      for (int i = 0; i < stores.count[m]; ++i) {
+        plane[stores.at[m][i]] = values[0][i];
+        if (stores.odd[m][i]) plane[stores.at[m][i] + 1] = values[1][i];
       }
     }
   }

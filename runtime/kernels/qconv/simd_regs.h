@@ -98,10 +98,12 @@ struct Ymm {
     if (count & 1) *p = static_cast<uint8_t>(run);
   }
   // The low bytes of two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 bytes.
+  // (Per 128-bit half: a0 b0 a1 b1 | a2 b2 a3 b3 interleaved as int32, packed to words and bytes in order; the
+  // low 8 bytes of each half then make the 16.)
   static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
-    const __m128i bytes = _mm_unpacklo_epi8(_mm_cvtsi64_si128(static_cast<int64_t>(LowBytes(a))),
-                                            _mm_cvtsi64_si128(static_cast<int64_t>(LowBytes(b))));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), bytes);
+    const I words = _mm256_packus_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    const I bytes = _mm256_packus_epi16(words, words);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(_mm256_permute4x64_epi64(bytes, 0x08)));
   }
   // Two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 floats.
   static void StoreFInterleaved(float* p, F a, F b) {
