@@ -265,6 +265,8 @@ def main():
     ap.add_argument("--markdown-only", action="store_true",
                     help="measure nothing: write OUT.md again from OUT.json (after a change to the table's layout)")
     args = ap.parse_args()
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
     if args.markdown_only:
         d = json.load(open(args.out + ".json"))
         open(args.out + ".md", "w").write(markdown(d["results"], d["ort_qdq_agreement"], d["meta"]) + "\n")

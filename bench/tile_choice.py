@@ -6,8 +6,8 @@ Per distinct layer shape it reports the form Create picks, the fastest form and 
 over its convolutions (each shape times how often it occurs) of the picked and of the fastest forms. Create's cost
 model (runtime/kernels/qconv/qconv.cc) is fitted by hand: this is the command that shows where it errs.
 
-Usage: /usr/bin/python3 bench/tile_choice.py [--build build] [--models cnn6,...,unet] [--isa avx2]
-           [--repetitions 3] [--out bench/results/tile-choice]
+Usage: /usr/bin/python3 bench/tile_choice.py [--build build] [--models cnn6,...,unet]
+           [--kernel qconv_u8s8_maddubs_i16_avx2] [--repetitions 3] [--out bench/results/tile-choice]
 Writes OUT.json (every timing) and OUT.md (the tables). Convolutions qconv_bench cannot express (groups,
 dilation, non-square kernels, strides or uneven padding) are listed as skipped. Measures only; asserts nothing.
 """
@@ -27,7 +27,8 @@ from onnx import shape_inference
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from script_common import cpu_name  # noqa: E402
 from bench_models import CIFAR, EXPORTED, ROOT, onnx_paths  # noqa: E402
-KERNEL = "maddubs_i16"  # the 4.6-bit microkernel on AVX2 and AVX-512BW; VNNI's is dpbusd
+# The 4.6-bit microkernel on AVX2 (Microkernel::name; `Q46_VERBOSE=dispatch` names the one a CPU runs).
+DEFAULT_KERNEL = "qconv_u8s8_maddubs_i16_avx2"
 
 
 def conv_shapes(onnx_path):
@@ -56,10 +57,16 @@ def conv_shapes(onnx_path):
             yield node.name, (x[1], x[2], x[3], w[0], k[0], strides[0], pads[0]), None
 
 
-def bench(bin_dir, shapes, repetitions):
+def kernel_parts(kernel):
+    """A microkernel's name split around where its tile forms put tile and layout: (method, ISA suffix)."""
+    method, isa = kernel.rsplit("_", 1)
+    return method, "_" + isa
+
+
+def bench(bin_dir, shapes, repetitions, kernel):
     """{shape: {form: (seconds, estimated work), 'auto': (seconds, name)}}: the fastest repetition of each."""
     args = [os.path.join(bin_dir, "qconv_bench"), "--benchmark_format=json", "--benchmark_min_time=0.1",
-            f"--benchmark_repetitions={repetitions}", f"--benchmark_filter={KERNEL}"]
+            f"--benchmark_repetitions={repetitions}", "--benchmark_filter={}.*{}$".format(*kernel_parts(kernel))]
     names = {}
     for i, s in enumerate(shapes):
         names[f"s{i}"] = s
@@ -75,7 +82,7 @@ def bench(bin_dir, shapes, repetitions):
         seconds = b["real_time"] * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3}[b["time_unit"]]
         entry = results[names[shape_name]]
         if form.startswith("auto/"):
-            if KERNEL in form:
+            if form == "auto/" + kernel:
                 best = entry.get("auto", (float("inf"), ""))
                 entry["auto"] = min(best, (seconds, b.get("label", "")))
         else:
@@ -86,7 +93,7 @@ def bench(bin_dir, shapes, repetitions):
 def markdown(d):
     out = [f"# Layout choice ({d['meta']['date']}, {d['meta']['cpu']})", "",
            f"`{d['meta']['command']}`: per convolution shape (C,H,W,OC,K,stride,pad), the form "
-           "PackedConv::Create picks for the 4.6-bit kernel and the fastest form, both timed by qconv_bench "
+           f"PackedConv::Create picks for `{d['meta']['kernel']}` and the fastest form, both timed by qconv_bench "
            f"(fastest of {d['meta']['repetitions']} repetitions, one thread; each time includes the form's input "
            "repack).", "", "| network | convs | picked ms | fastest ms | lost |", "|---|---:|---:|---:|---:|"]
     for net, r in d["networks"].items():
@@ -113,21 +120,22 @@ def markdown(d):
 
 
 def short(form):
-    """A tile form's name without the kernel's prefix and ISA suffix: '16x6_winograd2x3'."""
+    """A tile form's name without its kernel's method and ISA: '16x6_winograd2x3'."""
     folded = "kxfolded/" if form.startswith("kxfolded/") else ""
-    return folded + form.split(KERNEL + "_", 1)[-1].rsplit("_", 1)[0]
+    return folded + "_".join(form.split("/")[-1].split("_")[4:-1])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--models", default=",".join(CIFAR + EXPORTED))
+    ap.add_argument("--kernel", default=DEFAULT_KERNEL, help="the microkernel whose forms are timed (default: %(default)s)")
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "tile-choice"))
     args = ap.parse_args()
     bin_dir = os.path.join(args.build, "bin")
     meta = {"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "repetitions": args.repetitions,
-            "command": " ".join(["bench/tile_choice.py"] + sys.argv[1:])}
+            "command": " ".join(["bench/tile_choice.py"] + sys.argv[1:]), "kernel": args.kernel}
     counts, skipped = collections.defaultdict(collections.Counter), []
     with tempfile.TemporaryDirectory() as work:
         wanted = args.models.split(",")
@@ -141,7 +149,7 @@ def main():
                     counts[model][shape] += 1
     shapes = sorted({s for c in counts.values() for s in c})
     print(f"tile_choice: timing {len(shapes)} convolution shapes", file=sys.stderr)
-    timed = bench(bin_dir, shapes, args.repetitions)
+    timed = bench(bin_dir, shapes, args.repetitions, args.kernel)
     rows, networks = [], {}
     for s in shapes:
         t = timed[s]
@@ -162,7 +170,8 @@ def main():
     for model, c in counts.items():
         picked = sum(n * by_shape[",".join(map(str, s))]["picked_s"] for s, n in c.items() if ",".join(map(str, s)) in by_shape)
         fastest = sum(n * by_shape[",".join(map(str, s))]["fastest_s"] for s, n in c.items() if ",".join(map(str, s)) in by_shape)
-        networks[model] = {"convs": sum(c.values()), "picked_ms": 1e3 * picked, "fastest_ms": 1e3 * fastest}
+        if fastest > 0:  # else none of its convolutions could be timed
+            networks[model] = {"convs": sum(c.values()), "picked_ms": 1e3 * picked, "fastest_ms": 1e3 * fastest}
     d = {"meta": meta, "networks": networks, "shapes": rows, "skipped": skipped}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     json.dump(d, open(args.out + ".json", "w"), indent=1)

@@ -116,12 +116,17 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
         if (winograd_runs != nullptr && winograd) ++*winograd_runs;
         std::vector<uint8_t> scratch(conv.scratch_bytes());
         for (int threads : {1, 3}) {
-          std::vector<unsigned char> got(y_bytes, 0xAB);
+          // Guard bytes past the output: no store may reach them.
+          constexpr size_t kGuard = 256;
+          std::vector<unsigned char> got(y_bytes + kGuard, 0xAB);
           conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
-          const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
-          EXPECT_TRUE(diff.first == got.end())
-              << conv.name() << " differs from the reference at byte " << (diff.first - got.begin()) << " of "
+          const auto diff = std::mismatch(want.begin(), want.end(), got.begin());
+          EXPECT_TRUE(diff.first == want.end())
+              << conv.name() << " differs from the reference at byte " << (diff.first - want.begin()) << " of "
               << y_bytes << " (" << threads << " threads) on " << Describe(c);
+          EXPECT_TRUE(std::all_of(got.begin() + static_cast<std::ptrdiff_t>(y_bytes), got.end(),
+                                  [](unsigned char b) { return b == 0xAB; }))
+              << conv.name() << " wrote past the output (" << threads << " threads) on " << Describe(c);
         }
         ++ran;
       }
@@ -253,6 +258,27 @@ TEST(QConv, KxFoldedLayoutOnFewInputChannels) {
   Window2d three = gray.win;
   EXPECT_FALSE(MakeGeometry({1, 64, 56, 56}, {1, 64, 56, 56}, three, 1).kx_folded);
   EXPECT_TRUE(MakeGeometry({1, 1, 64, 64}, {1, 16, 64, 64}, three, 1).kx_folded);
+}
+
+// Kernels whose dilated width leaves the grid's dropped columns at least a vector wide (8 lanes on AVX2, 16 on
+// AVX-512, 4 on NEON): some position vectors then hold no output at all and must store nothing (a whole store
+// there wrote into the next channel's plane and past the tensor's end).
+TEST(QConv, DroppedColumnsWiderThanAVector) {
+  std::mt19937 rng(9);
+  Case c;
+  c.groups = 1;
+  for (const int64_t dw : {4, 8}) {
+    c.xs = {1, 8, 3, 2 * dw + 4}, c.cout = 7, c.win = {};
+    c.win.kh = 1, c.win.kw = 3, c.win.dw = dw;
+    for (const bool codes_out : {true, false}) {
+      c.prec = {23, 23}, c.codes_out = codes_out;
+      EXPECT_GT(CheckCase(c, rng), 0);
+    }
+  }
+  c.xs = {1, 4, 11, 13}, c.cout = 5, c.win = {};
+  c.win.kh = c.win.kw = 5, c.win.dh = c.win.dw = 2;
+  c.prec = {23, 23}, c.codes_out = true;
+  EXPECT_GT(CheckCase(c, rng), 0);
 }
 
 // Reductions far past the int16 flush interval, every operand at its largest magnitude: 128 input channels of

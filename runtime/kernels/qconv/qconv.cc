@@ -366,11 +366,15 @@ int64_t PositionHalfVectors(const TileSet& t, const Geometry& g) {
   const int64_t full_len = int64_t{t.mr} * t.lanes, full_tiles = g.positions / full_len;
   return 2 * full_tiles * t.mr + (t.mr > 1 ? 3 : 2) * CeilDiv(g.positions - full_tiles * full_len, t.lanes);
 }
-// The tiles of t that cover `positions` (in t's units) by `channels`.
+// The tiles of t that cover `positions` (in t's units) by `channels`, as Pack lays them: along the lanes, full
+// tiles of mr vectors and then single vectors; across, blocks of up to max_nr.
 int64_t Tiles(const TileSet& t, int64_t positions, int64_t channels) {
-  const int64_t full_len = int64_t{t.mr} * t.lanes;
-  return t.lanes_of == Lanes::kChannels ? CeilDiv(positions, t.max_nr) * CeilDiv(channels, full_len)
-                                        : CeilDiv(positions, full_len) * CeilDiv(channels, t.max_nr);
+  const auto along = [&](int64_t n) {
+    const int64_t full_len = int64_t{t.mr} * t.lanes;
+    return n / full_len + CeilDiv(n % full_len, t.lanes);
+  };
+  return t.lanes_of == Lanes::kChannels ? CeilDiv(positions, t.max_nr) * along(channels)
+                                        : along(positions) * CeilDiv(channels, t.max_nr);
 }
 int64_t PositionLaneWork(const TileSet& t, const Geometry& g) {
   return (g.steps() + kOutputVectorCost) * PositionHalfVectors(t, g) * g.cout_g / 2 +

@@ -160,7 +160,8 @@ struct MulPadalNeon {
 
 // Where a position tile's MR vectors of kL grid positions from `first` land in a channel plane, the same for every
 // channel of the tile, so worked out once per tile. A vector within one output row is one whole store at
-// offset[m][0] (runs[m] == 0); any other goes out as runs[m] masked stores, one per output row it reaches: lane i
+// offset[m][0] (whole[m]); any other goes out as runs[m] masked stores, one per output row it reaches (none where
+// all its lanes fall in the dropped columns, which can be wider than a vector): lane i
 // lands at row * out_w + col + i - k * (plane_w - out_w) where k counts the rows it crossed, so the vector stored at
 // that address minus the k-th row's shift puts every lane of row k in place; lanes in the grid's dropped columns
 // and past the last position are masked off. (Masked stores never touch masked-off lanes, so tiles on other
@@ -170,13 +171,14 @@ struct PositionStores {
   int64_t offset[MR][kL];
   uint32_t mask[MR][kL];
   int runs[MR];
+  bool whole[MR];
 
   PositionStores(const TileOutput& o, int64_t first) {
     int64_t row = first / o.plane_w, col = first % o.plane_w;
     for (int m = 0; m < MR; ++m) {
       const int64_t q = first + m * kL, at = row * o.out_w + col;
-      runs[m] = 0, offset[m][0] = at;
-      if (col + kL > o.out_w) {
+      runs[m] = 0, offset[m][0] = at, whole[m] = col + kL <= o.out_w;
+      if (!whole[m]) {
         const int64_t lanes = std::min<int64_t>(kL, o.positions - q);
         for (int64_t k = 0, row_start = -col; row_start < lanes; ++k, row_start += o.plane_w) {
           const int64_t lo = std::max<int64_t>(row_start, 0), hi = std::min(row_start + o.out_w, lanes);
@@ -192,7 +194,7 @@ struct PositionStores {
   // Stores vector m through store(offset) or store_masked(offset, mask).
   template <class Store, class StoreMasked>
   void Put(int m, Store&& store, StoreMasked&& store_masked) const {
-    if (runs[m] == 0) return store(offset[m][0]);
+    if (whole[m]) return store(offset[m][0]);
     for (int r = 0; r < runs[m]; ++r) store_masked(offset[m][r], mask[m][r]);
   }
 };
