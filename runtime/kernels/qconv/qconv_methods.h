@@ -476,8 +476,8 @@ struct ChannelTile {
 
 // Tiles on the winograd layout (winograd.h), positions or (kChannelLanes) output channels on the lanes: per
 // transform i, the steps over plane i with weights u_i in the chunks of a.chunk_ends, each chunk's sums combined
-// into the even and odd columns' (kWinogradCombine: +1, -1 or nothing; the transforms unrolled, so the signs are
-// constants).
+// into the even and odd columns' (kWinogradCombine: +1, -1 or nothing, a column's first stored; the transforms
+// unrolled, so the signs are constants).
 template <class M, int MR, int NR, bool kChannelLanes>
 struct WinogradTileOf {
   using R = typename M::Reg;
@@ -485,10 +485,21 @@ struct WinogradTileOf {
   static_assert(2 * kVectors <= kPartialSums, "TileArgs::partial holds both columns' sums");
   static constexpr int64_t kStepWeights = kChannelLanes ? MR * M::kLanes * 4 : NR * 4;
 
-  template <int kSign>
+  // A column's sums start with the first chunk of its first transform (WinogradFirstTransform), stored.
+  template <int kSign, bool kSet>
   static void Combine(int32_t* sums, typename R::I wide) {
-    if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
-    if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
+    if constexpr (kSet) R::Store(sums, wide);
+    else if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
+    else if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
+  }
+  // Transform I's chunk's sums into the columns' (kStarts: its first chunk, which may start a column's sums).
+  template <int I, bool kStarts>
+  static auto Flush(int32_t* even, int32_t* odd) {
+    return [even, odd](int m, int n, typename R::I wide) {
+      const int at = (n * MR + m) * M::kLanes;
+      Combine<kWinogradCombine[0][I], kStarts && I == WinogradFirstTransform(0)>(even + at, wide);
+      Combine<kWinogradCombine[1][I], kStarts && I == WinogradFirstTransform(1)>(odd + at, wide);
+    };
   }
   template <int I>
   static void Transform(const TileArgs& a, typename M::Center center) {
@@ -497,13 +508,11 @@ struct WinogradTileOf {
     const auto run = [&](const auto& step) {
       int32_t* const even = a.partial;
       int32_t* const odd = a.partial + kVectors;
+      const int32_t* end = a.chunk_ends + I * a.steps;
       int64_t s0 = 0;
-      for (const int32_t* end = a.chunk_ends + I * a.steps; s0 < a.steps; s0 = *end++)
-        AccumulateChunk<M, MR, NR>(s0, *end, step, [even, odd](int m, int n, typename R::I wide) {
-          const int at = (n * MR + m) * M::kLanes;
-          Combine<kWinogradCombine[0][I]>(even + at, wide);
-          Combine<kWinogradCombine[1][I]>(odd + at, wide);
-        });
+      if constexpr (I == WinogradFirstTransform(0) || I == WinogradFirstTransform(1))
+        AccumulateChunk<M, MR, NR>(s0, *end, step, Flush<I, true>(even, odd)), s0 = *end++;
+      for (; s0 < a.steps; s0 = *end++) AccumulateChunk<M, MR, NR>(s0, *end, step, Flush<I, false>(even, odd));
     };
     if constexpr (kChannelLanes)
       run(ChannelStep<M, MR, NR>(x, a.offsets, w, a.position_bytes, center));
@@ -524,7 +533,6 @@ struct WinogradTileOf {
   }
 
   static void Run(const TileArgs& a) {
-    for (int i = 0; i < 2 * kVectors; i += M::kLanes) R::Store(a.partial + i, R::Zero());
     Transforms(a, std::make_integer_sequence<int, kWinogradTransforms>());
     a.out.codes ? Write<uint8_t>(a) : Write<float>(a);
   }

@@ -33,6 +33,14 @@ constexpr int kWinogradTransforms = 4;
 constexpr int kWinogradRowSlack = 6;  // quads, see WinogradInputRow
 // Output j (0: even column, 1: odd column) = sum_i kCombine[j][i] * m_i, halved.
 constexpr int kWinogradCombine[2][kWinogradTransforms] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+// The first transform that output j takes (its sums start there), with sign +1.
+constexpr int WinogradFirstTransform(int j) {
+  int i = 0;
+  while (kWinogradCombine[j][i] == 0) ++i;
+  return i;
+}
+static_assert(kWinogradCombine[0][WinogradFirstTransform(0)] == 1 && kWinogradCombine[1][WinogradFirstTransform(1)] == 1,
+              "each output's first contribution is added");
 // v_i is offset by kWinogradOffsets[i] * max_code.
 constexpr int kWinogradOffsets[kWinogradTransforms] = {1, 0, 1, 1};
 
