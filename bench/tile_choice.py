@@ -9,7 +9,8 @@ model (runtime/kernels/qconv/qconv.cc) is fitted by hand: this is the command th
 Usage: /usr/bin/python3 bench/tile_choice.py [--build build] [--models cnn6,...,unet]
            [--kernel qconv_u8s8_maddubs_i16_avx2] [--repetitions 3] [--out bench/results/tile-choice]
 Writes OUT.json (every timing) and OUT.md (the tables). Convolutions qconv_bench cannot express (groups,
-dilation, non-square kernels, strides or uneven padding) are listed as skipped. Measures only; asserts nothing.
+dilation, non-square kernels, strides or uneven padding, auto_pad) are listed as skipped. Measures only; asserts
+nothing.
 """
 
 import argparse
@@ -49,7 +50,10 @@ def conv_shapes(onnx_path):
         k = list(attrs.get("kernel_shape", w[2:]))
         strides = list(attrs.get("strides", [1, 1]))
         pads = list(attrs.get("pads", [0, 0, 0, 0]))
-        if attrs.get("group", 1) != 1 or set(attrs.get("dilations", [1, 1])) != {1}:
+        auto_pad = attrs.get("auto_pad", b"NOTSET")
+        if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
+            yield node.name, None, "auto_pad"
+        elif attrs.get("group", 1) != 1 or set(attrs.get("dilations", [1, 1])) != {1}:
             yield node.name, None, "groups or dilation"
         elif len(set(k)) != 1 or len(set(strides)) != 1 or len(set(pads)) != 1:
             yield node.name, None, "non-square kernel, stride or padding"
