@@ -281,6 +281,24 @@ TEST(QConv, DroppedColumnsWiderThanAVector) {
   EXPECT_GT(CheckCase(c, rng), 0);
 }
 
+// Layers large enough that Run splits them over threads (it gives a thread about a million MACs), with rows that
+// vectors cross and dropped columns a vector wide: tiles on different threads write neighbouring bytes of a plane.
+TEST(QConv, ThreadsShareLargeLayers) {
+  std::mt19937 rng(33);
+  Case c;
+  c.groups = 1, c.prec = {23, 23};
+  c.xs = {1, 64, 23, 29}, c.cout = 48, c.win = {};
+  c.win.kh = c.win.kw = 3, c.win.pad_t = c.win.pad_l = c.win.pad_b = c.win.pad_r = 1;
+  for (const bool codes_out : {true, false}) {
+    c.codes_out = codes_out;
+    EXPECT_GT(CheckCase(c, rng), 0);
+  }
+  c.xs = {1, 64, 21, 45}, c.win = {};
+  c.win.kh = c.win.kw = 3, c.win.dw = 8;
+  c.codes_out = true;
+  EXPECT_GT(CheckCase(c, rng), 0);
+}
+
 // Reductions far past the int16 flush interval, every operand at its largest magnitude: 128 input channels of
 // 3x3 taps are 288 steps (the flush interval is 67 steps at (23, 23), 65 at (127, 5), 136 at 4-bit).
 TEST(QConv, ExtremeCodesOverLongReductions) {
