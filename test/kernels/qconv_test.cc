@@ -268,7 +268,7 @@ TEST(QConv, DroppedColumnsWiderThanAVector) {
   Case c;
   c.groups = 1;
   for (const int64_t dw : {4, 8}) {
-    c.xs = {1, 8, 3, 2 * dw + 4}, c.cout = 7, c.win = {};
+    c.xs = {1, 8, 5, 2 * dw + 4}, c.cout = 7, c.win = {};
     c.win.kh = 1, c.win.kw = 3, c.win.dw = dw;
     for (const bool codes_out : {true, false}) {
       c.prec = {23, 23}, c.codes_out = codes_out;
