@@ -401,7 +401,8 @@ int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
 int64_t RepackWork(const Geometry& g) { return g.packed_input_bytes() / 2; }
 // A direct layout's whole work: every group's, and its repack's.
 int64_t DirectWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
-  const int64_t per_group = t.lanes_of == Lanes::kChannels ? ChannelLaneWork(t, g, output_bytes) : PositionLaneWork(t, g);
+  const int64_t per_group =
+      t.lanes_of == Lanes::kChannels ? ChannelLaneWork(t, g, output_bytes) : PositionLaneWork(t, g);
   return per_group * g.groups + RepackWork(g);
 }
 

@@ -39,7 +39,8 @@ constexpr int WinogradFirstTransform(int j) {
   while (kWinogradCombine[j][i] == 0) ++i;
   return i;
 }
-static_assert(kWinogradCombine[0][WinogradFirstTransform(0)] == 1 && kWinogradCombine[1][WinogradFirstTransform(1)] == 1,
+static_assert(kWinogradCombine[0][WinogradFirstTransform(0)] == 1 &&
+                  kWinogradCombine[1][WinogradFirstTransform(1)] == 1,
               "each output's first contribution is added");
 // v_i is offset by kWinogradOffsets[i] * max_code.
 constexpr int kWinogradOffsets[kWinogradTransforms] = {1, 0, 1, 1};
