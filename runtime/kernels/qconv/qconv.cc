@@ -452,6 +452,7 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   p.work_ = DirectWork(*tiles, g, output_bytes);
   if (const size_t at = p.name_.find("_quadplanar"); g.kx_folded && at != std::string::npos)
     p.name_.replace(at, std::strlen("_quadplanar"), "_kxfolded");
+  p.BindTiles();
   return true;
 }
 
@@ -538,6 +539,7 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   p.work_ += kTileCost * Tiles(t, wg.positions, wg.cout_g);
   // Every group's, and the repack's (RepackWork): the padded rows written, then the transformed planes.
   p.work_ = p.work_ * wg.groups + RepackWork(p.staging_) + RepackWork(wg);
+  p.BindTiles();
   return true;
 }
 
@@ -604,13 +606,40 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
   stage_.scale.resize(stage_.scale.size() + kMaxLanes * 4, 1.0f);
 }
 
-void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
+void PackedConv::BindTiles() {
+  const int64_t plane = g_.ys.h * g_.ys.w;
+  const int64_t elem = stage_.codes_out ? 1 : sizeof(float);
+  image_output_bytes_ = g_.ys.c * plane * elem;
+  bound_.clear();
+  for (int64_t group = 0; group < g_.groups; ++group)
+    for (const Block& block : blocks_) {
+      const int64_t c0 = group * g_.cout_g + block.first_channel;
+      const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
+      const TileOutput out{nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
+                           stage_.codes_out, stage_.bias.data() + c0, g_.winograd ? odd_bias_.data() + c0 : nullptr,
+                           stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w,
+                           g_.positions};
+      const TileArgs args{nullptr, g_.step_offsets.data(), g_.steps(),
+                          weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, nullptr,
+                          g_.transform_bytes(), chunk_ends, 0, nullptr, center_, out};
+      bound_.push_back({args, c0 * plane * elem});
+    }
+}
+
+void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span,
                          void* y) const {
   const TileSet& t = *tiles_;
   const bool channel_lanes = t.lanes_of == Lanes::kChannels;
+  const int64_t width = blocks_[static_cast<size_t>(block)].width;
+  const BoundBlock& bound = bound_[static_cast<size_t>(group * static_cast<int64_t>(blocks_.size()) + block)];
   alignas(64) int32_t partial[kPartialSums];
   int64_t position_bytes[kMaxNr];
-  const uint8_t* x = packed + group * g_.group_bytes;
+  TileArgs args = bound.args;
+  args.x = packed + group * g_.group_bytes;
+  args.partial = partial;
+  args.first = span.first;
+  args.position_bytes = position_bytes;
+  args.out.out = static_cast<unsigned char*>(y) + image * image_output_bytes_ + bound.out_offset;
   if (channel_lanes && g_.winograd) {  // tile positions are the planes' positions
     for (int64_t i = 0; i < span.count; ++i) position_bytes[i] = 4 * (span.first + i);
   } else if (channel_lanes) {
@@ -619,23 +648,15 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, co
       position_bytes[i] = 4 * (row * g_.plane_w + col);
     }
   } else {
-    x += span.first * 4;
+    args.x += span.first * 4;
   }
-  const int64_t plane = g_.ys.h * g_.ys.w, c0 = group * g_.cout_g + block.first_channel;
-  const size_t elem = stage_.codes_out ? 1 : sizeof(float);
-  const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
-  const TileOutput out{static_cast<unsigned char*>(y) + (image * g_.ys.c + c0) * plane * elem, plane,
-                       static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)), stage_.codes_out,
-                       stage_.bias.data() + c0, g_.winograd ? odd_bias_.data() + c0 : nullptr,
-                       stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w, g_.positions};
-  const TileArgs args{x, g_.step_offsets.data(), g_.steps(),
-                      weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, partial,
-                      g_.transform_bytes(), chunk_ends, span.first, position_bytes, center_, out};
   const int64_t full_len = int64_t{t.mr} * t.lanes;
   if (channel_lanes)
-    (block.width == full_len ? t.full : t.tail)[span.count - 1](args);
+    (width == full_len ? t.full : t.tail)[span.count - 1](args);
   else
-    (span.count == full_len ? t.full : t.tail)[block.width - 1](args);
+    (span.count == full_len ? t.full : t.tail)[width - 1](args);
+  const TileOutput& out = args.out;
+  const int64_t plane = out.channel_stride;
 
   // Activations other than a clamp, per element, only on the real outputs, not on the grid's dropped columns.
   const FloatActivation& act = stage_.activation;
@@ -680,7 +701,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
       int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;
-        RunTile(scratch, image, group, blocks_[static_cast<size_t>(b)], spans_[static_cast<size_t>(s)], y);
+        RunTile(scratch, image, group, b, spans_[static_cast<size_t>(s)], y);
         if (++in < inner) continue;
         in = 0;
         if (++outer < outers) continue;

@@ -191,6 +191,12 @@ struct OutputStage {
 
 class PackedConv {
  public:
+  PackedConv() = default;
+  // Moves keep the bound tile arguments valid (they point into the vectors' buffers); copies would not.
+  PackedConv(PackedConv&&) = default;
+  PackedConv& operator=(PackedConv&&) = default;
+  PackedConv(const PackedConv&) = delete;
+  PackedConv& operator=(const PackedConv&) = delete;
   // `weights` are OIHW codes within +-max_weight; activations are codes <= max_code. Uses `tiles` (one of the
   // kernel's tile sets; the winograd tiles on g's winograd geometry), or by default the one that wastes the least
   // work on this shape. Returns false (and why) if `kernel` cannot run this precision, or the winograd tiles this
@@ -228,8 +234,9 @@ class PackedConv {
   // the output stage.
   void Pack(const Microkernel& kernel, const TileSet& tiles, const int16_t* values, int64_t values_kw,
             int64_t transforms, OutputStage stage);
-  void RunTile(const uint8_t* packed, int64_t image, int64_t group, const Block& block, const Span& span,
-               void* y) const;
+  // With the layout packed and its output stage set: bound_.
+  void BindTiles();
+  void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span, void* y) const;
   const TileSet* tiles_ = nullptr;
   std::string name_;
   Geometry g_;
@@ -245,6 +252,15 @@ class PackedConv {
   std::vector<int32_t> chunk_ends_;     // winograd: [group][block][transform][steps], TileArgs::chunk_ends
   int64_t group_chunk_ends_ = 0;        // winograd: entries per group
   int64_t work_ = 0;                    // estimated_work()
+  // Per group and block (group * blocks + block), the tile arguments no span or run changes, so that a tile
+  // copies them instead of working them out; their output pointer is null, the block's first output being
+  // out_offset bytes from its image's.
+  struct BoundBlock {
+    TileArgs args;
+    int64_t out_offset;
+  };
+  std::vector<BoundBlock> bound_;
+  int64_t image_output_bytes_ = 0;
   float lo_f_ = 0, hi_f_ = 0;           // TileOutput's clamp
 };
 
