@@ -283,18 +283,20 @@ TEST(BinaryF32Ref, FusedActivation) {
   ExpectClose(y, {0, 0, 4, 6});
 }
 
+// Distance in representable floats (a and b of one sign).
+int64_t Ulps(float a, float b) {
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  return std::abs(static_cast<int64_t>(ia) - ib);
+}
+
 // Exp against libm in double: within 2 ulp over its range, held at its bounds past it, NaN kept.
 TEST(Exp, WithinTwoUlpOfLibm) {
-  const auto ulps = [](float a, float b) {
-    int32_t ia, ib;
-    std::memcpy(&ia, &a, 4);
-    std::memcpy(&ib, &b, 4);
-    return std::abs(static_cast<int64_t>(ia) - ib);
-  };
   int64_t worst = 0;
   for (float v = -87.3f; v <= 88.3f; v += 0.0007f) {
     const float want = static_cast<float>(std::exp(static_cast<double>(v)));
-    worst = std::max(worst, ulps(Exp(v), want));
+    worst = std::max(worst, Ulps(Exp(v), want));
   }
   EXPECT_LE(worst, 2);
   EXPECT_EQ(Exp(0.0f), 1.0f);
@@ -307,6 +309,24 @@ TEST(Exp, WithinTwoUlpOfLibm) {
   EXPECT_EQ(Sigmoid(0.0f), 0.5f);
   EXPECT_EQ(Sigmoid(17.0f), 1.0f);
   EXPECT_LT(Sigmoid(-100.0f), 1e-38f);
+}
+
+// Tanh against libm in double: within 2 ulp on both sides of its switch at 0.625 and out to where it is +-1,
+// exact on tiny values, odd, NaN kept.
+TEST(Tanh, WithinTwoUlpOfLibm) {
+  int64_t worst = 0;
+  for (float v = 1e-30f; v <= 12.0f; v = v < 1e-3f ? v * 1.01f : v + 0.00013f) {
+    const float want = static_cast<float>(std::tanh(static_cast<double>(v)));
+    worst = std::max(worst, Ulps(Tanh(v), want));
+    EXPECT_EQ(Tanh(-v), -Tanh(v)) << v;
+  }
+  EXPECT_LE(worst, 2);
+  EXPECT_EQ(Tanh(1e-20f), 1e-20f);
+  EXPECT_TRUE(std::signbit(Tanh(-0.0f)));
+  EXPECT_EQ(Tanh(0.0f), 0.0f);
+  EXPECT_EQ(Tanh(9.1f), 1.0f);
+  EXPECT_EQ(Tanh(-INFINITY), -1.0f);
+  EXPECT_TRUE(std::isnan(Tanh(NAN)));
 }
 
 TEST(UnaryF32Ref, Activations) {

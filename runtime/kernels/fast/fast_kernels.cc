@@ -131,7 +131,7 @@ namespace {
 #endif
 
 // y[i] = act(value(i)) for i in [0, n): the activation is chosen once, outside the loop, so that the loop
-// vectorises (the sigmoid's Exp included; tanh stays a libm call per element).
+// vectorises (the sigmoid's and tanh's Exp included).
 template <class Value>
 [[gnu::always_inline]] inline void ActivateEach(int64_t n, FloatActivation act, Value value, float* y) {
   switch (act.kind) {
@@ -154,7 +154,7 @@ template <class Value>
       for (int64_t i = 0; i < n; ++i) y[i] = HardSwish(value(i), act.alpha, act.beta);
       return;
     case FloatActivation::kTanh:
-      for (int64_t i = 0; i < n; ++i) y[i] = Activate(value(i), act);
+      for (int64_t i = 0; i < n; ++i) y[i] = Tanh(value(i));
       return;
   }
 }
