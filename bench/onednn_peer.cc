@@ -15,10 +15,12 @@
 #include <cstdio>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/model.h"
 #include "runtime/ops/op_builder.h"
 
@@ -57,28 +59,6 @@ memory Filled(const memory::desc& md, const dnnl::engine& engine, int value) {
   return m;
 }
 
-// The layer's activation as oneDNN post-ops where its output is float, so that both engines do the same work (a
-// code output's clamp is oneDNN's saturating u8 conversion). HardSwish is ONNX's with alpha 1/6 and beta 1/2, the
-// only form the importer takes, which is oneDNN's.
-dnnl::post_ops ActivationPostOps(const q46::plan::Activation& a) {
-  using Kind = q46::plan::Activation;
-  using alg = dnnl::algorithm;
-  dnnl::post_ops ops;
-  switch (a.kind()) {
-    case Kind::CLIP: ops.append_eltwise(1.0f, alg::eltwise_clip_v2, a.lo(), a.hi()); break;
-    case Kind::TANH: ops.append_eltwise(1.0f, alg::eltwise_tanh, 0.0f, 0.0f); break;
-    case Kind::SIGMOID: ops.append_eltwise(1.0f, alg::eltwise_logistic, 0.0f, 0.0f); break;
-    case Kind::LEAKY_RELU: ops.append_eltwise(1.0f, alg::eltwise_relu, a.alpha(), 0.0f); break;
-    case Kind::HARD_SIGMOID:
-      ops.append_eltwise(1.0f, alg::eltwise_linear, a.alpha(), a.beta());
-      ops.append_eltwise(1.0f, alg::eltwise_clip_v2, 0.0f, 1.0f);
-      break;
-    case Kind::HARD_SWISH: ops.append_eltwise(1.0f, alg::eltwise_hardswish, 0.0f, 0.0f); break;
-    default: break;
-  }
-  return ops;
-}
-
 // One convolution node (or transposed convolution) as a oneDNN primitive with its arguments (weights reordered
 // once).
 Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const dnnl::engine& engine,
@@ -102,8 +82,13 @@ Layer MakeLayer(const q46::plan::Plan& plan, const q46::plan::Node& node, const 
   const memory::desc b_md({yd[1]}, quant ? dt::s32 : dt::f32, tag::x);
   dnnl::primitive_attr attr;
   if (quant) attr.set_output_scales(2, std::vector<float>(static_cast<size_t>(yd[1]), 0.01f));
-  if (dst_t == dt::f32)
-    attr.set_post_ops(ActivationPostOps(quant ? node.quant_conv().activation() : node.float_conv().activation()));
+  // A float output gets the layer's activation as the runtime's oneDNN layers do (a code output's clamp is the
+  // u8 conversion's saturation).
+  q46::kernels::FloatActivation act;
+  const q46::rt::OpBuilder builder(plan, node, "peer");
+  if (!builder.ToActivation(quant ? node.quant_conv().activation() : node.float_conv().activation(), &act).ok())
+    throw std::runtime_error("node '" + node.name() + "': invalid activation");
+  if (dst_t == dt::f32) attr.set_post_ops(q46::kernels::ActivationPostOps(act));
   // Deconvolution weights are ONNX's [C_in, C_out / G, kh, kw] (iohw); oneDNN's logical dims are the same as a
   // convolution's. An output padding of a stride or more is the end padding reduced (as the runtime does it).
   dnnl::primitive primitive;
@@ -183,6 +168,9 @@ int main(int argc, char** argv) {
         layers.push_back(MakeLayer(model->plan(), node, engine, stream));
   } catch (const dnnl::error& e) {
     std::fprintf(stderr, "onednn_peer: error: oneDNN: %s\n", e.what());
+    return 1;
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "onednn_peer: error: %s\n", e.what());
     return 1;
   }
   const auto run = [&] {

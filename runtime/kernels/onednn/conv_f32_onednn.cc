@@ -20,36 +20,6 @@ memory::desc PlainActivation(Dims4 s, const Dims4* within) {
   return memory::desc({s.n, s.c, s.h, s.w}, memory::data_type::f32, memory::dims{t.c * t.h * t.w, t.h * t.w, t.w, 1});
 }
 
-// The fused activation as oneDNN post-ops. eltwise_clip and eltwise_clip_v2 compute the same forward value
-// min(max(x, lo), hi) (they differ only in the backward pass at the bounds); oneDNN needs finite bounds.
-// Plain ReLU (clip to [0, inf)) goes to eltwise_relu instead: same values (a negative input may give -0.0), and
-// oneDNN 2.6's gemm convolution applies it vectorised while it runs clip several times slower.
-dnnl::post_ops ActivationPostOps(const FloatActivation& act) {
-  dnnl::post_ops ops;
-  switch (act.kind) {
-    case FloatActivation::kNone: break;
-    case FloatActivation::kClip:
-      if (act.lo == 0.0f && act.hi == INFINITY)
-        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      else
-        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, std::fmax(act.lo, -FLT_MAX),
-                           std::fmin(act.hi, FLT_MAX));
-      break;
-    case FloatActivation::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
-    case FloatActivation::kSigmoid: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
-    case FloatActivation::kLeakyRelu:  // not reached: HasPostOps declines these (the reference kernel runs them)
-    case FloatActivation::kHardSigmoid:
-    case FloatActivation::kHardSwish: break;
-  }
-  return ops;
-}
-
-// The activations ActivationPostOps expresses; a convolution with any other takes the reference kernel.
-bool HasPostOps(const FloatActivation& act) {
-  return act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip ||
-         act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid;
-}
-
 // Shape checks oneDNN would otherwise report less clearly (or not at all, for a zero group count).
 bool CheckShapes(Dims4 xs, const Window2d& win, int64_t groups, Dims4 ys, std::string* why) {
   auto fail = [&](const char* msg) {
@@ -68,6 +38,36 @@ bool CheckShapes(Dims4 xs, const Window2d& win, int64_t groups, Dims4 ys, std::s
 size_t Lines(size_t bytes) { return (bytes + 63) / 64 * 64; }
 
 }  // namespace
+
+// The fused activation as oneDNN post-ops. eltwise_clip and eltwise_clip_v2 compute the same forward value
+// min(max(x, lo), hi) (they differ only in the backward pass at the bounds); oneDNN needs finite bounds.
+// Plain ReLU (clip to [0, inf)) goes to eltwise_relu instead: same values (a negative input may give -0.0), and
+// oneDNN 2.6's gemm convolution applies it vectorised while it runs clip several times slower.
+dnnl::post_ops ActivationPostOps(const FloatActivation& act) {
+  dnnl::post_ops ops;
+  switch (act.kind) {
+    case FloatActivation::kNone: break;
+    case FloatActivation::kClip:
+      if (act.lo == 0.0f && act.hi == INFINITY)
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      else
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, std::fmax(act.lo, -FLT_MAX),
+                           std::fmin(act.hi, FLT_MAX));
+      break;
+    case FloatActivation::kTanh: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_tanh, 0.0f, 0.0f); break;
+    case FloatActivation::kSigmoid: ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
+    case FloatActivation::kLeakyRelu:  // HasPostOps declines these (the runtime's reference kernel runs them)
+    case FloatActivation::kHardSigmoid:
+    case FloatActivation::kHardSwish: break;
+  }
+  return ops;
+}
+
+// The activations ActivationPostOps expresses; a convolution with any other takes the reference kernel.
+bool HasPostOps(const FloatActivation& act) {
+  return act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip ||
+         act.kind == FloatActivation::kTanh || act.kind == FloatActivation::kSigmoid;
+}
 
 dnnl::engine& CpuEngine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);

@@ -16,6 +16,11 @@ namespace q46::kernels {
 // The process's one CPU engine.
 dnnl::engine& CpuEngine();
 
+// A fused activation as oneDNN post-ops, where HasPostOps says oneDNN expresses it (none, clip, tanh, sigmoid);
+// the other kinds give no post-op.
+dnnl::post_ops ActivationPostOps(const FloatActivation& act);
+bool HasPostOps(const FloatActivation& act);
+
 // A oneDNN convolution or deconvolution (transposed) primitive with weights reordered once into oneDNN's
 // preferred layout at creation; the caller's activations are plain NCHW (format_tag::nchw), reordered to and from
 // the primitive's preferred layout around each run when it differs.
