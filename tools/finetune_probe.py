@@ -2,15 +2,16 @@
 
 A research probe, not part of the compiler: it loads a plan's ONNX QDQ export (`q46c --emit-onnx-qdq`) into
 PyTorch as a fake-quantized network (the export's integer weights become float weights re-quantized on every
-forward pass with a straight-through estimator; activation scales, zero points and clamps stay as exported),
-then trains the weights with Adam, starting from q46c's codes:
+forward pass with a straight-through estimator; activation scales, zero points and clamps stay as exported, or
+with --act-lr are learned too, LSQ-style: each activation's scale trainable, its clamp fixed in codes), then
+trains them with Adam, starting from q46c's codes:
   --loss mse / kl: label-free distillation towards the float model's logits on --count training images;
   --loss ce: labelled training on all 50,000 training images (the article's incremental fine-tuning).
 It prints the float model's, the start's and each epoch's top-1 on the full CIFAR-10 test set, evaluated on
 the fake-quantized network (equal to the integer runtime up to float rounding), and with --json writes them.
 
 Usage: /usr/bin/python3 tools/finetune_probe.py FLOAT.onnx QDQ.onnx CIFAR_BIN_DIR [--loss mse|kl|ce]
-       [--count 512] [--epochs 20] [--batch 64] [--lr 3e-2] [--seed 0] [--json OUT]
+       [--count 512] [--epochs 20] [--batch 64] [--lr 3e-2] [--act-lr 0] [--seed 0] [--json OUT]
 Needs Debian's python3-torch and python3-onnx; CIFAR_BIN_DIR as for tools/calib_sweep.py.
 """
 import argparse
@@ -53,7 +54,7 @@ class OnnxNet:
     The export does not carry N_w, so the range is the smallest and largest code it holds: what 23-level weights
     reach in practice, possibly narrower for others (4-bit's -8)."""
 
-    def __init__(self, path):
+    def __init__(self, path, learn_act_scales=False):
         model = onnx.load(path)
         self.nodes = list(model.graph.node)
         self.input, self.output = model.graph.input[0].name, model.graph.output[0].name
@@ -72,13 +73,33 @@ class OnnxNet:
                 self.weights[n.output[0]] = ((codes * scale).clone().requires_grad_(True), scale,
                                              float(codes.min()), float(codes.max()))
 
+        # Activation scales (LSQ): each scalar QuantizeLinear scale becomes a trainable log-scale; the Clip that
+        # feeds it keeps its bounds in codes, so they move with the scale.
+        self.act_scales, self.clamps = {}, {}
+        readers = {i: n for n in self.nodes for i in n.input}
+        for n in self.nodes if learn_act_scales else []:
+            reader = readers.get(n.output[0])
+            if n.op_type != "Clip" or reader is None or reader.op_type != "QuantizeLinear":
+                continue
+            scale_name = reader.input[1]
+            s0 = float(self.consts[scale_name])
+            codes = [round(float(self.consts[n.input[k]]) / s0) for k in (1, 2)]
+            self.act_scales[scale_name] = torch.tensor(np.log(s0), dtype=torch.float32).requires_grad_(True)
+            self.clamps[n.output[0]] = (scale_name, codes[0], codes[1])
+
     def parameters(self):
         return [w for w, *_ in self.weights.values()]
 
     def __call__(self, x):
         values = {self.input: x}
+        values.update({name: log_s.exp() for name, log_s in self.act_scales.items()})
         for n in self.nodes:
             if n.op_type == "Constant":
+                continue
+            if n.output[0] in self.clamps:
+                name, lo, hi = self.clamps[n.output[0]]
+                s = values[name]
+                values[n.output[0]] = torch.maximum(torch.minimum(values[n.input[0]], hi * s), lo * s)
                 continue
             if n.output[0] in self.weights:
                 w, scale, lo, hi = self.weights[n.output[0]]
@@ -147,6 +168,8 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-2,
                     help="Adam step size, as a fraction of each layer's mean weight scale")
+    ap.add_argument("--act-lr", type=float, default=0.0,
+                    help="also learn activation scales (LSQ) with this Adam step size on their logarithm")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
@@ -155,7 +178,7 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
 
-    teacher, student = OnnxNet(args.float_onnx), OnnxNet(args.qdq_onnx)
+    teacher, student = OnnxNet(args.float_onnx), OnnxNet(args.qdq_onnx, args.act_lr > 0)
     test_x, test_y = load_cifar(f"{args.data}/test_batch.bin")
     if args.loss == "ce":
         parts = [load_cifar(f"{args.data}/data_batch_{i}.bin") for i in range(1, 6)]
@@ -169,6 +192,8 @@ def main():
     print(f"float {result['float']:.2f}, quantized start {result['start']:.2f}", flush=True)
 
     groups = [{"params": [w], "lr": args.lr * float(scale.mean())} for w, scale, _, _ in student.weights.values()]
+    if student.act_scales:
+        groups.append({"params": list(student.act_scales.values()), "lr": args.act_lr})
     opt = torch.optim.Adam(groups)
     steps_per_epoch = len(train_x) // args.batch
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs * steps_per_epoch)
@@ -196,6 +221,11 @@ def main():
         result["epochs"].append({"loss": total / steps_per_epoch, "top1": acc})
         print(f"epoch {epoch + 1}: mean loss {total / steps_per_epoch:.4f}, top-1 {acc:.2f} "
               f"({time.time() - started:.0f} s)", flush=True)
+    if student.act_scales:
+        result["scale_ratios"] = {name: float(log_s.exp()) / float(student.consts[name])
+                                  for name, log_s in student.act_scales.items()}
+        print("learned / starting activation scales: " +
+              ", ".join(f"{name} {r:.3f}" for name, r in result["scale_ratios"].items()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
