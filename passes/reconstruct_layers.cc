@@ -125,7 +125,8 @@ absl::Status ReconstructLayers(ir::Graph& g, PassContext& ctx) {
     ro.learning_rate = o.calib_learning_rate;
     ro.bias_correction = o.bias_correction;
     if (o.calib_time_budget > 0 && ro.method != "none") {
-      // This layer's share of what is left of the budget, in steps at the measured cost of one.
+      // This layer's share of what is left of the budget, in steps at the measured cost of one with the whole
+      // product (AdaQuant's steps mostly update it for less, so the budget is rarely used up).
       const double share = std::max(0.0, o.calib_time_budget - Seconds(started)) * work[li] / work_left;
       ReconstructionObjective probe(grams[0]);
       std::vector<float> w(static_cast<size_t>(grams[0].out * grams[0].k), 0.0f), grad;

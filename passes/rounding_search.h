@@ -18,6 +18,13 @@
 
 namespace q46 {
 
+// What Gradient keeps between calls at points that differ in few entries (AdaQuant's rounded weights: a few
+// codes flip per step and the bias column moves): the last point and its product W' H.
+struct GradientMemory {
+  std::vector<float> w, product;
+  int updates = 0;  // since the product was last computed whole
+};
+
 // The mean squared error per output element of a group's pre-activation output, as a function of its weights
 // and bias W' = [Wq bq] (out x K'): E = (tr(W' H W'^T) - 2 tr(W' M) + sum t) / (R * out).
 class ReconstructionObjective {
@@ -27,13 +34,19 @@ class ReconstructionObjective {
   // E, accumulated in double.
   double Error(const std::vector<float>& w) const;
   // dE/dW' (out x K'), in float through sgemm; returns E computed alongside in float (cheap, but less exact
-  // than Error where E is tiny beside the target's energy).
-  double Gradient(const std::vector<float>& w, std::vector<float>* grad) const;
+  // than Error where E is tiny beside the target's energy). With `memory`, W' H is updated from the last call's
+  // by the rows of H the changed entries read, where that is cheaper than the whole product, and recomputed whole
+  // every kWholeEvery calls so that float rounding cannot build up.
+  double Gradient(const std::vector<float>& w, std::vector<float>* grad, GradientMemory* memory = nullptr) const;
+  static constexpr int kWholeEvery = 32;
   // Sets each channel's bias (the last column of w) to the value minimising E for its weights; with a QDrop
   // gram, the error on the deployed (fully quantized) input, so the whole mean shift is corrected.
   void SetOptimalBias(std::vector<float>* w) const;
 
  private:
+  // memory->product = w H, whole or updated.
+  void UpdateProduct(const std::vector<float>& w, GradientMemory* memory) const;
+
   const LayerGram& gram_;
   std::vector<float> h_;   // H, K' x K'
   std::vector<float> mt_;  // M^T, out x K'

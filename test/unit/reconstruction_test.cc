@@ -176,6 +176,32 @@ TEST(LayerGram, GradientEqualsFiniteDifferences) {
   }
 }
 
+// With memory, the gradient follows a walk of sparse changes (a few entries, then the bias column, then nearly
+// all, past kWholeEvery calls) and stays equal to the one computed whole.
+TEST(LayerGram, GradientWithMemoryEqualsTheWholeProduct) {
+  const Case c = MakeCase(3, 1);
+  const std::vector<LayerGram> grams = Gather(c);
+  const ReconstructionObjective f(grams[0]);
+  const int64_t kp = grams[0].k, out = grams[0].out;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> w(static_cast<size_t>(out * kp)), with, without;
+  for (float& v : w) v = u(rng);
+  GradientMemory memory;
+  for (int call = 0; call < 2 * ReconstructionObjective::kWholeEvery + 3; ++call) {
+    if (call % 5 == 1)
+      for (int64_t o = 0; o < out; ++o) w[static_cast<size_t>(o * kp + kp - 1)] = u(rng);  // every bias
+    else if (call % 11 == 10)
+      for (float& v : w) v = u(rng);  // everything
+    else
+      for (int n = 0; n < 3; ++n) w[rng() % w.size()] = u(rng);  // a few codes
+    const double e_with = f.Gradient(w, &with, &memory), e_without = f.Gradient(w, &without);
+    EXPECT_NEAR(e_with, e_without, 1e-4 * std::max(1.0, std::fabs(e_without))) << call;
+    for (size_t i = 0; i < w.size(); ++i)
+      ASSERT_NEAR(with[i], without[i], 1e-4f * std::max(1.0f, std::fabs(without[i]))) << call << " " << i;
+  }
+}
+
 TEST(LayerGram, OptimalBiasZeroesItsGradientAndLowersTheError) {
   const Case c = MakeCase(5, 1);
   const std::vector<LayerGram> grams = Gather(c);
