@@ -19,7 +19,8 @@
 namespace q46 {
 
 // What Gradient keeps between calls at points that differ in few entries (AdaQuant's rounded weights: a few
-// codes flip per step and the bias column moves): the last point and its product W' H.
+// codes flip per step and the bias column moves): the last point and its product W' H. One memory serves one
+// objective: handed to another of the same size, it would give that one the first's product.
 struct GradientMemory {
   std::vector<float> w, product;
   int updates = 0;  // since the product was last computed whole

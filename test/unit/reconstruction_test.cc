@@ -176,30 +176,49 @@ TEST(LayerGram, GradientEqualsFiniteDifferences) {
   }
 }
 
-// With memory, the gradient follows a walk of sparse changes (a few entries, then the bias column, then nearly
-// all, past kWholeEvery calls) and stays equal to the one computed whole.
+// With memory, the gradient follows AdaQuant's kind of walk (every bias and a few codes per call, updated in place;
+// now and then nearly everything, which goes whole; and past kWholeEvery calls, which go whole) and stays equal to
+// the product computed whole. The objective is a random one, 8 channels by K' = 64, so that a sparse step is well
+// under the 1/16 of the entries where an update stops paying.
 TEST(LayerGram, GradientWithMemoryEqualsTheWholeProduct) {
-  const Case c = MakeCase(3, 1);
-  const std::vector<LayerGram> grams = Gather(c);
-  const ReconstructionObjective f(grams[0]);
-  const int64_t kp = grams[0].k, out = grams[0].out;
+  constexpr int64_t kp = 64, out = 8, kRows = 200;
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1, 1);
+  LayerGram gram;
+  gram.k = kp, gram.out = out, gram.rows = kRows;
+  gram.h.assign(kp * kp, 0.0), gram.m.assign(kp * out, 0.0), gram.t.assign(out, 0.0);
+  for (int64_t r = 0; r < kRows; ++r) {  // H = X^T X, M = X^T Y, t = column sums of Y^2 over random rows
+    std::vector<double> x(kp), y(out);
+    for (double& v : x) v = u(rng);
+    for (double& v : y) v = u(rng);
+    for (int64_t i = 0; i < kp; ++i) {
+      for (int64_t j = 0; j < kp; ++j) gram.h[i * kp + j] += x[i] * x[j];
+      for (int64_t c = 0; c < out; ++c) gram.m[i * out + c] += x[i] * y[c];
+    }
+    for (int64_t c = 0; c < out; ++c) gram.t[c] += y[c] * y[c];
+  }
+  const ReconstructionObjective f(gram);
   std::vector<float> w(static_cast<size_t>(out * kp)), with, without;
   for (float& v : w) v = u(rng);
   GradientMemory memory;
-  for (int call = 0; call < 2 * ReconstructionObjective::kWholeEvery + 3; ++call) {
-    if (call % 5 == 1)
-      for (int64_t o = 0; o < out; ++o) w[static_cast<size_t>(o * kp + kp - 1)] = u(rng);  // every bias
-    else if (call % 11 == 10)
-      for (float& v : w) v = u(rng);  // everything
-    else
-      for (int n = 0; n < 3; ++n) w[rng() % w.size()] = u(rng);  // a few codes
+  int updated = 0;
+  for (int call = 0; call < 2 * ReconstructionObjective::kWholeEvery + 5; ++call) {
+    const bool dense = call % 13 == 12;
+    for (int64_t c = 0; c < out; ++c) w[static_cast<size_t>(c * kp + kp - 1)] = u(rng);
+    for (int n = 0; n < 3; ++n) w[rng() % w.size()] = u(rng);
+    if (dense)
+      for (float& v : w) v = u(rng);
     const double e_with = f.Gradient(w, &with, &memory), e_without = f.Gradient(w, &without);
     EXPECT_NEAR(e_with, e_without, 1e-4 * std::max(1.0, std::fabs(e_without))) << call;
     for (size_t i = 0; i < w.size(); ++i)
       ASSERT_NEAR(with[i], without[i], 1e-4f * std::max(1.0f, std::fabs(without[i]))) << call << " " << i;
+    if (call > 0 && !dense && memory.updates > 0) ++updated;
+    if (dense) {
+      EXPECT_EQ(memory.updates, 0) << call;  // too many changes: whole
+    }
+    EXPECT_LT(memory.updates, ReconstructionObjective::kWholeEvery) << call;
   }
+  EXPECT_GT(updated, 50);  // most sparse calls took the update
 }
 
 TEST(LayerGram, OptimalBiasZeroesItsGradientAndLowersTheError) {
