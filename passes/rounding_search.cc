@@ -233,13 +233,10 @@ void ReconstructionObjective::UpdateProduct(const std::vector<float>& w, Gradien
 double ReconstructionObjective::Gradient(const std::vector<float>& w, std::vector<float>* grad,
                                          GradientMemory* memory) const {
   const int64_t kp = gram_.k, out = gram_.out;
-  grad->resize(static_cast<size_t>(out * kp));
-  if (memory) {  // P = W' H
-    UpdateProduct(w, memory);
-    std::copy(memory->product.begin(), memory->product.end(), grad->begin());
-  } else {
-    dnnl_sgemm('N', 'N', out, kp, kp, 1.0f, w.data(), kp, h_.data(), kp, 0.0f, grad->data(), kp);
-  }
+  GradientMemory first_call;  // without memory the product is computed whole
+  if (memory == nullptr) memory = &first_call;
+  UpdateProduct(w, memory);
+  *grad = memory->product;  // P = W' H
   const double norm = std::max(1.0, gram_.rows) * static_cast<double>(out);
   const float scale = static_cast<float>(2.0 / norm);
   double error = 0;

@@ -260,7 +260,7 @@ class PackedConv {
     int64_t out_offset;
   };
   std::vector<BoundBlock> bound_;
-  int64_t image_output_bytes_ = 0;
+  int64_t image_output_bytes_ = 0;  // one image's outputs: out_offset's stride over images
   float lo_f_ = 0, hi_f_ = 0;           // TileOutput's clamp
 };
 
