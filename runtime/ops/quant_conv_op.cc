@@ -1,6 +1,6 @@
 // QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out. Implementations
-// in order: the packed SIMD microkernels (qconv/), the depthwise kernel, the reference. Weights are packed here,
-// once. Float convolutions are in float_conv_op.cc.
+// in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD microkernels (qconv/), the
+// reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
 #include <limits>
 
 #include "runtime/arith.h"

@@ -7,8 +7,9 @@
  * context made from it. A context is prepared when created (buffers placed, float layers bound to them); running
  * it allocates nothing in q46's own code and its memory does not grow. Only oneDNN, which runs the float layers,
  * makes and frees a small argument map inside each of its executions (23 allocations per run of CNN10 with
- * float first and last layers). Every call that can fail returns a q46_status; q46_last_error() on the same
- * context or model object gives a one-line message naming what was wrong. No function aborts or throws on bad input.
+ * float first and last layers). Every call that can fail returns a q46_status with a one-line message naming what
+ * was wrong: a load's through its `error` argument, a context's from q46_context_last_error(). No function aborts
+ * or throws on bad input.
  * This header is the whole public surface; it must stay C (no C++ types) and stable. */
 #ifndef Q46_Q46_H_
 #define Q46_Q46_H_
@@ -39,8 +40,8 @@ uint32_t q46_plan_format_version(void);
  * *error (if error is not NULL) receives a message valid until the next failing load on this thread. */
 q46_status q46_model_load_file(const char* path, q46_model** model, const char** error);
 /* Options fixed at load. isa: the highest instruction set the integer kernels may use, "ref", "avx2", "avx512"
- * or "vnni" (a CPU without VNNI or AVX-512 can be measured on one that has it); NULL for the Q46_ISA environment
- * variable, or else the best this CPU has. Results are identical whichever ISA runs. */
+ * or "vnni" on x86, "neon" on aarch64 (a CPU without VNNI or AVX-512 can be measured on one that has it); NULL
+ * for the Q46_ISA environment variable, or else the best this CPU has. Results are identical whichever ISA runs. */
 typedef struct q46_load_options {
   const char* isa;
 } q46_load_options;
