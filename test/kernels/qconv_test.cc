@@ -22,7 +22,9 @@ struct Case {
   int64_t cout, groups;
   Window2d win;
   arith::Precision prec;
-  enum Codes { kRandom, kMaxPositive, kMaxNegative } codes = kRandom;
+  // kAlternating*: input channels alternate (even: codes at the maximum and the weights' named extreme; odd: codes
+  // 0 and the other extreme), so the products of one sign are as large as they get and those of the other vanish.
+  enum Codes { kRandom, kMaxPositive, kMaxNegative, kAlternatingPositive, kAlternatingNegative } codes = kRandom;
   bool codes_out = true;
   FloatActivation act;
 };
@@ -57,9 +59,18 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
   std::vector<uint8_t> x(static_cast<size_t>(c.xs.size()));
   std::vector<int8_t> w(static_cast<size_t>(c.cout * per_oc));
   const uint8_t pad = c.codes == Case::kRandom ? static_cast<uint8_t>(code(rng)) : static_cast<uint8_t>(max_code);
-  for (auto& v : x) v = c.codes == Case::kRandom ? static_cast<uint8_t>(code(rng)) : static_cast<uint8_t>(max_code);
-  for (auto& v : w)
-    v = static_cast<int8_t>(c.codes == Case::kRandom ? weight(rng) : c.codes == Case::kMaxPositive ? wr.hi : wr.lo);
+  const bool alternating = c.codes == Case::kAlternatingPositive || c.codes == Case::kAlternatingNegative;
+  const auto even_channel = [&](int64_t i, int64_t plane) { return i / plane % 2 == 0; };  // NCHW or OIHW index
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = c.codes == Case::kRandom ? static_cast<uint8_t>(code(rng))
+           : !alternating || even_channel(static_cast<int64_t>(i), c.xs.h * c.xs.w) ? static_cast<uint8_t>(max_code)
+                                                                                     : 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const bool high = c.codes == Case::kMaxPositive ||
+                      (alternating && even_channel(static_cast<int64_t>(i), c.win.kh * c.win.kw) ==
+                                          (c.codes == Case::kAlternatingPositive));
+    w[i] = static_cast<int8_t>(c.codes == Case::kRandom ? weight(rng) : high ? wr.hi : wr.lo);
+  }
 
   OutputStage stage;
   stage.codes_out = c.codes_out;
@@ -178,15 +189,19 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
 
 // Winograd tiles at their accumulation bound: every code at its maximum and every weight at one extreme makes
 // transform 1 sum 2 max_code times 3 max_weight in every product (at (23, 23): 44 * 33, pairs of 2904, 11 steps
-// to the int16 limit), over reductions of 1 to 100 steps (4 to 400 input channels of a 3-row kernel), odd and even
-// widths, every padding, both kinds of output; both tile forms.
+// to the int16 limit); alternating channels (maximum codes and one extreme, zero codes and the other) make every
+// pair's product of one sign that large and the other's 0, so the sums reach the bound WinogradChunks allows for
+// weights of both signs (1452 a pair, 22 steps at (23, 23)), positive or negative. Over reductions of 1 to 100
+// steps (4 to 400 input channels of a 3-row kernel), odd and even widths, every padding, both kinds of output;
+// both tile forms.
 TEST(QConv, WinogradTilesAtTheirBound) {
   std::mt19937 rng(23);
   int ran = 0, winograd_runs = 0;
   for (const arith::Precision prec : {arith::Precision{23, 23}, arith::Precision{16, 16}, arith::Precision{127, 5},
                                       arith::Precision{15, 37}})
     for (const int64_t cin : {4, 33, 44, 48, 400})
-      for (const Case::Codes codes : {Case::kMaxPositive, Case::kMaxNegative})
+      for (const Case::Codes codes : {Case::kMaxPositive, Case::kMaxNegative, Case::kAlternatingPositive,
+                                      Case::kAlternatingNegative})
         for (const int64_t width : {1, 2, 7, 16, 35}) {
           Case c;
           c.xs = {1, cin, 5, width};
@@ -201,7 +216,7 @@ TEST(QConv, WinogradTilesAtTheirBound) {
         }
   EXPECT_GT(ran, 0);
   const bool has_winograd = HasWinogradKernel();
-  EXPECT_TRUE(!has_winograd || winograd_runs == 400) << winograd_runs << " winograd runs";
+  EXPECT_TRUE(!has_winograd || winograd_runs == 800) << winograd_runs << " winograd runs";
 }
 
 // Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where

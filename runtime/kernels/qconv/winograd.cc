@@ -21,17 +21,26 @@ int64_t WinogradFlushSteps(int32_t max_code, int32_t max_u) {
 static_assert(32767 / (2 * (2 * 22) * 33) == 11, "the interval quoted in winograd.h");
 
 int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t max_code, int32_t* ends) {
-  std::vector<int32_t> sums(static_cast<size_t>(2 * channels), 0);  // per channel and int16 lane
-  const auto gain = [&](int64_t s, int64_t lane) {
-    const int8_t* pair = u + (s * channels * 2 + lane) * 2;  // lane = channel * 2 + p
-    return 2 * max_code * (std::abs(int32_t{pair[0]}) + std::abs(int32_t{pair[1]}));
-  };
+  // Per channel and int16 lane, the most and the least the chunk's sum can be so far.
+  std::vector<int32_t> most(static_cast<size_t>(2 * channels), 0), least(most);
+  const auto pair = [&](int64_t s, int64_t lane) { return u + (s * channels * 2 + lane) * 2; };  // lane = channel * 2 + p
+  const auto gain = [&](const int8_t* w) { return 2 * max_code * (std::max(0, int32_t{w[0]}) + std::max(0, int32_t{w[1]})); };
+  const auto loss = [&](const int8_t* w) { return 2 * max_code * (std::min(0, int32_t{w[0]}) + std::min(0, int32_t{w[1]})); };
   int64_t count = 0;
   for (int64_t s = 0; s < steps; ++s) {
     bool fits = true;
-    for (int64_t lane = 0; lane < 2 * channels && fits; ++lane) fits = sums[static_cast<size_t>(lane)] + gain(s, lane) <= 32767;
-    if (!fits) ends[count++] = static_cast<int32_t>(s), std::fill(sums.begin(), sums.end(), 0);
-    for (int64_t lane = 0; lane < 2 * channels; ++lane) sums[static_cast<size_t>(lane)] += gain(s, lane);
+    for (int64_t lane = 0; lane < 2 * channels && fits; ++lane) {
+      const auto l = static_cast<size_t>(lane);
+      fits = most[l] + gain(pair(s, lane)) <= 32767 && least[l] + loss(pair(s, lane)) >= -32768;
+    }
+    if (!fits) {
+      ends[count++] = static_cast<int32_t>(s);
+      std::fill(most.begin(), most.end(), 0), std::fill(least.begin(), least.end(), 0);
+    }
+    for (int64_t lane = 0; lane < 2 * channels; ++lane) {
+      const auto l = static_cast<size_t>(lane);
+      most[l] += gain(pair(s, lane)), least[l] += loss(pair(s, lane));
+    }
   }
   ends[count++] = static_cast<int32_t>(steps);
   return count;

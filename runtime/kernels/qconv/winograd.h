@@ -60,11 +60,14 @@ inline bool WinogradVectorInRow(int64_t tile, int64_t lanes, int64_t out_w) { re
 int64_t WinogradFlushSteps(int32_t max_code, int32_t max_u);
 
 // Where int16 accumulation must widen, from the weights themselves rather than their bound: each step multiplies
-// transformed codes in [0, 2 max_code] by weights u, two products per int16 lane (a quad's lanes 0, 1 and 2, 3),
-// so int16 lane p of channel n gains at most 2 max_code (|u[s][n][2p]| + |u[s][n][2p + 1]|) at step s, and a
-// chunk of steps is exact while every lane's sum of those stays within 32767 (no step alone passes it where
-// WinogradFlushSteps > 0). u is one block's [steps][channels][4]; writes the chunks' ends (the last == steps,
-// at most `steps` of them) greedily, and returns their number.
+// transformed codes in [0, 2 max_code] by weights u, two products per int16 lane (a quad's lanes 0, 1 and 2, 3).
+// The codes are never negative, so at step s int16 lane p of channel n gains at most 2 max_code times the sum of
+// the positive ones of u[s][n][2p], u[s][n][2p + 1], and loses at most 2 max_code times the sum of the negative
+// ones; every partial sum of a chunk lies between its lane's total losses and total gains, and the chunk is
+// exact while those stay within [-32768, 32767] (no step alone passes them where WinogradFlushSteps > 0). Bounding
+// by |u| instead would count each lane's gains and losses both ways: on weights of both signs, chunks half as
+// long. u is one block's [steps][channels][4]; writes the chunks' ends (the last == steps, at most `steps` of them)
+// greedily, and returns their number.
 int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t max_code, int32_t* ends);
 
 // One row of transformed codes: quads holds 2 * tiles + 2 quads (4 channels each) of a padded input row; tile t
