@@ -5,10 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,6 +14,7 @@
 #include "onnx/checker.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
+#include "runtime/file_io.h"
 #include "runtime/shape.h"
 
 namespace q46 {
@@ -246,11 +245,9 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
 }
 
 absl::StatusOr<ir::Graph> ImportOnnxFile(const std::string& path, const ImportOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ImportOnnxBytes(ss.str(), path, options);
+  std::string bytes;  // a regular file, under the size limit: not /dev/zero, a folder or a pipe
+  if (rt::Status st = rt::ReadFileBytes(path, &bytes); !st.ok()) return absl::NotFoundError(st.message());
+  return ImportOnnxBytes(bytes, path, options);
 }
 
 }  // namespace q46

@@ -69,6 +69,10 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
   const bool percentile = o.range_method == "percentile", mse = o.range_method == "mse";
   if (!percentile && !mse && o.range_method != "minmax")
     return absl::InvalidArgumentError(absl::StrCat("unknown range method '", o.range_method, "' (minmax, percentile, mse)"));
+  if (!(o.percentile > 50 && o.percentile <= 100))
+    return absl::InvalidArgumentError(absl::StrCat("percentile ", o.percentile,
+                                                   " is not in (50, 100]: the range runs from the (100 - p)-th to the "
+                                                   "p-th percentile"));
 
   LowerOptions lo;
   lo.all_float = true;

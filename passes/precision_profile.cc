@@ -25,6 +25,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/SHA256.h"
+#include "passes/json_file.h"
 #include "passes/layer_gram.h"
 #include "passes/sample_runner.h"
 #include "runtime/context.h"
@@ -428,13 +429,8 @@ bool ChainsFromJson(const llvm::json::Array* sources, size_t layers, std::vector
 // A cached table for `key`, or nullopt when absent, unreadable or for another key or layer list.
 std::optional<llvm::json::Object> ReadCache(const std::string& path, const std::string& key,
                                             const std::vector<std::string>& layers) {
-  std::string bytes;
-  if (!rt::ReadFileBytes(path, &bytes).ok()) return std::nullopt;
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse(bytes);
-  if (!json) {
-    llvm::consumeError(json.takeError());
-    return std::nullopt;
-  }
+  absl::StatusOr<llvm::json::Value> json = ReadJsonFile(path);
+  if (!json.ok()) return std::nullopt;
   llvm::json::Object* obj = json->getAsObject();
   if (!obj || obj->getString("key") != llvm::StringRef(key) || obj->getInteger("version") != llvm::Optional<int64_t>(kCacheVersion))
     return std::nullopt;

@@ -65,18 +65,39 @@ Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_b
 }
 
 Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return ErrnoError(path, "cannot write", errno);
-  Status status;
-  {
-    FdCloser closer(fd);
-    if (::fchmod(fd, 0644) != 0) status = ErrnoError(path, "cannot write", errno);
-    if (status.ok()) status = WriteAll(fd, bytes, path);
+  return WriteFilesAtomically({{path, &bytes}});
+}
+
+Status WriteFilesAtomically(const std::vector<FileContents>& files) {
+  std::vector<std::string> temporaries;
+  const auto remove_temporaries = [&](size_t from) {
+    for (size_t i = from; i < temporaries.size(); ++i) ::unlink(temporaries[i].c_str());
+  };
+  for (const FileContents& f : files) {
+    std::string tmp = f.path + ".tmp.XXXXXX";
+    const int fd = ::mkstemp(tmp.data());
+    if (fd < 0) {
+      const int err = errno;
+      remove_temporaries(0);
+      return ErrnoError(f.path, "cannot write", err);
+    }
+    temporaries.push_back(tmp);
+    Status status;
+    if (::fchmod(fd, 0644) != 0) status = ErrnoError(f.path, "cannot write", errno);
+    if (status.ok()) status = WriteAll(fd, *f.bytes, f.path);
+    if (::close(fd) != 0 && status.ok()) status = ErrnoError(f.path, "cannot write", errno);
+    if (!status.ok()) {
+      remove_temporaries(0);
+      return status;
+    }
   }
-  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoError(path, "cannot write", errno);
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+  for (size_t i = 0; i < files.size(); ++i)
+    if (::rename(temporaries[i].c_str(), files[i].path.c_str()) != 0) {
+      const int err = errno;
+      remove_temporaries(i);
+      return ErrnoError(files[i].path, "cannot write", err);
+    }
+  return Status();
 }
 
 }  // namespace q46::rt

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/status.h"
 
@@ -16,5 +17,14 @@ Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_b
 
 // Writes bytes to path atomically.
 Status WriteFileAtomically(const std::string& path, const std::string& bytes);
+
+// A tool's outputs, all or none: each is written in full to a temporary file beside its target first, and only
+// when every one is written are they renamed into place, in order. A failure before that leaves no file changed;
+// only a rename failing (after every file was written) can leave the outputs before it replaced.
+struct FileContents {
+  std::string path;
+  const std::string* bytes;
+};
+Status WriteFilesAtomically(const std::vector<FileContents>& files);
 
 }  // namespace q46::rt

@@ -1,22 +1,16 @@
 // ReadPrecisionMap, PrecisionMapJson (see precision_map.h).
 #include "tools/precision_map.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "llvm/Support/JSON.h"
+#include "passes/json_file.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace q46::tools {
 
 absl::Status ReadPrecisionMap(const std::string& path, CompileOptions* o) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open precision map '", path, "'"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  llvm::Expected<llvm::json::Value> json = llvm::json::parse(ss.str());
-  if (!json) return absl::InvalidArgumentError(absl::StrCat(path, ": ", llvm::toString(json.takeError())));
+  absl::StatusOr<llvm::json::Value> json = ReadJsonFile(path);
+  if (!json.ok()) return absl::Status(json.status().code(), absl::StrCat("precision map ", json.status().message()));
   const llvm::json::Object* obj = json->getAsObject();
   if (!obj) return absl::InvalidArgumentError(absl::StrCat(path, ": expected a JSON object"));
   for (const auto& [key, value] : *obj) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <new>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -88,11 +90,21 @@ absl::Status Main() {
     return absl::InvalidArgumentError(st.message());
   if (!isa.empty()) q46::tools::CapOnednnIsa(options.max_isa);
   if (threads < 1) return absl::InvalidArgumentError("--threads must be at least 1");
+  if (repeats < 1) return absl::InvalidArgumentError("--repeats must be at least 1");
+  // A day: past that a typo (or inf) would only hang the run.
+  if (!(min_seconds >= 0 && min_seconds <= 86400))
+    return absl::InvalidArgumentError("--min-time must be between 0 and 86400 seconds");
   std::unique_ptr<q46::rt::Model> model;
   if (Status st = q46::rt::Model::LoadFile(plan_path, &model, &options); !st.ok())
     return absl::InvalidArgumentError(st.message());
   const q46::plan::Plan& plan = model->plan();
-  q46::rt::Context ctx(*model);
+  std::unique_ptr<q46::rt::Context> context;
+  try {
+    context = std::make_unique<q46::rt::Context>(*model);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("cannot create a context: not enough memory for the plan's buffers");
+  }
+  q46::rt::Context& ctx = *context;
   ctx.set_threads(static_cast<int>(threads));
   std::mt19937 rng(46);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);

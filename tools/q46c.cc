@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <limits>
+#include <vector>
 
 #include <unistd.h>
 
@@ -99,8 +102,8 @@ cl::opt<bool> per_tensor("per-tensor", cl::desc("One weight scale per layer inst
                          cl::cat(kPrecision));
 
 cl::opt<std::string> calib("calib",
-                           cl::desc("Sample data: a CIFAR-10 .bin batch (or its folder), an .npy [N,C,H,W], an image "
-                                    "or a folder of images"),
+                           cl::desc("Sample data: a CIFAR-10 .bin batch (or its folder: its data_batch_1.bin, never "
+                                    "the test batch), an .npy [N,C,H,W], an image or a folder of images"),
                            cl::value_desc("path"), cl::cat(kCalibration));
 cl::opt<int64_t> calib_count("calib-count", cl::desc("How many samples to take from --calib (default 512, or all "
                                                      "when fewer exist)"),
@@ -163,11 +166,15 @@ absl::StatusOr<q46::FloatTensor> LoadCalibration() {
   if (calib.empty()) return q46::FloatTensor{};
   q46::SampleOptions so;
   so.seed = calib_seed;
+  so.cifar_split = q46::CifarSplit::kTraining;
   absl::StatusOr<q46::ImagePreprocess> pre = preprocess_flags.Get();
   if (!pre.ok()) return pre.status();
   so.preprocess = *pre;
   absl::StatusOr<q46::LabeledImages> all = q46::LoadSamples(calib, so);
   if (!all.ok()) return all.status();
+  if (std::error_code ec; std::filesystem::is_directory(calib.getValue(), ec))
+    if (absl::StatusOr<std::string> file = q46::ResolveCifar10Path(calib, so.cifar_split); file.ok())
+      std::fprintf(stderr, "q46c: calibration samples from %s (the CIFAR-10 folder's training batch)\n", file->c_str());
   const int64_t available = all->images.dims.empty() ? 0 : all->images.dims[0];
   int64_t count = calib_count;
   if (count < 0) count = std::min<int64_t>(512, available);
@@ -253,6 +260,11 @@ absl::Status SetAutoPrecision(q46::CompileOptions* o) {
 
 absl::Status Main() {
   if (output_path.empty()) return absl::InvalidArgumentError("no output file: pass -o FILE");
+  if (absl::Status st = q46::tools::CheckOutputPaths(
+          {{"-o", output_path}, {"--emit-onnx-qdq", emit_qdq}, {"--emit-precision-map", emit_precision_map}},
+          {{"the model", input_path}, {"--calib", calib}, {"--precision-map", precision_map}});
+      !st.ok())
+    return st;
   q46::CompileOptions options;
   options.relu6 = relu6;
   options.all_float = all_float;
@@ -274,7 +286,9 @@ absl::Status Main() {
   options.calib_time_budget = calib_time_budget;
   options.seed = calib_seed;
   if (calib_steps < 0) return absl::InvalidArgumentError("--calib-steps must be at least 0");
-  if (calib_time_budget < 0) return absl::InvalidArgumentError("--calib-time-budget must be at least 0");
+  if (!(calib_time_budget >= 0)) return absl::InvalidArgumentError("--calib-time-budget must be at least 0");
+  if (!(calib_lr >= 0 && calib_lr < std::numeric_limits<double>::infinity()))
+    return absl::InvalidArgumentError("--calib-lr must be finite and at least 0 (0: the method's default)");
   std::string why;
   if (!all_float && !q46::arith::CheckPrecision(options.precision, &why))
     return absl::InvalidArgumentError(absl::StrCat("--nx ", nx.getValue(), " --nw ", nw.getValue(), ": ", why));
@@ -311,14 +325,10 @@ absl::Status Main() {
   const std::string map_json = q46::tools::PrecisionMapJson(*graph);
   std::string bytes;
   if (q46::rt::Status st = q46::rt::SerializePlan(*plan, &bytes); !st.ok()) return absl::InternalError(st.message());
-  if (q46::rt::Status st = q46::rt::WriteFileAtomically(output_path, bytes); !st.ok())
-    return absl::InternalError(st.message());
-  if (!emit_qdq.empty())
-    if (q46::rt::Status st = q46::rt::WriteFileAtomically(emit_qdq, qdq_bytes); !st.ok())
-      return absl::InternalError(st.message());
-  if (!emit_precision_map.empty())
-    if (q46::rt::Status st = q46::rt::WriteFileAtomically(emit_precision_map, map_json); !st.ok())
-      return absl::InternalError(st.message());
+  std::vector<q46::rt::FileContents> outputs = {{output_path, &bytes}};
+  if (!emit_qdq.empty()) outputs.push_back({emit_qdq, &qdq_bytes});
+  if (!emit_precision_map.empty()) outputs.push_back({emit_precision_map, &map_json});
+  if (q46::rt::Status st = q46::rt::WriteFilesAtomically(outputs); !st.ok()) return absl::InternalError(st.message());
 
   for (const q46::PassResult& p : passes) std::printf("  %-18s %s (%.2f s)\n", p.name.c_str(), p.summary.c_str(), p.seconds);
   if (options.auto_precision) std::printf("chosen precision map:\n%s", map_json.c_str());

@@ -42,6 +42,11 @@ struct ContextDeleter {
 absl::Status Main() {
   if (input_path.empty()) return absl::InvalidArgumentError("no input: pass --input PATH");
   if (threads < 1) return absl::InvalidArgumentError("--threads must be at least 1");
+  if (count == 0 || count < -1) return absl::InvalidArgumentError("--count must be at least 1");
+  if (absl::Status st = q46::tools::CheckOutputPaths({{"--output", output_path}},
+                                                     {{"the plan", plan_path}, {"--input", input_path}});
+      !st.ok())
+    return st;
   q46_model* raw_model = nullptr;
   const char* error = nullptr;
   if (q46_model_load_file(plan_path.c_str(), &raw_model, &error) != Q46_OK) return absl::InvalidArgumentError(error);
@@ -67,10 +72,14 @@ absl::Status Main() {
                                                    q46::tools::DimsString({in_dims, in_dims + in_rank}),
                                                    " (any N)"));
   int64_t n = x.dims[0];
-  if (count >= 0) n = std::min<int64_t>(n, count);
+  if (count > n)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--count ", count.getValue(), " but '", input_path.getValue(), "' has only ", n, " samples"));
+  if (count > 0) n = count;
 
   q46_context* raw_ctx = nullptr;
-  if (q46_context_create(model.get(), &raw_ctx) != Q46_OK) return absl::InternalError("cannot create a context");
+  if (q46_context_create(model.get(), &raw_ctx) != Q46_OK)
+    return absl::ResourceExhaustedError("cannot create a context: not enough memory for the plan's buffers");
   std::unique_ptr<q46_context, ContextDeleter> ctx(raw_ctx);
   if (q46_context_set_threads(ctx.get(), threads) != Q46_OK)
     return absl::InternalError(absl::StrCat("cannot run on ", threads.getValue(), " threads: ",

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -79,6 +80,32 @@ int ExitWith(const char* tool, const absl::Status& status) {
     if (c == '\n') c = ' ';
   std::fprintf(stderr, "%s: error: %s\n", tool, msg.c_str());
   return 1;
+}
+
+absl::Status CheckOutputPaths(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs) {
+  namespace fs = std::filesystem;
+  const auto same_file = [](const std::string& a, const std::string& b) {
+    std::error_code ec1, ec2;
+    if (fs::equivalent(a, b, ec1)) return true;  // both exist (hard links too)
+    const fs::path ca = fs::weakly_canonical(a, ec1), cb = fs::weakly_canonical(b, ec2);
+    return !ec1 && !ec2 && ca == cb;
+  };
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const NamedPath& out = outputs[i];
+    if (out.path.empty()) continue;
+    const fs::path folder = fs::path(out.path).parent_path();
+    std::error_code ec;
+    if (!folder.empty() && !fs::is_directory(folder, ec))
+      return absl::InvalidArgumentError(
+          absl::StrCat(out.flag, " '", out.path, "': no folder '", folder.string(), "' to write it in"));
+    std::vector<NamedPath> others(inputs);
+    others.insert(others.end(), outputs.begin(), outputs.begin() + static_cast<std::ptrdiff_t>(i));
+    for (const NamedPath& other : others)
+      if (!other.path.empty() && same_file(out.path, other.path))
+        return absl::InvalidArgumentError(absl::StrCat(out.flag, " '", out.path, "' is the same file as ", other.flag,
+                                                       " '", other.path, "': it would be overwritten"));
+  }
+  return absl::OkStatus();
 }
 
 PreprocessFlags::PreprocessFlags(cl::OptionCategory& category)

@@ -6,6 +6,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,14 @@ void InitTool(int argc, char** argv, std::initializer_list<const llvm::cl::Optio
 
 // 0 when ok; otherwise prints "tool: error: message" on one line to stderr and returns 1.
 int ExitWith(const char* tool, const absl::Status& status);
+
+// A file a tool reads or writes, as the flag that named it ("-o", "--calib", "the model") and its path.
+struct NamedPath {
+  std::string flag, path;
+};
+// Checked before any work, so that a long run never ends in a refusal to write: every output's folder exists,
+// and no output is an input or another output (the same file by any name: links, "./", "..").
+absl::Status CheckOutputPaths(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs);
 
 // --resize, --crop, --mean, --std, for image inputs (torchvision order: resize, center crop, normalize).
 class PreprocessFlags {

@@ -42,20 +42,21 @@ absl::StatusOr<LabeledImages> ParseCifar10(const std::string& bytes, const std::
   return out;
 }
 
-absl::StatusOr<std::string> ResolveCifar10Path(const std::string& path) {
+absl::StatusOr<std::string> ResolveCifar10Path(const std::string& path, CifarSplit split) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return path;
-  for (const char* candidate : {"test_batch.bin", "cifar-10-batches-bin/test_batch.bin"}) {
+  const std::string batch = CifarBatchFile(split);
+  for (const std::string& candidate : {batch, "cifar-10-batches-bin/" + batch}) {
     fs::path file = fs::path(path) / candidate;
     if (fs::is_regular_file(file, ec)) return file.string();
   }
   return absl::NotFoundError(
-      absl::StrCat(path, ": directory has neither test_batch.bin nor cifar-10-batches-bin/test_batch.bin"));
+      absl::StrCat(path, ": directory has neither ", batch, " nor cifar-10-batches-bin/", batch));
 }
 
-absl::StatusOr<LabeledImages> ReadCifar10(const std::string& path, int64_t max_records) {
-  absl::StatusOr<std::string> file = ResolveCifar10Path(path);
+absl::StatusOr<LabeledImages> ReadCifar10(const std::string& path, int64_t max_records, CifarSplit split) {
+  absl::StatusOr<std::string> file = ResolveCifar10Path(path, split);
   if (!file.ok()) return file.status();
   absl::StatusOr<std::string> bytes = data::ReadFileBytes(*file);
   if (!bytes.ok()) return bytes.status();

@@ -19,11 +19,19 @@ inline constexpr int64_t kCifar10RecordBytes = 1 + kCifar10ImageBytes;
 absl::StatusOr<LabeledImages> ParseCifar10(const std::string& bytes, const std::string& name,
                                            int64_t max_records = -1);
 
-// The file ReadCifar10 reads for `path`: `path` itself if it is a file; for a directory DIR, the first
-// existing of DIR/test_batch.bin and DIR/cifar-10-batches-bin/test_batch.bin.
-absl::StatusOr<std::string> ResolveCifar10Path(const std::string& path);
+// Which batch a CIFAR-10 directory stands for: its test batch (evaluation, inputs) or its first training batch
+// (calibration: calibrating on the images an evaluation then scores would flatter the plan).
+enum class CifarSplit { kTest, kTraining };
+inline const char* CifarBatchFile(CifarSplit split) {
+  return split == CifarSplit::kTest ? "test_batch.bin" : "data_batch_1.bin";
+}
 
-// Reads a CIFAR-10 batch file, or the test batch of a directory (see ResolveCifar10Path).
-absl::StatusOr<LabeledImages> ReadCifar10(const std::string& path, int64_t max_records = -1);
+// The file ReadCifar10 reads for `path`: `path` itself if it is a file; for a directory DIR, the first existing
+// of DIR/B and DIR/cifar-10-batches-bin/B, B = CifarBatchFile(split).
+absl::StatusOr<std::string> ResolveCifar10Path(const std::string& path, CifarSplit split = CifarSplit::kTest);
+
+// Reads a CIFAR-10 batch file, or a directory's batch of `split` (see ResolveCifar10Path).
+absl::StatusOr<LabeledImages> ReadCifar10(const std::string& path, int64_t max_records = -1,
+                                          CifarSplit split = CifarSplit::kTest);
 
 }  // namespace q46

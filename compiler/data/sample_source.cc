@@ -100,7 +100,8 @@ absl::StatusOr<LabeledImages> LoadImageSamples(const std::string& path, ImageFil
 
 bool IsCifarDirectory(const std::string& dir) {
   std::error_code ec;
-  return fs::is_regular_file(fs::path(dir) / "test_batch.bin", ec) ||
+  return fs::is_regular_file(fs::path(dir) / CifarBatchFile(CifarSplit::kTest), ec) ||
+         fs::is_regular_file(fs::path(dir) / CifarBatchFile(CifarSplit::kTraining), ec) ||
          fs::is_directory(fs::path(dir) / "cifar-10-batches-bin", ec);
 }
 
@@ -116,7 +117,7 @@ absl::StatusOr<LabeledImages> LoadSamples(const std::string& path, const SampleO
   if (!fs::exists(status)) return absl::NotFoundError(absl::StrCat(path, ": no such file or directory"));
   const std::string ext = data::LowerExtension(path);
   if (fs::is_directory(status) ? IsCifarDirectory(path) : ext == ".bin") {
-    absl::StatusOr<LabeledImages> all = ReadCifar10(path);
+    absl::StatusOr<LabeledImages> all = ReadCifar10(path, -1, options.cifar_split);
     if (!all.ok()) return all.status();
     return SelectAndNormalize(path, *std::move(all), options);
   }

@@ -1,6 +1,7 @@
 // One entry point for sample data (calibration sets, tool inputs), whatever its form on disk:
 //   *.bin                      a CIFAR-10 batch file
-//   a directory with test_batch.bin or cifar-10-batches-bin/   CIFAR-10: its test_batch.bin
+//   a directory with test_batch.bin, data_batch_1.bin or cifar-10-batches-bin/   CIFAR-10: its batch of
+//                              SampleOptions::cifar_split (test_batch.bin unless asked for data_batch_1.bin)
 //   any other directory        an image folder (class subfolders, or a flat folder with labels -1)
 //   *.npy                      [N,C,H,W] or [C,H,W] (N = 1) floats, labels -1
 //   *.jpg, *.jpeg, *.png       a single image, label -1
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "compiler/data/cifar10.h"
 #include "compiler/data/common.h"
 #include "compiler/data/image_preprocess.h"
 #include "compiler/tensor.h"
@@ -21,6 +23,7 @@ namespace q46 {
 struct SampleOptions {
   int64_t count = -1;  // -1 = all; otherwise how many samples to pick (error if fewer exist)
   uint64_t seed = 0;   // picks which `count` samples when fewer than all are asked for
+  CifarSplit cifar_split = CifarSplit::kTest;  // the batch a CIFAR-10 directory gives (cifar10.h)
   // Resize/crop apply to image files and folders only (an error for CIFAR-10 and .npy);
   // mean/std normalize every kind of input.
   ImagePreprocess preprocess;

@@ -111,6 +111,24 @@ expect_error "bad flag" "$work/out.q46" "$bin/q46c" "$onnx" --no-such-flag -o "$
 expect_error "unknown --calib-method" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-method magic -o "$work/out.q46"
 expect_error "--calib-steps -1" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-steps -1 -o "$work/out.q46"
 expect_error "--calib-drop must be in" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-drop 1 -o "$work/out.q46"
+expect_error "--calib-lr nan" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-lr nan -o "$work/out.q46"
+expect_error "--calib-time-budget nan" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-time-budget nan -o "$work/out.q46"
+expect_error "--percentile 1" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --range-method percentile --percentile 1 -o "$work/out.q46"
+
+# Files: not regular, nested too deep, outputs that would overwrite inputs or each other, all outputs or none.
+expect_error "model is /dev/zero" "$work/out.q46" "$bin/q46c" /dev/zero --float -o "$work/out.q46"
+expect_error "precision map is /dev/zero" "$work/out.q46" "$bin/q46c" "$onnx" --float --precision-map /dev/zero -o "$work/out.q46"
+/usr/bin/python3 -c "print('[' * 50000 + ']' * 50000)" >"$work/deep.json"
+expect_error "precision map nested 50,000 deep" "$work/out.q46" "$bin/q46c" "$onnx" --float --precision-map "$work/deep.json" -o "$work/out.q46"
+cp "$onnx" "$work/model.onnx"
+expect_error "-o is the model" "" "$bin/q46c" "$work/model.onnx" --float -o "$work/./model.onnx"
+cmp -s "$onnx" "$work/model.onnx" || { echo "FAIL -o is the model: the model changed"; failures=$((failures + 1)); }
+expect_error "--emit-onnx-qdq is -o" "$work/out.q46" "$bin/q46c" "$onnx" --float --emit-onnx-qdq "$work/out.q46" -o "$work/out.q46"
+expect_error "--emit-onnx-qdq into a missing folder" "$work/out.q46" "$bin/q46c" "$onnx" --float --emit-onnx-qdq "$work/no/q.onnx" -o "$work/out.q46"
+mkdir -p "$work/testonly"
+cp "$cifar_bin" "$work/testonly/test_batch.bin"
+expect_error "--calib folder without a training batch" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$work/testonly" -o "$work/out.q46"
+grep -q "data_batch_1.bin" "$work/stderr" || { echo "FAIL --calib folder: must name data_batch_1.bin"; failures=$((failures + 1)); }
 
 # Calibration data problems.
 expect_error "fewer calibration images than asked" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-count 10 -o "$work/out.q46"
@@ -146,6 +164,11 @@ done
 expect_error "input of the wrong shape" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$work/wrong.npy" --output "$work/y.npy"
 expect_error "missing input" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$work/nope.npy" --output "$work/y.npy"
 expect_error "output to a missing directory" "" "$bin/q46run" "$good_plan" --input "$calib" --output "$work/no/such/dir/y.npy"
+cp "$good_plan" "$work/plan_copy.q46"
+expect_error "q46run: --output is the plan" "" "$bin/q46run" "$work/plan_copy.q46" --input "$calib" --output "$work/plan_copy.q46"
+cmp -s "$good_plan" "$work/plan_copy.q46" || { echo "FAIL --output is the plan: the plan changed"; failures=$((failures + 1)); }
+expect_error "q46run: --count 0" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --count 0 --output "$work/y.npy"
+expect_error "q46run: --count past the samples" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --count 100000 --output "$work/y.npy"
 
 # Evaluation data.
 head -c $((3073 * 2 + 100)) "$cifar_bin" >"$work/ragged.bin"
@@ -165,6 +188,8 @@ expect_error "q46bench: unknown ISA" "" "$bin/q46bench" "$good_plan" --isa sse9 
 expect_error "q46bench: zero threads" "" "$bin/q46bench" "$good_plan" --threads 0 --repeats 1
 expect_error "q46bench: missing plan" "" "$bin/q46bench" "$work/no-such.q46" --repeats 1
 expect_error "q46bench: threads not a number" "" "$bin/q46bench" "$good_plan" --threads abc --repeats 1
+expect_error "q46bench: zero repeats" "" "$bin/q46bench" "$good_plan" --repeats 0 --min-time 0
+expect_error "q46bench: endless --min-time" "" timeout 60 "$bin/q46bench" "$good_plan" --min-time inf
 expect_error "q46run: zero threads" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --threads 0 --output "$work/y.npy"
 expect_error "q46run: threads past int" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --threads 99999999999 --output "$work/y.npy"
 expect_error "q46c: levels not a number" "$work/bad.q46" "$bin/q46c" "$onnx" --nx abc --float -o "$work/bad.q46"

@@ -493,6 +493,28 @@ TEST_F(DataTest, LoadSamplesCifar) {
   ExpectError(LoadSamples(Path("cifar"), options), {"resize and crop"});
 }
 
+// A CIFAR-10 folder gives its test batch unless the training batch is asked for (calibration: q46c), and a
+// folder without the batch asked for is an error naming it, never the other batch.
+TEST_F(DataTest, LoadSamplesCifarSplit) {
+  std::string test, train;
+  for (int i = 0; i < 3; ++i) test += CifarRecord(i, i), train += CifarRecord(7, 100 + i);
+  WriteBytes(Path("both/test_batch.bin"), test);
+  WriteBytes(Path("both/data_batch_1.bin"), train);
+  SampleOptions options;
+  absl::StatusOr<LabeledImages> t = LoadSamples(Path("both"), options);
+  options.cifar_split = CifarSplit::kTraining;
+  absl::StatusOr<LabeledImages> d = LoadSamples(Path("both"), options);
+  ASSERT_TRUE(t.ok() && d.ok()) << t.status() << d.status();
+  EXPECT_EQ(t->labels, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(d->labels, (std::vector<int>{7, 7, 7}));
+  WriteBytes(Path("testonly/test_batch.bin"), test);
+  ExpectError(LoadSamples(Path("testonly"), options), {"testonly", "data_batch_1.bin"});
+  WriteBytes(Path("trainonly/cifar-10-batches-bin/data_batch_1.bin"), train);
+  absl::StatusOr<LabeledImages> nested = LoadSamples(Path("trainonly"), options);
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  EXPECT_EQ(nested->labels.size(), 3u);
+}
+
 TEST_F(DataTest, LoadSamplesNpyImagesAndErrors) {
   FloatTensor chw{{3, 2, 2}, std::vector<float>(12, 0.5f)};
   ASSERT_TRUE(WriteNpy(Path("one.npy"), chw).ok());

@@ -1,8 +1,12 @@
 // The loader refuses inconsistent plans with a message naming what is wrong, and never crashes: each test
-// breaks one thing in a small valid plan (Quantize -> QuantConv) and checks the message.
+// breaks one thing in a small valid plan (Quantize -> QuantConv) and checks the message. Also the file layer
+// under it (runtime/file_io.h).
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+
+#include <unistd.h>
 
 #include "gtest/gtest.h"
 #include "runtime/model.h"
@@ -173,6 +177,31 @@ TEST(PlanFile, EveryFlippedByteAndEveryTruncationIsRefused) {
   }
   plan::Plan p;
   EXPECT_TRUE(ParsePlanBytes(bytes.data(), bytes.size(), &p).ok());
+}
+
+// A tool's outputs are written all or none: one that cannot be written leaves the others (and any file they
+// would replace) as they were, and no temporary file behind.
+TEST(FileIo, OutputsAreWrittenAllOrNone) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("q46_file_io_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string a = (dir / "a").string(), b = (dir / "b").string(), old = "old", fresh = "fresh";
+  ASSERT_TRUE(WriteFileAtomically(a, old).ok());
+  const Status failed = WriteFilesAtomically({{a, &fresh}, {(dir / "missing" / "c").string(), &fresh}});
+  EXPECT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("missing"), std::string::npos) << failed.message();
+  std::string bytes;
+  ASSERT_TRUE(ReadFileBytes(a, &bytes).ok());
+  EXPECT_EQ(bytes, old);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // a alone: no temporaries
+  ASSERT_TRUE(WriteFilesAtomically({{a, &fresh}, {b, &old}}).ok());
+  ASSERT_TRUE(ReadFileBytes(a, &bytes).ok());
+  EXPECT_EQ(bytes, fresh);
+  ASSERT_TRUE(ReadFileBytes(b, &bytes).ok());
+  EXPECT_EQ(bytes, old);
+  EXPECT_FALSE(ReadFileBytes(dir.string(), &bytes).ok());  // a folder is not a regular file
+  fs::remove_all(dir);
 }
 
 }  // namespace
