@@ -7,9 +7,11 @@
 
 #include <map>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "compiler/onnx_import_context.h"
 #include "onnx/checker.h"
 #include "onnx/shape_inference/implementation.h"
@@ -42,9 +44,12 @@ absl::Status CountActivation(const std::string& name, const std::vector<int64_t>
   return absl::OkStatus();
 }
 
-std::string FirstLine(const std::string& s) {
-  const size_t nl = s.find('\n');
-  return nl == std::string::npos ? s : s.substr(0, nl);
+// An ONNX exception's text on one line: the checker puts the node it blames ("==> Context: ... Name: relu1
+// OpType: Relu") on a line of its own, after the reason.
+std::string OneLine(const std::string& s) {
+  std::vector<std::string> lines;
+  for (absl::string_view line : absl::StrSplit(s, '\n', absl::SkipWhitespace())) lines.emplace_back(line);
+  return absl::StrJoin(lines, "; ");
 }
 
 // Whether q46 imports `op` in a model of `opset`: ops it has a handler for, and older ops that ONNX's opset
@@ -224,22 +229,34 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
                                                  kMinOpset, " to ", kMaxOpset, ")"));
   if (absl::Status st = CheckBeforeOnnx(model.graph(), opset); !st.ok())
     return absl::Status(st.code(), absl::StrCat(name, ": ", st.message()));
+  // Older models are converted first, and what goes wrong after that names the converted graph's opset and
+  // perhaps nodes the converter made: said so.
+  const int model_opset = opset;
+  const std::string converted =
+      model_opset < kNativeMinOpset
+          ? absl::StrCat(" (the model is opset ", model_opset, ", converted to opset ", kNativeMinOpset, " by ONNX first)")
+          : "";
+  std::string stage = "ONNX rejected the model";
   try {
     onnx::checker::check_model(model);
     if (opset < kNativeMinOpset) {
+      stage = "ONNX shape inference failed";
       onnx::shape_inference::InferShapes(model);  // some adapters (Softmax 12 -> 13) need shapes
+      stage = absl::StrCat("ONNX could not convert the model from opset ", model_opset, " to ", kNativeMinOpset);
       model = onnx::version_conversion::ConvertVersion(model, kNativeMinOpset);
       opset = kNativeMinOpset;
       // The converted graph is the one inferred and translated: it gets the same check.
       if (absl::Status st = CheckBeforeOnnx(model.graph(), opset); !st.ok())
-        return absl::Status(st.code(), absl::StrCat(name, ": after conversion to opset ", opset, ": ", st.message()));
+        return absl::Status(st.code(), absl::StrCat(name, ": ", st.message(), converted));
     }
+    stage = absl::StrCat("ONNX shape inference failed", converted);
     onnx::shape_inference::InferShapes(model);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(name, ": ONNX rejected the model: ", FirstLine(e.what())));
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", stage, ": ", OneLine(e.what())));
   }
   absl::StatusOr<ir::Graph> graph = Translate(model, opset, options);
-  if (!graph.ok()) return absl::Status(graph.status().code(), absl::StrCat(name, ": ", graph.status().message()));
+  if (!graph.ok())
+    return absl::Status(graph.status().code(), absl::StrCat(name, ": ", graph.status().message(), converted));
   if (graph->name.empty()) graph->name = name;
   return graph;
 }

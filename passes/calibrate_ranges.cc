@@ -103,7 +103,9 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
   for (size_t i = 0; i < obs.size(); ++i) {
     ir::Value& v = g.values[observed[i]];
     if (!obs[i].finite)
-      return absl::InvalidArgumentError(absl::StrCat("value '", v.name, "' is NaN or infinite on calibration data"));
+      return absl::InvalidArgumentError(absl::StrCat("value '", v.name,
+                                                     "' is NaN or infinite on calibration data: from the samples, or "
+                                                     "from a weight, bias or constant before it"));
     ir::Range r{obs[i].lo, obs[i].hi};
     if (percentile) r = {obs[i].Percentile(100.0 - o.percentile), obs[i].Percentile(o.percentile)};
     if (mse) MseActivationRange(obs[i].kept, r.lo, r.hi, levels[i], &r.lo, &r.hi);
@@ -111,7 +113,8 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     if (!(obs[i].hi > obs[i].lo))
       return absl::InvalidArgumentError(absl::StrCat(
           "value '", v.name, "' is constant (", obs[i].lo, ") on all ", total,
-          " calibration samples: are the samples blank or identical? Check --calib"));
+          " calibration samples: the samples may be blank or identical (--calib), or the layers before it give a "
+          "constant (zero weights, a ReLU that never fires)"));
     v.range = r;
   }
   ctx.summary = absl::StrCat(observed.size(), " activation ranges from ", total, " samples (", o.range_method, ")");

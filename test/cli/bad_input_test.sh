@@ -55,6 +55,26 @@ PY
 expect_error "unsupported op" "$work/out.q46" "$bin/q46c" "$work/unsupported.onnx" --float -o "$work/out.q46"
 grep -q "my_erf" "$work/stderr" && grep -q "Erf" "$work/stderr" && grep -q "opset 13" "$work/stderr" ||
   { echo "FAIL unsupported op: message must name the node, op and opset"; failures=$((failures + 1)); }
+/usr/bin/python3 - "$work/bad_attr.onnx" "$work/bad_group_op9.onnx" <<'PY'
+import sys, onnx
+from onnx import helper, TensorProto
+# ONNX's checker refuses an attribute Relu does not have; q46 must pass on the node it names (on its own line).
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu_with_pads", pads=[1, 1])], "g", [x], [y])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), sys.argv[1])
+# An opset-9 model is converted to opset 13 before q46 reads it: its errors must say so.
+w = helper.make_tensor("w", TensorProto.FLOAT, [4, 1, 1, 1], [1, 2, 3, 4])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 4, 4])
+g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="conv_group2", group=2)], "g", [x], [y],
+                      initializer=[w])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 9)]), sys.argv[2])
+PY
+expect_error "attribute ONNX's checker refuses" "$work/out.q46" "$bin/q46c" "$work/bad_attr.onnx" --float -o "$work/out.q46"
+grep -q "relu_with_pads" "$work/stderr" || { echo "FAIL checker error: must name the node"; failures=$((failures + 1)); }
+expect_error "opset 9 model, bad group" "$work/out.q46" "$bin/q46c" "$work/bad_group_op9.onnx" --float -o "$work/out.q46"
+grep -q "conv_group2" "$work/stderr" && grep -q "opset 9" "$work/stderr" ||
+  { echo "FAIL converted model's error: must name the node and the model's opset"; failures=$((failures + 1)); }
 /usr/bin/python3 - "$work/absurd.onnx" "$work/upsampled.onnx" <<'PY'
 import sys, onnx
 from onnx import helper, TensorProto
