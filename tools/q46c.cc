@@ -176,6 +176,7 @@ absl::StatusOr<q46::FloatTensor> LoadCalibration() {
     if (absl::StatusOr<std::string> file = q46::ResolveCifar10Path(calib, so.cifar_split); file.ok())
       std::fprintf(stderr, "q46c: calibration samples from %s (the CIFAR-10 folder's training batch)\n", file->c_str());
   const int64_t available = all->images.dims.empty() ? 0 : all->images.dims[0];
+  if (available == 0) return absl::InvalidArgumentError(absl::StrCat("--calib '", calib.getValue(), "' holds no samples"));
   int64_t count = calib_count;
   if (count < 0) count = std::min<int64_t>(512, available);
   if (count > available)
@@ -289,6 +290,8 @@ absl::Status Main() {
   if (!(calib_time_budget >= 0)) return absl::InvalidArgumentError("--calib-time-budget must be at least 0");
   if (!(calib_lr >= 0 && calib_lr < std::numeric_limits<double>::infinity()))
     return absl::InvalidArgumentError("--calib-lr must be finite and at least 0 (0: the method's default)");
+  if (all_float && (nx.getNumOccurrences() > 0 || nw.getNumOccurrences() > 0 || !precision_map.empty()))
+    std::fprintf(stderr, "q46c: warning: --float keeps every layer float: --nx, --nw and --precision-map do nothing\n");
   std::string why;
   if (!all_float && !q46::arith::CheckPrecision(options.precision, &why))
     return absl::InvalidArgumentError(absl::StrCat("--nx ", nx.getValue(), " --nw ", nw.getValue(), ": ", why));
@@ -297,6 +300,7 @@ absl::Status Main() {
   if (absl::Status st = SetAutoPrecision(&options); !st.ok()) return st;
 
   q46::ImportOptions import_options;
+  if (batch.getNumOccurrences() > 0 && batch < 1) return absl::InvalidArgumentError("--batch must be at least 1");
   if (batch > 0) import_options.batch = batch;
   absl::StatusOr<q46::ir::Graph> graph = q46::ImportOnnxFile(input_path, import_options);
   if (!graph.ok()) return graph.status();

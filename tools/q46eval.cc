@@ -206,6 +206,7 @@ absl::Status Evaluate(const q46_model* model, const q46::plan::Plan* simulated, 
 
 absl::Status Main() {
   if (chunk == 0) return absl::InvalidArgumentError("--batch must be at least 1");
+  if (limit == 0 || limit < -1) return absl::InvalidArgumentError("--limit must be at least 1");
   absl::StatusOr<q46::ImagePreprocess> pre = preprocess_flags.Get();
   if (!pre.ok()) return pre.status();
   if (!cifar10.empty() && (pre->resize || pre->crop)) return absl::InvalidArgumentError("--resize / --crop apply to --images only");

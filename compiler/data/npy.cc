@@ -232,8 +232,9 @@ absl::StatusOr<FloatTensor> ParseNpy(const std::string& bytes, const std::string
 
   const DType* type = FindDType(header->descr);
   if (type == nullptr) {
-    return data::FileError(name, absl::StrCat("unsupported dtype '", absl::CHexEscape(header->descr),
-                                              "' (supported: ", kSupported, ")"));
+    // At most 32 characters of it: the header may hold a megabyte, and the message is one line.
+    const std::string shown = absl::CHexEscape(header->descr.substr(0, 32)) + (header->descr.size() > 32 ? "..." : "");
+    return data::FileError(name, absl::StrCat("unsupported dtype '", shown, "' (supported: ", kSupported, ")"));
   }
   if (header->fortran_order) {
     return data::FileError(name, "fortran_order True is not supported (need C order)");

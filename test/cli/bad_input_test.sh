@@ -143,9 +143,9 @@ expect_error "--percentile 1" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$cali
 
 # Files: not regular, nested too deep, outputs that would overwrite inputs or each other, all outputs or none.
 expect_error "model is /dev/zero" "$work/out.q46" "$bin/q46c" /dev/zero --float -o "$work/out.q46"
-expect_error "precision map is /dev/zero" "$work/out.q46" "$bin/q46c" "$onnx" --float --precision-map /dev/zero -o "$work/out.q46"
+expect_error "precision map is /dev/zero" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-map /dev/zero -o "$work/out.q46"
 /usr/bin/python3 -c "print('[' * 50000 + ']' * 50000)" >"$work/deep.json"
-expect_error "precision map nested 50,000 deep" "$work/out.q46" "$bin/q46c" "$onnx" --float --precision-map "$work/deep.json" -o "$work/out.q46"
+expect_error "precision map nested 50,000 deep" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --precision-map "$work/deep.json" -o "$work/out.q46"
 cp "$onnx" "$work/model.onnx"
 expect_error "-o is the model" "" "$bin/q46c" "$work/model.onnx" --float -o "$work/./model.onnx"
 cmp -s "$onnx" "$work/model.onnx" || { echo "FAIL -o is the model: the model changed"; failures=$((failures + 1)); }
@@ -160,6 +160,10 @@ message_names "--calib folder" data_batch_1.bin
 expect_error "fewer calibration images than asked" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$calib" --calib-count 10 -o "$work/out.q46"
 /usr/bin/python3 -c "import numpy as np; np.save('$work/blank.npy', np.zeros((4, 3, 32, 32), np.float32))"
 expect_error "blank calibration images" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$work/blank.npy" -o "$work/out.q46"
+/usr/bin/python3 -c "import numpy as np; np.save('$work/empty.npy', np.zeros((0, 3, 32, 32), np.float32))"
+expect_error "no calibration images" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$work/empty.npy" -o "$work/out.q46"
+message_names "no calibration images" "holds no samples"
+expect_error "--batch 0" "$work/out.q46" "$bin/q46c" "$onnx" --float --batch 0 -o "$work/out.q46"
 /usr/bin/python3 - "$onnx" "$work/nan.onnx" <<'PY'
 import sys, numpy as np, onnx
 from onnx import numpy_helper
@@ -209,6 +213,7 @@ rm "$work/imgs/dog/notes.txt" "$work/imgs/dog/a.png"
 expect_error "empty class folder" "" "$bin/q46eval" "$good_plan" --images "$work/imgs" --quiet
 expect_error "missing image folder" "" "$bin/q46eval" "$good_plan" --images "$work/no-such-folder" --quiet
 expect_error "no data set given" "" "$bin/q46eval" "$good_plan" --quiet
+expect_error "q46eval: --limit 0" "" "$bin/q46eval" "$good_plan" --cifar10 "$cifar_bin" --limit 0 --quiet
 
 expect_error "q46bench: unknown ISA" "" "$bin/q46bench" "$good_plan" --isa sse9 --repeats 1
 expect_error "q46bench: zero threads" "" "$bin/q46bench" "$good_plan" --threads 0 --repeats 1
