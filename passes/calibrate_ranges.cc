@@ -66,13 +66,8 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     return absl::OkStatus();
   }
   if (!o.calibration) return absl::InvalidArgumentError("quantized layers need calibration data (--calib), or use --float");
+  if (absl::Status st = CheckRangeOptions(o); !st.ok()) return st;
   const bool percentile = o.range_method == "percentile", mse = o.range_method == "mse";
-  if (!percentile && !mse && o.range_method != "minmax")
-    return absl::InvalidArgumentError(absl::StrCat("unknown range method '", o.range_method, "' (minmax, percentile, mse)"));
-  if (!(o.percentile > 50 && o.percentile <= 100))
-    return absl::InvalidArgumentError(absl::StrCat("percentile ", o.percentile,
-                                                   " is not in (50, 100]: the range runs from the (100 - p)-th to the "
-                                                   "p-th percentile"));
 
   LowerOptions lo;
   lo.all_float = true;
@@ -118,6 +113,17 @@ absl::Status CalibrateRanges(ir::Graph& g, PassContext& ctx) {
     v.range = r;
   }
   ctx.summary = absl::StrCat(observed.size(), " activation ranges from ", total, " samples (", o.range_method, ")");
+  return absl::OkStatus();
+}
+
+absl::Status CheckRangeOptions(const CompileOptions& o) {
+  const bool percentile = o.range_method == "percentile";
+  if (!percentile && o.range_method != "mse" && o.range_method != "minmax")
+    return absl::InvalidArgumentError(absl::StrCat("unknown range method '", o.range_method, "' (minmax, percentile, mse)"));
+  if (percentile && !(o.percentile > 50 && o.percentile <= 100))
+    return absl::InvalidArgumentError(absl::StrCat("percentile ", o.percentile,
+                                                   " is not in (50, 100]: the range runs from the (100 - p)-th to the "
+                                                   "p-th percentile"));
   return absl::OkStatus();
 }
 

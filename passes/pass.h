@@ -79,6 +79,10 @@ struct PassResult {
 // Runs every pass in order; stops at the first error, prefixed with the pass name.
 absl::Status RunPipeline(ir::Graph& graph, const CompileOptions& options, std::vector<PassResult>* results);
 
+// The activation-range options calibrate-ranges takes (method, percentile), checked before any pass runs: a bad
+// value must not wait for the slow passes before it (choose-precision's measurements).
+absl::Status CheckRangeOptions(const CompileOptions& o);
+
 // Layers that run quantized unless told otherwise: convolutions that are not transposed.
 bool IsQuantizableLayer(const ir::Node& n);
 

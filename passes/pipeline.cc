@@ -17,6 +17,7 @@ const std::vector<PassInfo>& AllPasses() {
 }
 
 absl::Status RunPipeline(ir::Graph& graph, const CompileOptions& options, std::vector<PassResult>* results) {
+  if (absl::Status st = CheckRangeOptions(options); !st.ok()) return st;
   for (const PassInfo& pass : AllPasses()) {
     PassContext ctx{options, {}};
     const auto start = std::chrono::steady_clock::now();

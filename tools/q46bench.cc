@@ -90,7 +90,7 @@ absl::Status Main() {
     return absl::InvalidArgumentError(st.message());
   if (!isa.empty()) q46::tools::CapOnednnIsa(options.max_isa);
   if (threads < 1) return absl::InvalidArgumentError("--threads must be at least 1");
-  if (repeats < 1) return absl::InvalidArgumentError("--repeats must be at least 1");
+  if (repeats < 1 && min_seconds == 0) return absl::InvalidArgumentError("--repeats 0 and --min-time 0 time nothing");
   // A day: past that a typo (or inf) would only hang the run.
   if (!(min_seconds >= 0 && min_seconds <= 86400))
     return absl::InvalidArgumentError("--min-time must be between 0 and 86400 seconds");
@@ -103,6 +103,8 @@ absl::Status Main() {
     context = std::make_unique<q46::rt::Context>(*model);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("cannot create a context: not enough memory for the plan's buffers");
+  } catch (const std::exception& e) {  // oneDNN preparing a float layer
+    return absl::InternalError(absl::StrCat("cannot create a context: ", e.what()));
   }
   q46::rt::Context& ctx = *context;
   ctx.set_threads(static_cast<int>(threads));

@@ -174,7 +174,7 @@ absl::StatusOr<q46::FloatTensor> LoadCalibration() {
   if (!all.ok()) return all.status();
   if (std::error_code ec; std::filesystem::is_directory(calib.getValue(), ec))
     if (absl::StatusOr<std::string> file = q46::ResolveCifar10Path(calib, so.cifar_split); file.ok())
-      std::fprintf(stderr, "q46c: calibration samples from %s (the CIFAR-10 folder's training batch)\n", file->c_str());
+      std::printf("calibration samples from %s (the CIFAR-10 folder's training batch)\n", file->c_str());
   const int64_t available = all->images.dims.empty() ? 0 : all->images.dims[0];
   if (available == 0) return absl::InvalidArgumentError(absl::StrCat("--calib '", calib.getValue(), "' holds no samples"));
   int64_t count = calib_count;

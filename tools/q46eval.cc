@@ -166,7 +166,7 @@ absl::Status Evaluate(const q46_model* model, const q46::plan::Plan* simulated, 
     q46_context* ctx = nullptr;
     if (q46_context_create(model, &ctx) != Q46_OK) {
       std::lock_guard<std::mutex> lock(error_mutex);
-      error = absl::ResourceExhaustedError("cannot create a context: not enough memory for the plan's buffers");
+      error = absl::InternalError("cannot create a context (out of memory for the plan's buffers, or oneDNN refused a float layer)");
       return;
     }
     for (int64_t begin; (begin = next.fetch_add(chunk)) < n;) {

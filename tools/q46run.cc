@@ -79,7 +79,7 @@ absl::Status Main() {
 
   q46_context* raw_ctx = nullptr;
   if (q46_context_create(model.get(), &raw_ctx) != Q46_OK)
-    return absl::ResourceExhaustedError("cannot create a context: not enough memory for the plan's buffers");
+    return absl::InternalError("cannot create a context (out of memory for the plan's buffers, or oneDNN refused a float layer)");
   std::unique_ptr<q46_context, ContextDeleter> ctx(raw_ctx);
   if (q46_context_set_threads(ctx.get(), threads) != Q46_OK)
     return absl::InternalError(absl::StrCat("cannot run on ", threads.getValue(), " threads: ",

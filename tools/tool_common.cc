@@ -98,6 +98,11 @@ absl::Status CheckOutputPaths(const std::vector<NamedPath>& outputs, const std::
     if (!folder.empty() && !fs::is_directory(folder, ec))
       return absl::InvalidArgumentError(
           absl::StrCat(out.flag, " '", out.path, "': no folder '", folder.string(), "' to write it in"));
+    if (fs::is_directory(out.path, ec))
+      return absl::InvalidArgumentError(absl::StrCat(out.flag, " '", out.path, "' is a folder, not a file"));
+    if (::access(folder.empty() ? "." : folder.c_str(), W_OK) != 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat(out.flag, " '", out.path, "': cannot write in '", folder.empty() ? "." : folder.string(), "'"));
     std::vector<NamedPath> others(inputs);
     others.insert(others.end(), outputs.begin(), outputs.begin() + static_cast<std::ptrdiff_t>(i));
     for (const NamedPath& other : others)

@@ -38,8 +38,9 @@ int ExitWith(const char* tool, const absl::Status& status);
 struct NamedPath {
   std::string flag, path;
 };
-// Checked before any work, so that a long run never ends in a refusal to write: every output's folder exists,
-// and no output is an input or another output (the same file by any name: links, "./", "..").
+// Checked before any work, so that a long run never ends in a refusal to write: every output's folder exists and
+// may be written, no output is a folder, and none is an input or another output (the same file by any name: links,
+// "./", "..").
 absl::Status CheckOutputPaths(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs);
 
 // --resize, --crop, --mean, --std, for image inputs (torchvision order: resize, center crop, normalize).

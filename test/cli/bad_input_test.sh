@@ -219,7 +219,7 @@ expect_error "q46bench: unknown ISA" "" "$bin/q46bench" "$good_plan" --isa sse9 
 expect_error "q46bench: zero threads" "" "$bin/q46bench" "$good_plan" --threads 0 --repeats 1
 expect_error "q46bench: missing plan" "" "$bin/q46bench" "$work/no-such.q46" --repeats 1
 expect_error "q46bench: threads not a number" "" "$bin/q46bench" "$good_plan" --threads abc --repeats 1
-expect_error "q46bench: zero repeats" "" "$bin/q46bench" "$good_plan" --repeats 0 --min-time 0
+expect_error "q46bench: nothing to time" "" "$bin/q46bench" "$good_plan" --repeats 0 --min-time 0
 expect_error "q46bench: endless --min-time" "" timeout 60 "$bin/q46bench" "$good_plan" --min-time inf
 expect_error "q46run: zero threads" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --threads 0 --output "$work/y.npy"
 expect_error "q46run: threads past int" "$work/y.npy" "$bin/q46run" "$good_plan" --input "$calib" --threads 99999999999 --output "$work/y.npy"

@@ -7,9 +7,10 @@
  * context made from it. A context is prepared when created (buffers placed, float layers bound to them); running
  * it allocates nothing in q46's own code and its memory does not grow. Only oneDNN, which runs the float layers,
  * makes and frees a small argument map inside each of its executions (23 allocations per run of CNN10 with
- * float first and last layers). Every call that can fail returns a q46_status with a one-line message naming what
- * was wrong: a load's through its `error` argument, a context's from q46_context_last_error(). No function aborts
- * or throws on bad input.
+ * float first and last layers). Every call that can fail returns a q46_status; a load gives a one-line message naming
+ * what was wrong through its `error` argument, a context's calls through q46_context_last_error() (creating a
+ * context fails only when its buffers cannot be allocated or oneDNN refuses a float layer, with no message). No
+ * function aborts or throws on bad input.
  * This header is the whole public surface; it must stay C (no C++ types) and stable. */
 #ifndef Q46_Q46_H_
 #define Q46_Q46_H_
