@@ -24,7 +24,12 @@ struct Case {
   arith::Precision prec;
   // kAlternating*: input channels alternate (even: codes at the maximum and the weights' named extreme; odd: codes
   // 0 and the other extreme), so the products of one sign are as large as they get and those of the other vanish.
-  enum Codes { kRandom, kMaxPositive, kMaxNegative, kAlternatingPositive, kAlternatingNegative } codes = kRandom;
+  // kHeavyLateLane: codes at the maximum, weights at the top only in the second int16 lane of each quad (input
+  // channels 2 and 3 of 4) of the second half of the input channels, 0 elsewhere: one lane of the later steps
+  // reaches the bound while the others stay at 0.
+  enum Codes {
+    kRandom, kMaxPositive, kMaxNegative, kAlternatingPositive, kAlternatingNegative, kHeavyLateLane
+  } codes = kRandom;
   bool codes_out = true;
   FloatActivation act;
 };
@@ -66,6 +71,11 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
            : !alternating || even_channel(static_cast<int64_t>(i), c.xs.h * c.xs.w) ? static_cast<uint8_t>(max_code)
                                                                                      : 0;
   for (size_t i = 0; i < w.size(); ++i) {
+    if (c.codes == Case::kHeavyLateLane) {
+      const int64_t ic = static_cast<int64_t>(i) / (c.win.kh * c.win.kw) % cin_g;
+      w[i] = static_cast<int8_t>(ic % 4 >= 2 && 2 * ic >= cin_g ? wr.hi : 0);
+      continue;
+    }
     const bool high = c.codes == Case::kMaxPositive ||
                       (alternating && even_channel(static_cast<int64_t>(i), c.win.kh * c.win.kw) ==
                                           (c.codes == Case::kAlternatingPositive));
@@ -191,7 +201,8 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
 // transform 1 sum 2 max_code times 3 max_weight in every product (at (23, 23): 44 * 33, pairs of 2904, 11 steps
 // to the int16 limit); alternating channels (maximum codes and one extreme, zero codes and the other) make every
 // pair's product of one sign that large and the other's 0, so the sums reach the bound WinogradChunks allows for
-// weights of both signs (1452 a pair, 22 steps at (23, 23)), positive or negative. Over reductions of 1 to 100
+// weights of both signs (1452 a pair, 22 steps at (23, 23)), positive or negative; one heavy lane in the later
+// steps catches a bound worked out from the wrong lane or step. Over reductions of 1 to 100
 // steps (4 to 400 input channels of a 3-row kernel), odd and even widths, every padding, both kinds of output;
 // both tile forms.
 TEST(QConv, WinogradTilesAtTheirBound) {
@@ -201,7 +212,7 @@ TEST(QConv, WinogradTilesAtTheirBound) {
                                       arith::Precision{15, 37}})
     for (const int64_t cin : {4, 33, 44, 48, 400})
       for (const Case::Codes codes : {Case::kMaxPositive, Case::kMaxNegative, Case::kAlternatingPositive,
-                                      Case::kAlternatingNegative})
+                                      Case::kAlternatingNegative, Case::kHeavyLateLane})
         for (const int64_t width : {1, 2, 7, 16, 35}) {
           Case c;
           c.xs = {1, cin, 5, width};
@@ -216,7 +227,7 @@ TEST(QConv, WinogradTilesAtTheirBound) {
         }
   EXPECT_GT(ran, 0);
   const bool has_winograd = HasWinogradKernel();
-  EXPECT_TRUE(!has_winograd || winograd_runs == 800) << winograd_runs << " winograd runs";
+  EXPECT_TRUE(!has_winograd || winograd_runs == 1000) << winograd_runs << " winograd runs";
 }
 
 // Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where
