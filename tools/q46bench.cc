@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <memory>
-#include <new>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -98,15 +96,7 @@ absl::Status Main() {
   if (Status st = q46::rt::Model::LoadFile(plan_path, &model, &options); !st.ok())
     return absl::InvalidArgumentError(st.message());
   const q46::plan::Plan& plan = model->plan();
-  std::unique_ptr<q46::rt::Context> context;
-  try {
-    context = std::make_unique<q46::rt::Context>(*model);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError("cannot create a context: not enough memory for the plan's buffers");
-  } catch (const std::exception& e) {  // oneDNN preparing a float layer
-    return absl::InternalError(absl::StrCat("cannot create a context: ", e.what()));
-  }
-  q46::rt::Context& ctx = *context;
+  q46::rt::Context ctx(*model);  // out of memory, or oneDNN refusing a float layer, throws: RunMain reports it
   ctx.set_threads(static_cast<int>(threads));
   std::mt19937 rng(46);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
@@ -203,5 +193,5 @@ int main(int argc, char** argv) {
                        "q46bench: latency of a q46 plan (whole network and per layer)\n\n"
                        "  q46bench model.q46 --threads 1\n"
                        "  q46bench model.q46 --isa avx2 --json      # as on a CPU without AVX-512\n");
-  return q46::tools::ExitWith("q46bench", Main());
+  return q46::tools::RunMain("q46bench", Main);
 }

@@ -353,5 +353,5 @@ int main(int argc, char** argv) {
                        "q46c: compile a float ONNX CNN into a q46 plan (4.6-bit and other integer precisions)\n\n"
                        "  q46c model.onnx --nx 23 --nw 23 --calib data_batch_1.bin -o model.q46\n"
                        "  q46c model.onnx --float -o model.q46\n");
-  return q46::tools::ExitWith("q46c", Main());
+  return q46::tools::RunMain("q46c", Main);
 }

@@ -296,5 +296,5 @@ int main(int argc, char** argv) {
                        "  q46eval model.q46 --cifar10 cifar-10-batches-bin\n"
                        "  q46eval model.q46 --images val/ --resize 256 --crop 224 --mean 0.485,0.456,0.406 "
                        "--std 0.229,0.224,0.225 --json\n");
-  return q46::tools::ExitWith("q46eval", Main());
+  return q46::tools::RunMain("q46eval", Main);
 }

@@ -103,5 +103,5 @@ int main(int argc, char** argv) {
                        "  q46run model.q46 --input images.npy --output logits.npy\n"
                        "  q46run model.q46 --input cat.jpg --resize 256 --crop 224 --mean 0.485,0.456,0.406 "
                        "--std 0.229,0.224,0.225\n");
-  return q46::tools::ExitWith("q46run", Main());
+  return q46::tools::RunMain("q46run", Main);
 }

@@ -3,7 +3,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
+#include <new>
 #include <algorithm>
 #include <map>
 #include <numeric>
@@ -111,6 +113,18 @@ absl::Status CheckOutputPaths(const std::vector<NamedPath>& outputs, const std::
                                                        " '", other.path, "': it would be overwritten"));
   }
   return absl::OkStatus();
+}
+
+int RunMain(const char* tool, absl::Status (*main)()) {
+  absl::Status status;
+  try {
+    status = main();
+  } catch (const std::bad_alloc&) {
+    status = absl::ResourceExhaustedError("out of memory");
+  } catch (const std::exception& e) {
+    status = absl::InternalError(e.what());
+  }
+  return ExitWith(tool, status);
 }
 
 PreprocessFlags::PreprocessFlags(cl::OptionCategory& category)

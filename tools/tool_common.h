@@ -34,6 +34,10 @@ void InitTool(int argc, char** argv, std::initializer_list<const llvm::cl::Optio
 // 0 when ok; otherwise prints "tool: error: message" on one line to stderr and returns 1.
 int ExitWith(const char* tool, const absl::Status& status);
 
+// ExitWith(tool, main()), where running out of memory (or any other exception that escapes) is a one-line error
+// too, not an abort.
+int RunMain(const char* tool, absl::Status (*main)());
+
 // A file a tool reads or writes, as the flag that named it ("-o", "--calib", "the model") and its path.
 struct NamedPath {
   std::string flag, path;
