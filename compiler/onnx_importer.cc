@@ -124,6 +124,10 @@ absl::Status StaticDims(const onnx::ValueInfoProto& vi, const ImportOptions& opt
   for (int i = 0; i < shape.dim_size(); ++i) {
     const auto& d = shape.dim(i);
     if (d.has_dim_value() && d.dim_value() > 0) {
+      if (i == 0 && options.batch && *options.batch != d.dim_value())
+        return absl::InvalidArgumentError(absl::StrCat("graph input '", vi.name(), "' has a fixed batch of ",
+                                                       d.dim_value(), ": --batch ", *options.batch,
+                                                       " applies only to a symbolic batch dimension"));
       dims->push_back(d.dim_value());
     } else if (i == 0 && options.batch) {
       dims->push_back(*options.batch);

@@ -164,6 +164,8 @@ expect_error "blank calibration images" "$work/out.q46" "$bin/q46c" "$onnx" --ca
 expect_error "no calibration images" "$work/out.q46" "$bin/q46c" "$onnx" --calib "$work/empty.npy" -o "$work/out.q46"
 message_names "no calibration images" "holds no samples"
 expect_error "--batch 0" "$work/out.q46" "$bin/q46c" "$onnx" --float --batch 0 -o "$work/out.q46"
+expect_error "--batch on a fixed batch" "$work/out.q46" "$bin/q46c" "$onnx" --float --batch 8 -o "$work/out.q46"
+message_names "--batch on a fixed batch" "fixed batch of 1"
 /usr/bin/python3 - "$onnx" "$work/nan.onnx" <<'PY'
 import sys, numpy as np, onnx
 from onnx import numpy_helper
