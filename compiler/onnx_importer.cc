@@ -106,6 +106,33 @@ absl::Status CheckBeforeOnnx(const onnx::GraphProto& g, int opset) {
   return absl::OkStatus();
 }
 
+// Softmax before opset 13 flattens its input at `axis` (default 1). ONNX's converter to opset 13 clamps an axis
+// out of [-rank, rank - 1] into range instead of refusing it, so it is checked here first, on the ranks that
+// shape inference found (a Softmax whose input rank is unknown is left to the converter, which refuses it).
+absl::Status CheckLegacySoftmaxAxes(const onnx::GraphProto& g, int opset) {
+  std::map<std::string, int64_t> rank;
+  const auto declare = [&](const onnx::ValueInfoProto& v) {
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+      rank[v.name()] = v.type().tensor_type().shape().dim_size();
+  };
+  for (const auto& v : g.input()) declare(v);
+  for (const auto& v : g.value_info()) declare(v);
+  for (const auto& v : g.output()) declare(v);
+  for (const auto& i : g.initializer()) rank[i.name()] = i.dims_size();
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto& n = g.node(i);
+    if (n.op_type() != "Softmax" || n.input_size() < 1 || !rank.count(n.input(0))) continue;
+    int64_t axis = 1;
+    for (const auto& a : n.attribute())
+      if (a.name() == "axis") axis = a.i();
+    const int64_t r = rank[n.input(0)];
+    if (axis < -r || axis >= r)
+      return OnnxNodeError(n, OnnxNodeName(n, i), opset,
+                           absl::StrCat("axis ", axis, " is out of range for an input of rank ", r));
+  }
+  return absl::OkStatus();
+}
+
 int DefaultOpset(const onnx::ModelProto& m) {
   for (const auto& o : m.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") return static_cast<int>(o.version());
@@ -246,6 +273,8 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
     if (opset < kNativeMinOpset) {
       stage = "ONNX shape inference failed";
       onnx::shape_inference::InferShapes(model);  // some adapters (Softmax 12 -> 13) need shapes
+      if (absl::Status st = CheckLegacySoftmaxAxes(model.graph(), opset); !st.ok())
+        return absl::Status(st.code(), absl::StrCat(name, ": ", st.message()));
       stage = absl::StrCat("ONNX could not convert the model from opset ", model_opset, " to ", kNativeMinOpset);
       model = onnx::version_conversion::ConvertVersion(model, kNativeMinOpset);
       opset = kNativeMinOpset;
@@ -266,7 +295,7 @@ absl::StatusOr<ir::Graph> ImportOnnxBytes(const std::string& bytes, const std::s
 }
 
 absl::StatusOr<ir::Graph> ImportOnnxFile(const std::string& path, const ImportOptions& options) {
-  std::string bytes;  // a regular file, under the size limit: not /dev/zero, a folder or a pipe
+  std::string bytes;  // a regular file or a pipe, under the size limit: not /dev/zero or a folder
   if (rt::Status st = rt::ReadFileBytes(path, &bytes); !st.ok()) return absl::NotFoundError(st.message());
   return ImportOnnxBytes(bytes, path, options);
 }

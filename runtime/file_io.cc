@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -47,20 +48,29 @@ Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_b
   FdCloser closer(fd);
   struct stat st;
   if (::fstat(fd, &st) != 0) return ErrnoError(path, "cannot stat", errno);
-  if (!S_ISREG(st.st_mode)) return Status::Error(path + ": not a regular file");
+  const bool pipe = S_ISFIFO(st.st_mode);  // `q46c <(...)`, `cat m.onnx | q46c /dev/stdin`: read to its end
+  if (!S_ISREG(st.st_mode) && !pipe) return Status::Error(path + ": not a regular file or a pipe");
+  const auto too_big = [&](uint64_t size) {
+    return Status::Error(path + ": file is " + (pipe ? "over " : "") + std::to_string(size) +
+                         " bytes, more than the limit of " + std::to_string(max_bytes));
+  };
   const auto size = static_cast<uint64_t>(st.st_size);
-  if (size > max_bytes)
-    return Status::Error(path + ": file is " + std::to_string(size) + " bytes, more than the limit of " +
-                         std::to_string(max_bytes));
-  bytes->assign(size, '\0');
+  if (!pipe && size > max_bytes) return too_big(size);
+  bytes->assign(pipe ? std::min<uint64_t>(max_bytes + 1, uint64_t{1} << 20) : size, '\0');
   size_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::read(fd, bytes->data() + done, size - done);
+  while (pipe || done < size) {
+    if (pipe && done == bytes->size()) {
+      if (done > max_bytes) return too_big(max_bytes);
+      bytes->resize(std::min<uint64_t>(max_bytes + 1, 2 * uint64_t{done}));
+    }
+    const ssize_t n = ::read(fd, bytes->data() + done, bytes->size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError(path, "cannot read", errno);
+    if (n == 0 && pipe) break;
     if (n == 0) return Status::Error(path + ": file shrank while being read");
     done += static_cast<size_t>(n);
   }
+  bytes->resize(done);
   return Status();
 }
 

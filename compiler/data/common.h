@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "compiler/tensor.h"
+#include "runtime/file_io.h"
 
 namespace q46 {
 
@@ -22,14 +23,11 @@ struct LabeledImages {
 
 namespace data {
 
-// Largest file the readers load into memory.
-inline constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;
-
 // InvalidArgument("<name>: <what>") with any line breaks in `what` replaced, so messages stay one line.
 absl::Status FileError(absl::string_view name, absl::string_view what);
 
-// The whole content of a regular file; refuses files larger than max_bytes.
-absl::StatusOr<std::string> ReadFileBytes(const std::string& path, uint64_t max_bytes = kMaxFileBytes);
+// The whole content of a regular file or a pipe (rt::ReadFileBytes), up to max_bytes.
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path, uint64_t max_bytes = rt::kMaxFileBytes);
 
 // Writes to a temporary file in the same directory, then renames it over `path`; the temporary file is
 // removed on any error.

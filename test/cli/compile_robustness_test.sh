@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # q46c is deterministic and leaves nothing behind when interrupted:
-#  - two compilations with the same inputs and seed write byte-identical plans (and QDQ exports);
+#  - two compilations with the same inputs and seed write byte-identical plans (and QDQ exports), also when the
+#    model comes from a pipe;
 #  - a compilation stopped by SIGINT, SIGTERM or SIGKILL in the middle of calibration leaves no output file and no
 #    temporary file beside it.
 # Usage: compile_robustness_test.sh BIN_DIR MODEL.onnx CALIB
@@ -20,6 +21,10 @@ cmp -s "$work/plan1.q46" "$work/plan2.q46" && echo "same seed: byte-identical pl
   || fail "two compilations with seed 7 wrote different plans"
 cmp -s "$work/qdq1.onnx" "$work/qdq2.onnx" && echo "same seed: byte-identical QDQ exports" \
   || fail "two compilations with seed 7 wrote different QDQ exports"
+# The model read from a pipe (process substitution) gives the same plan.
+"$bin/q46c" <(cat "$onnx") "${flags[@]}" -o "$work/piped.q46" >/dev/null 2>&1 || fail "compiling from a pipe failed"
+cmp -s "$work/plan1.q46" "$work/piped.q46" && echo "model from a pipe: the same plan" \
+  || fail "the model read from a pipe gave another plan"
 
 # Long enough a calibration to be interrupted in the middle of it. Job control on: without it a background job
 # starts with SIGINT ignored, as a shell script's background jobs do.

@@ -2,9 +2,11 @@
 // breaks one thing in a small valid plan (Quantize -> QuantConv) and checks the message. Also the file layer
 // under it (runtime/file_io.h).
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include <unistd.h>
 
@@ -202,6 +204,39 @@ TEST(FileIo, OutputsAreWrittenAllOrNone) {
   EXPECT_EQ(bytes, old);
   EXPECT_FALSE(ReadFileBytes(dir.string(), &bytes).ok());  // a folder is not a regular file
   fs::remove_all(dir);
+}
+
+// A pipe is read to its end (past the first buffer), and refused once it passes the size limit.
+TEST(FileIo, PipesAreReadToTheirEnd) {
+  const auto sigpipe = std::signal(SIGPIPE, SIG_IGN);  // the writer's end, once the reader stops early
+  const auto read_pipe = [](const std::string& content, uint64_t max_bytes, std::string* bytes) {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    std::thread writer([&] {
+      size_t done = 0;
+      while (done < content.size()) {
+        const ssize_t n = ::write(fds[1], content.data() + done, content.size() - done);
+        if (n <= 0) break;  // the reader gave up and closed its end
+        done += static_cast<size_t>(n);
+      }
+      ::close(fds[1]);
+    });
+    const Status st = ReadFileBytes("/dev/fd/" + std::to_string(fds[0]), bytes, max_bytes);
+    ::close(fds[0]);
+    writer.join();
+    return st;
+  };
+  std::string content(3 << 20, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 + i / 4096);
+  std::string bytes;
+  ASSERT_TRUE(read_pipe(content, kMaxFileBytes, &bytes).ok());
+  EXPECT_EQ(bytes, content);
+  ASSERT_TRUE(read_pipe(content, content.size(), &bytes).ok());  // exactly at the limit
+  EXPECT_EQ(bytes, content);
+  const Status over = read_pipe(content, content.size() - 1, &bytes);
+  EXPECT_FALSE(over.ok());
+  EXPECT_NE(over.message().find("more than the limit"), std::string::npos) << over.message();
+  std::signal(SIGPIPE, sigpipe);
 }
 
 }  // namespace
