@@ -47,8 +47,13 @@ TEST(MaxPool2x2, MatchesTheReferenceOnCodesAndFloats) {
   std::mt19937 rng(2);
   Window2d win;
   win.kh = win.kw = win.sh = win.sw = 2;
-  for (int i = 0; i < 50; ++i) {
-    const Dims4 xs{1 + i % 2, 1 + i % 5, 2 + i % 9, 2 + (i * 7) % 79};  // up to 40 outputs: 16-wide runs and tails
+  // Up to 40 outputs a row (16-wide runs and tails), odd sizes; then many rows (several blocks of rows for codes),
+  // and rows wider than a block.
+  std::vector<Dims4> shapes;
+  for (int i = 0; i < 50; ++i) shapes.push_back({1 + i % 2, 1 + i % 5, 2 + i % 9, 2 + (i * 7) % 79});
+  for (const Dims4& xs : {Dims4{2, 37, 9, 30}, Dims4{1, 300, 4, 4}, Dims4{1, 1, 2, 8194}, Dims4{1, 2, 3, 9001}})
+    shapes.push_back(xs);
+  for (const Dims4& xs : shapes) {
     const Dims4 ys{xs.n, xs.c, xs.h / 2, xs.w / 2};
     ASSERT_TRUE(AcceptsMaxPool2x2(xs, win, ys));
     std::vector<uint8_t> xc(static_cast<size_t>(xs.size())), yc(static_cast<size_t>(ys.size())), wc(yc.size());

@@ -15,39 +15,112 @@ bool AcceptsMaxPool2x2(Dims4 xs, const Window2d& win, Dims4 ys) {
          win.pad_l == 0 && win.pad_b == 0 && win.pad_r == 0 && ys.h == xs.h / 2 && ys.w == xs.w / 2;
 }
 
+#if defined(__SSE2__)
+namespace {
+
+// dst[i] = max(a[i], b[i]) for i in [0, n): 16 bytes at a time, then a last run that overlaps the one before
+// (rewriting equal bytes), 8 or 4 bytes wide below 16. Each width has its own load and store instructions: a
+// narrow run assembled through memory was read back wider than it was written, and waited for the store.
+void MaxBytes(const uint8_t* a, const uint8_t* b, int64_t n, uint8_t* dst) {
+  const auto runs = [&](auto load, auto store, int64_t bytes) {
+    const auto run = [&](int64_t at) { store(dst + at, _mm_max_epu8(load(a + at), load(b + at))); };
+    for (int64_t at = 0; at + bytes <= n; at += bytes) run(at);
+    if (n % bytes != 0) run(n - bytes);
+  };
+  if (n >= 16) {
+    return runs([](const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); },
+                [](uint8_t* p, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }, 16);
+  }
+  if (n >= 8) {
+    return runs([](const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); },
+                [](uint8_t* p, __m128i v) { _mm_storel_epi64(reinterpret_cast<__m128i*>(p), v); }, 8);
+  }
+  if (n >= 4) {
+    return runs(
+        [](const uint8_t* p) {
+          int32_t v;
+          std::memcpy(&v, p, 4);
+          return _mm_cvtsi32_si128(v);
+        },
+        [](uint8_t* p, __m128i v) {
+          const int32_t bytes = _mm_cvtsi128_si32(v);
+          std::memcpy(p, &bytes, 4);
+        },
+        4);
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = std::max(a[i], b[i]);
+}
+
+// y[j] = max(t[2j], t[2j + 1]) for j in [0, n): 16 outputs from 32 bytes (the byte pairs as 16-bit lanes, low and
+// high byte apart), then 8 from 16, then one at a time.
+void MaxBytePairs(const uint8_t* t, int64_t n, uint8_t* y) {
+  const auto pairs = [&](int64_t at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + at));
+    return _mm_max_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00FF)), _mm_srli_epi16(v, 8));
+  };
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + j), _mm_packus_epi16(pairs(2 * j), pairs(2 * j + 16)));
+  if (j + 8 <= n) {
+    const __m128i eight = pairs(2 * j);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y + j), _mm_packus_epi16(eight, eight));
+    j += 8;
+  }
+  for (; j < n; ++j) y[j] = std::max(t[2 * j], t[2 * j + 1]);
+}
+
+}  // namespace
+#endif
+
 template <typename T>
 void MaxPool2x2(const T* x, Dims4 xs, T* y, Dims4 ys) {
+  // Output row r reads input rows 2 (r % ys.h) and the next of plane r / ys.h: walked in order, the next row's
+  // top row is two rows on, or the next plane's first.
+  const int64_t rows = ys.n * ys.c * ys.h;
+  const T* top = x;
+  int64_t oy = 0;
+  const auto next_row = [&] {
+    top += 2 * xs.w;
+    if (++oy == ys.h) top += (xs.h - 2 * ys.h) * xs.w, oy = 0;
+  };
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, uint8_t>) {
+    // Codes in blocks of rows: each row pair's larger bytes (over the 2 ys.w columns the windows read), side by
+    // side in `pairs`, then the larger byte of each horizontal pair over the whole block at once: output rows are
+    // back to back in y, and each one's 2 ys.w bytes in `pairs`, so the block is one run of pairs however narrow
+    // its rows (CIFAR CNNs' pools end at 2 x 2 outputs).
+    constexpr int64_t kBlockBytes = 4096;
+    alignas(16) uint8_t pairs[kBlockBytes];
+    const int64_t width = 2 * ys.w;
+    if (width > kBlockBytes) {  // rows wider than a block: a block of columns at a time
+      for (int64_t r = 0; r < rows; ++r, next_row())
+        for (int64_t c = 0; c < width; c += kBlockBytes) {
+          const int64_t bytes = std::min(kBlockBytes, width - c);
+          MaxBytes(top + c, top + xs.w + c, bytes, pairs);
+          MaxBytePairs(pairs, bytes / 2, y + r * ys.w + c / 2);
+        }
+      return;
+    }
+    const int64_t block_rows = kBlockBytes / width;
+    for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+      const int64_t count = std::min(block_rows, rows - r0);
+      for (int64_t r = 0; r < count; ++r, next_row()) MaxBytes(top, top + xs.w, width, pairs + r * width);
+      MaxBytePairs(pairs, count * ys.w, y + r0 * ys.w);
+    }
+    return;
+  }
+#endif
   // The reference's order: start from the lowest value, take a tap when it is greater (so NaN never wins).
   const auto take = [](T m, T v) { return v > m ? v : m; };
-  for (int64_t plane = 0; plane < ys.n * ys.c; ++plane)
-    for (int64_t oy = 0; oy < ys.h; ++oy) {
-      const T* r0 = x + (plane * xs.h + 2 * oy) * xs.w;
-      const T* r1 = r0 + xs.w;
-      T* out = y + (plane * ys.h + oy) * ys.w;
-      int64_t ox = 0;
-#if defined(__SSE2__)
-      if constexpr (std::is_same_v<T, uint8_t>) {
-        // 16 (then 8) outputs from 32 (16) columns of both rows: the larger byte of each vertical pair, then of each
-        // horizontal pair (the byte pairs as 16-bit lanes: low and high byte apart), packed back to bytes.
-        const auto pairs = [&](int64_t at) {
-          const __m128i v = _mm_max_epu8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + at)),
-                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + at)));
-          return _mm_max_epi16(_mm_and_si128(v, _mm_set1_epi16(0x00FF)), _mm_srli_epi16(v, 8));
-        };
-        for (; ox + 16 <= ys.w; ox += 16)
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), _mm_packus_epi16(pairs(2 * ox), pairs(2 * ox + 16)));
-        if (ox + 8 <= ys.w) {
-          const __m128i eight = pairs(2 * ox);
-          _mm_storel_epi64(reinterpret_cast<__m128i*>(out + ox), _mm_packus_epi16(eight, eight));
-          ox += 8;
-        }
-      }
-#endif
-      for (; ox < ys.w; ++ox)
-        out[ox] = take(take(take(take(std::numeric_limits<T>::lowest(), r0[2 * ox]), r0[2 * ox + 1]), r1[2 * ox]),
-                       r1[2 * ox + 1]);
-    }
+  for (int64_t r = 0; r < rows; ++r, next_row()) {
+    const T* bottom = top + xs.w;
+    T* out = y + r * ys.w;
+    for (int64_t ox = 0; ox < ys.w; ++ox)
+      out[ox] = take(take(take(take(std::numeric_limits<T>::lowest(), top[2 * ox]), top[2 * ox + 1]), bottom[2 * ox]),
+                     bottom[2 * ox + 1]);
+  }
 }
+
 template void MaxPool2x2<float>(const float*, Dims4, float*, Dims4);
 template void MaxPool2x2<uint8_t>(const uint8_t*, Dims4, uint8_t*, Dims4);
 
