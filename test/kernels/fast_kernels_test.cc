@@ -95,7 +95,7 @@ TEST(MaxPool, MatchesTheReferenceOnCodesAndFloats) {
     ++ran;
   }
   EXPECT_GT(ran, 200);
-  // Windows wider than the column bounds the kernel works out once (16 taps): the rest per row.
+  // A window of 19 tap columns, padded on both sides.
   Window2d wide;
   wide.kh = 2, wide.kw = 19, wide.sh = 1, wide.sw = 2, wide.pad_l = 3, wide.pad_r = 5;
   EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 3, 61}, wide, {1, 2, 2, 26}));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "runtime/kernels/fast/sse2_bytes.h"
 
@@ -127,63 +128,88 @@ template void MaxPool2x2<uint8_t>(const uint8_t*, Dims4, uint8_t*, Dims4);
 
 template <typename T>
 void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
-  // Row by row: each tap (ky, kx) in the reference's order sweeps the outputs whose input column it reaches,
-  // so each output still sees its taps in that order and padding is skipped without a test per element. The
-  // reference starts from the lowest value and takes a tap when it is greater (NaN never wins).
+  // Row by row, each output's taps in the reference's order (ky, then kx), which starts from the lowest value and
+  // takes a tap when it is greater (NaN never wins; of +0 and -0 the first stays). Outputs whose every tap column
+  // is inside the row (the row's interior) keep their maximum in a register over all taps, a vector of them at a
+  // time with stride 2; the others have each tap sweep the outputs whose input column it reaches, so padding is
+  // skipped without a test per element.
   const auto take = [](T m, T v) { return v > m ? v : m; };
   const auto floor_div = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
   // Per tap column kx: its shift kx * dw - pad_l and the outputs [lo, hi) whose input column ox * sw + shift lies
-  // in [0, xs.w), worked out once per call for the first kCachedTaps (two divisions each per row and tap were a
-  // fifth of ResNet-18's pool).
+  // in [0, xs.w), worked out once per call (two divisions each per row and tap were a fifth of ResNet-18's pool).
   struct Columns {
     int64_t shift, lo, hi;
   };
-  const auto columns = [&](int64_t kx) {
+  std::vector<Columns> cols(static_cast<size_t>(win.kw));
+  int64_t inside_lo = 0, inside_hi = ys.w;  // the interior: outputs every tap column reaches
+  for (int64_t kx = 0; kx < win.kw; ++kx) {
     const int64_t shift = kx * win.dw - win.pad_l;
-    return Columns{shift, std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw)),
-                   std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1)};
-  };
-  constexpr int64_t kCachedTaps = 16;
-  Columns cached[kCachedTaps];
-  for (int64_t kx = 0; kx < std::min(win.kw, kCachedTaps); ++kx) cached[kx] = columns(kx);
+    cols[kx] = {shift, std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw)),
+                std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1)};
+    inside_lo = std::max(inside_lo, cols[kx].lo), inside_hi = std::min(inside_hi, cols[kx].hi);
+  }
+  inside_hi = std::max(inside_hi, inside_lo);
+  const int64_t last_shift = cols.back().shift;
+  std::vector<const T*> rows(static_cast<size_t>(win.kh));
   for (int64_t plane = 0; plane < ys.n * ys.c; ++plane)
     for (int64_t oy = 0; oy < ys.h; ++oy) {
       T* out = y + (plane * ys.h + oy) * ys.w;
-      for (int64_t ox = 0; ox < ys.w; ++ox) out[ox] = std::numeric_limits<T>::lowest();
+      int64_t taps_rows = 0;  // the rows inside the input, in order
       for (int64_t ky = 0; ky < win.kh; ++ky) {
         const int64_t iy = oy * win.sh + ky * win.dh - win.pad_t;
-        if (iy < 0 || iy >= xs.h) continue;
-        const T* row = x + (plane * xs.h + iy) * xs.w;
-        for (int64_t kx = 0; kx < win.kw; ++kx) {
-          const Columns cols = kx < kCachedTaps ? cached[kx] : columns(kx);
-          const int64_t shift = cols.shift, lo = cols.lo, hi = cols.hi;
-          const auto sweep = [&](auto stride) {
-            int64_t ox = lo;
-#if defined(__SSE2__)
-            if constexpr (std::is_same_v<decltype(stride), std::integral_constant<int64_t, 2>>) {
-              // One vector of outputs at a time from the even elements of the two vectors of columns they read.
-              // For floats maxps(v, m) is exactly take(m, v): v > m ? v : m, NaN never taken.
-              if constexpr (std::is_same_v<T, uint8_t>) {
-                for (; ox + 16 <= hi && 2 * ox + shift + 32 <= xs.w; ox += 16) {
-                  auto* o = reinterpret_cast<__m128i*>(out + ox);
-                  _mm_storeu_si128(o, _mm_max_epu8(_mm_loadu_si128(o), EvenBytes32(row + 2 * ox + shift)));
-                }
-              } else {
-                for (; ox + 4 <= hi && 2 * ox + shift + 8 <= xs.w; ox += 4) {
-                  const float* p = row + 2 * ox + shift;
-                  const __m128 taps = _mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0));
-                  _mm_storeu_ps(out + ox, _mm_max_ps(taps, _mm_loadu_ps(out + ox)));
-                }
-              }
-            }
-#endif
-            for (; ox < hi; ++ox) out[ox] = take(out[ox], row[ox * stride + shift]);
+        if (iy >= 0 && iy < xs.h) rows[taps_rows++] = x + (plane * xs.h + iy) * xs.w;
+      }
+      // The edges: each tap sweeps its outputs outside the interior.
+      for (int64_t ox = 0; ox < inside_lo; ++ox) out[ox] = std::numeric_limits<T>::lowest();
+      for (int64_t ox = inside_hi; ox < ys.w; ++ox) out[ox] = std::numeric_limits<T>::lowest();
+      for (int64_t r = 0; r < taps_rows; ++r)
+        for (const Columns& c : cols) {
+          const auto sweep = [&](int64_t from, int64_t to) {
+            for (int64_t ox = from; ox < to; ++ox) out[ox] = take(out[ox], rows[r][ox * win.sw + c.shift]);
           };
-          if (win.sw == 2)  // the common case: a constant stride, and vectors on x86
-            sweep(std::integral_constant<int64_t, 2>());
-          else
-            sweep(win.sw);
+          sweep(c.lo, std::min(c.hi, inside_lo));
+          sweep(std::max(c.lo, inside_hi), c.hi);
         }
+      // The interior, in registers.
+      int64_t ox = inside_lo;
+#if defined(__SSE2__)
+      // A vector of outputs from the even elements of the two vectors of columns each tap reads (while the last
+      // tap's are inside the row). For floats maxps(v, m) is exactly take(m, v): v > m ? v : m, NaN never taken.
+      if (win.sw == 2) {
+        if constexpr (std::is_same_v<T, uint8_t>) {
+          for (; ox + 16 <= inside_hi && 2 * ox + last_shift + 32 <= xs.w; ox += 16) {
+            __m128i m = _mm_setzero_si128();
+            for (int64_t r = 0; r < taps_rows; ++r)
+              for (const Columns& c : cols) m = _mm_max_epu8(m, EvenBytes32(rows[r] + 2 * ox + c.shift));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), m);
+          }
+        } else {
+          // kVectors vectors at a time, so that their chains of maxps overlap (one alone waited on its latency).
+          const auto vectors = [&](auto count) {
+            constexpr int kVectors = decltype(count)::value;
+            for (; ox + 4 * kVectors <= inside_hi && 2 * ox + last_shift + 8 * kVectors <= xs.w; ox += 4 * kVectors) {
+              __m128 m[kVectors];
+              for (auto& v : m) v = _mm_set1_ps(std::numeric_limits<float>::lowest());
+              for (int64_t r = 0; r < taps_rows; ++r)
+                for (const Columns& c : cols)
+                  for (int v = 0; v < kVectors; ++v) {
+                    const float* p = rows[r] + 2 * ox + c.shift + 8 * v;
+                    m[v] = _mm_max_ps(_mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0)),
+                                      m[v]);
+                  }
+              for (int v = 0; v < kVectors; ++v) _mm_storeu_ps(out + ox + 4 * v, m[v]);
+            }
+          };
+          vectors(std::integral_constant<int, 4>());
+          vectors(std::integral_constant<int, 1>());
+        }
+      }
+#endif
+      for (; ox < inside_hi; ++ox) {
+        T m = std::numeric_limits<T>::lowest();
+        for (int64_t r = 0; r < taps_rows; ++r)
+          for (const Columns& c : cols) m = take(m, rows[r][ox * win.sw + c.shift]);
+        out[ox] = m;
       }
     }
 }
