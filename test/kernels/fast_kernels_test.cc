@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <optional>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "runtime/arith.h"
@@ -228,6 +230,39 @@ TEST(ParallelRanges, CoverEveryElementOnceInGrains) {
           EXPECT_GE(shortest, grain) << where;
         }
       }
+}
+
+// The balanced ranges cover [0, n) once however the threads share them; where there is more than one share, no
+// range is longer than a slice (an eighth of a share, at least the grain).
+TEST(ParallelRangesBalanced, CoverEveryElementOnce) {
+  for (const int64_t n : {0, 1, 7, 1000, 65536, 100003})
+    for (const int64_t grain : {1, 100, 1 << 16})
+      for (const int threads : {1, 2, 3, 8}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<int64_t> longest{0};
+        ParallelRangesBalanced(n, grain, threads, [&](int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) ++hits[static_cast<size_t>(i)];
+          for (int64_t l = longest; end - begin > l && !longest.compare_exchange_weak(l, end - begin);) {
+          }
+        });
+        const std::string where = std::to_string(n) + " elements, grain " + std::to_string(grain) + ", " +
+                                  std::to_string(threads) + " threads";
+        EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](const std::atomic<int>& h) { return h == 1; })) << where;
+        const int64_t shares = std::clamp<int64_t>(n / grain, 1, threads);
+        if (shares > 1) {
+          EXPECT_LE(longest, std::max(grain, n / shares / 8)) << where;
+        }
+      }
+  // The first share's items slow, so that the other threads likely take slices from its back (each item still
+  // once, whether they do or not).
+  std::vector<std::atomic<int>> hits(256);
+  ParallelRangesBalanced(256, 1, 4, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (i < 64) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      ++hits[static_cast<size_t>(i)];
+    }
+  });
+  EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](const std::atomic<int>& h) { return h == 1; }));
 }
 
 // The depthwise kernel against ConvQuantRef with the reference op's output stage (RefQuantConv in quant_conv_op.cc), on

@@ -137,6 +137,7 @@ struct TileArgs {
   const int32_t* chunk_ends;      // winograd: per transform (steps apart), where its chunks end (the last at steps);
                                   // they replace flush_steps
   int64_t first;
+  int64_t repeat;                 // position lanes, not winograd: tiles one after another from `first` (else 1)
   const int64_t* position_bytes;  // channel lanes only
   uint8_t center;                 // Microkernel::center
   TileOutput out;
@@ -222,7 +223,8 @@ class PackedConv {
     int64_t first_channel, width, weight_offset;
     int64_t chunk_offset;  // winograd: its chunk ends in a group's (chunk_ends_)
   };
-  // A run of positions: `first` and `count` in the layout's units (grid positions or output positions).
+  // A run of positions: `first` and `count` in the layout's units (grid positions or output positions); with
+  // position lanes, one vector or a whole number of full tiles (TileArgs::repeat).
   struct Span {
     int64_t first, count;
   };

@@ -367,19 +367,23 @@ auto PositionStep(const uint8_t* x, const int64_t* offsets, const typename M::W*
   };
 }
 
-// Position lanes: MR x lanes grid positions by NR output channels.
+// Position lanes: MR x lanes grid positions by NR output channels, a.repeat such tiles one after another.
 template <class M, int MR, int NR>
 struct PositionTile {
   static void Run(const TileArgs& a) {
     using R = typename M::Reg;
+    constexpr int64_t kPositions = MR * M::kLanes;
     const auto* w = static_cast<const typename M::W*>(a.weights);
-    Accumulate<M, MR, NR>(a, PositionStep<M, MR, NR>(LoadAlone(a.x), LoadAlone(a.offsets), w, M::MakeCenter(a.center)));
-    // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
-    // memory.
-    if (a.out.codes)
-      WritePositionTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial);
-    else
-      WritePositionTile<R, float, MR, NR>(a.out, a.first, a.partial);
+    const uint8_t* x = LoadAlone(a.x);
+    for (int64_t r = 0, first = a.first; r < a.repeat; ++r, x += kPositions * 4, first += kPositions) {
+      Accumulate<M, MR, NR>(a, PositionStep<M, MR, NR>(x, LoadAlone(a.offsets), w, M::MakeCenter(a.center)));
+      // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
+      // memory.
+      if (a.out.codes)
+        WritePositionTile<R, uint8_t, MR, NR>(a.out, first, a.partial);
+      else
+        WritePositionTile<R, float, MR, NR>(a.out, first, a.partial);
+    }
   }
 };
 
