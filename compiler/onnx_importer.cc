@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include <map>
 #include <set>
@@ -107,8 +108,8 @@ absl::Status CheckBeforeOnnx(const onnx::GraphProto& g, int opset) {
 }
 
 // Softmax before opset 13 flattens its input at `axis` (default 1). ONNX's converter to opset 13 clamps an axis
-// out of [-rank, rank - 1] into range instead of refusing it, so it is checked here first, on the ranks that
-// shape inference found (a Softmax whose input rank is unknown is left to the converter, which refuses it).
+// out of [-rank, rank - 1] into range instead of refusing it (and reads it as a 32-bit int), so it is checked here
+// first, on the ranks that shape inference found; where the rank is unknown, at least against the 32-bit range.
 absl::Status CheckLegacySoftmaxAxes(const onnx::GraphProto& g, int opset) {
   std::map<std::string, int64_t> rank;
   const auto declare = [&](const onnx::ValueInfoProto& v) {
@@ -121,14 +122,17 @@ absl::Status CheckLegacySoftmaxAxes(const onnx::GraphProto& g, int opset) {
   for (const auto& i : g.initializer()) rank[i.name()] = i.dims_size();
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& n = g.node(i);
-    if (n.op_type() != "Softmax" || n.input_size() < 1 || !rank.count(n.input(0))) continue;
+    if (n.op_type() != "Softmax" || n.input_size() < 1) continue;
     int64_t axis = 1;
     for (const auto& a : n.attribute())
       if (a.name() == "axis") axis = a.i();
+    const auto error = [&](const std::string& what) { return OnnxNodeError(n, OnnxNodeName(n, i), opset, what); };
+    if (!rank.count(n.input(0))) {
+      if (axis < INT32_MIN || axis > INT32_MAX) return error(absl::StrCat("axis ", axis, " is out of range"));
+      continue;
+    }
     const int64_t r = rank[n.input(0)];
-    if (axis < -r || axis >= r)
-      return OnnxNodeError(n, OnnxNodeName(n, i), opset,
-                           absl::StrCat("axis ", axis, " is out of range for an input of rank ", r));
+    if (axis < -r || axis >= r) return error(absl::StrCat("axis ", axis, " is out of range for an input of rank ", r));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace q46::rt {
@@ -56,12 +57,14 @@ Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_b
   };
   const auto size = static_cast<uint64_t>(st.st_size);
   if (!pipe && size > max_bytes) return too_big(size);
-  bytes->assign(pipe ? std::min<uint64_t>(max_bytes + 1, uint64_t{1} << 20) : size, '\0');
+  // A pipe's buffer grows up to one byte past the limit: reading that byte means the pipe is over it.
+  const uint64_t pipe_cap = max_bytes < UINT64_MAX ? max_bytes + 1 : max_bytes;
+  bytes->assign(pipe ? std::min<uint64_t>(pipe_cap, uint64_t{1} << 20) : size, '\0');
   size_t done = 0;
   while (pipe || done < size) {
     if (pipe && done == bytes->size()) {
       if (done > max_bytes) return too_big(max_bytes);
-      bytes->resize(std::min<uint64_t>(max_bytes + 1, 2 * uint64_t{done}));
+      bytes->resize(std::min<uint64_t>(pipe_cap, 2 * uint64_t{done}));
     }
     const ssize_t n = ::read(fd, bytes->data() + done, bytes->size() - done);
     if (n < 0 && errno == EINTR) continue;

@@ -13,7 +13,8 @@ namespace q46::rt {
 inline constexpr uint64_t kMaxFileBytes = uint64_t{4} << 30;
 
 // Reads a regular file (refused when over max_bytes, before allocating) or a pipe to its end (refused once past
-// max_bytes).
+// max_bytes; like any reader, it waits for a named pipe's writer). Anything else (folders, devices, sockets) is
+// refused.
 Status ReadFileBytes(const std::string& path, std::string* bytes, uint64_t max_bytes = kMaxFileBytes);
 
 // Writes bytes to path atomically.

@@ -21,7 +21,8 @@ cmp -s "$work/plan1.q46" "$work/plan2.q46" && echo "same seed: byte-identical pl
   || fail "two compilations with seed 7 wrote different plans"
 cmp -s "$work/qdq1.onnx" "$work/qdq2.onnx" && echo "same seed: byte-identical QDQ exports" \
   || fail "two compilations with seed 7 wrote different QDQ exports"
-# The model read from a pipe (process substitution) gives the same plan.
+# The model read from a pipe (process substitution) gives the same plan (the model names its graph; an unnamed
+# one would be named after the path it was read from).
 "$bin/q46c" <(cat "$onnx") "${flags[@]}" -o "$work/piped.q46" >/dev/null 2>&1 || fail "compiling from a pipe failed"
 cmp -s "$work/plan1.q46" "$work/piped.q46" && echo "model from a pipe: the same plan" \
   || fail "the model read from a pipe gave another plan"

@@ -33,10 +33,13 @@ void FillPoolInputs(std::mt19937& rng, std::vector<uint8_t>& codes, std::vector<
   }
 }
 
-// MaxPool against the reference on codes and floats; returns whether both matched.
+// MaxPool against the reference on codes and floats; returns whether both matched and left the guard elements
+// after the outputs as they were.
 bool MaxPoolMatches(std::mt19937& rng, Dims4 xs, const Window2d& win, Dims4 ys) {
-  std::vector<uint8_t> xc(static_cast<size_t>(xs.size())), yc(static_cast<size_t>(ys.size())), wc(yc.size());
-  std::vector<float> xf(xc.size()), yf(yc.size()), wf(yc.size());
+  constexpr size_t kGuard = 64;
+  const size_t n = static_cast<size_t>(ys.size());
+  std::vector<uint8_t> xc(static_cast<size_t>(xs.size())), yc(n + kGuard, 0xA5), wc(n + kGuard, 0xA5);
+  std::vector<float> xf(xc.size()), yf(n + kGuard, 12345.0f), wf(n + kGuard, 12345.0f);
   FillPoolInputs(rng, xc, xf);
   MaxPool(xc.data(), xs, win, yc.data(), ys);
   MaxPoolRef(xc.data(), xs, win, wc.data(), ys);
@@ -49,7 +52,7 @@ TEST(MaxPool2x2, MatchesTheReferenceOnCodesAndFloats) {
   std::mt19937 rng(2);
   Window2d win;
   win.kh = win.kw = win.sh = win.sw = 2;
-  // Up to 40 outputs a row (16-wide runs and tails), odd sizes; then many rows (several blocks of rows for codes),
+  // Up to 40 outputs a row (16-wide runs and tails), odd sizes; then many rows (three blocks of rows for codes),
   // and rows wider than a block.
   std::vector<Dims4> shapes;
   for (int i = 0; i < 50; ++i) shapes.push_back({1 + i % 2, 1 + i % 5, 2 + i % 9, 2 + (i * 7) % 79});
@@ -97,7 +100,16 @@ TEST(MaxPool, MatchesTheReferenceOnCodesAndFloats) {
     ++ran;
   }
   EXPECT_GT(ran, 200);
-  // A window of 19 tap columns, padded on both sides.
+  // Tap columns that reach no output ("same" pools on maps narrower than the padding), then a window of 19 tap
+  // columns, padded on both sides.
+  Window2d same;
+  same.kh = same.kw = 5, same.sh = same.sw = 1, same.pad_t = same.pad_l = same.pad_b = same.pad_r = 2;
+  EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 3, 1}, same, {1, 2, 3, 1}));
+  same.kh = same.kw = 13, same.pad_t = same.pad_l = same.pad_b = same.pad_r = 6;
+  EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 5, 5}, same, {1, 2, 5, 5}));
+  Window2d narrow;
+  narrow.kh = narrow.kw = 3, narrow.sh = narrow.sw = 1, narrow.pad_l = 2;
+  EXPECT_TRUE(MaxPoolMatches(rng, {1, 1, 3, 1}, narrow, {1, 1, 1, 1}));
   Window2d wide;
   wide.kh = 2, wide.kw = 19, wide.sh = 1, wide.sw = 2, wide.pad_l = 3, wide.pad_r = 5;
   EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 3, 61}, wide, {1, 2, 2, 26}));

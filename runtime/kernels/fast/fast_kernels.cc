@@ -148,6 +148,7 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
                 std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1)};
     inside_lo = std::max(inside_lo, cols[kx].lo), inside_hi = std::min(inside_hi, cols[kx].hi);
   }
+  inside_lo = std::min(inside_lo, ys.w);  // a tap column may reach no output (a "same" pool on a narrow map)
   inside_hi = std::max(inside_hi, inside_lo);
   const int64_t last_shift = cols.back().shift;
   std::vector<const T*> rows(static_cast<size_t>(win.kh));

@@ -480,8 +480,9 @@ template <class M, int MR, int NR>
 struct ChannelTile {
   static void Run(const TileArgs& a) {
     using R = typename M::Reg;
-    Accumulate<M, MR, NR>(a, ChannelStep<M, MR, NR>(LoadAlone(a.x), LoadAlone(a.offsets), static_cast<const int8_t*>(a.weights),
-                                                    a.position_bytes, M::MakeCenter(a.center)));
+    const auto* w = static_cast<const int8_t*>(a.weights);
+    Accumulate<M, MR, NR>(
+        a, ChannelStep<M, MR, NR>(LoadAlone(a.x), LoadAlone(a.offsets), w, a.position_bytes, M::MakeCenter(a.center)));
     if (a.out.codes)
       WriteChannelTile<R, uint8_t, MR, NR>(a.out, a.first, a.partial);
     else
