@@ -80,7 +80,7 @@ def q46_row(bin_dir, plan, isa, threads, kernels):
     three = [l for l in convs if kernels.get(l["name"]) == [3, 3] and l["op"] == "quant_conv"]
     return {"median_ms": d["median_ms"], "p10_ms": d["p10_ms"], "p90_ms": d["p90_ms"], "clock_ghz": d["clock_ghz"],
             "conv_ms": round(sum(l["median_ms"] for l in convs), 6), "macs": d["macs"],
-            "core_round_trip_ns": d.get("core_round_trip_ns"),
+            "core_round_trip_ns": d.get("core_round_trip_ns"), "core_speed_ratio": d.get("core_speed_ratio"),
             "conv3x3_macs_per_cycle_per_core": round(sum(l["macs"] for l in three) / threads /
                                                      (sum(l["median_ms"] for l in three) * 1e-3 * d["clock_ghz"] * 1e9), 2)
             if three else None}
@@ -180,6 +180,12 @@ def round_trips(q):
     return f"{lo}" if hi - lo < 20 else f"{lo}-{hi}"
 
 
+def speed_ratios(q):
+    """The lowest core speed ratio of the row's q46 runs (before and after each): '0.84', or '—' (1 thread)."""
+    seen = [v for variant in q.values() for v in (variant.get("core_speed_ratio") or [])]
+    return f"{min(seen):.2f}" if seen else "—"
+
+
 def native_isa(peak):
     """The ISA q46 runs natively on the measured CPU, from isa_peak's output: vnni where it timed vpdpbusd."""
     return "vnni" if "vpdpbusd_zmm_gmacs" in peak else "avx2"
@@ -203,7 +209,10 @@ def markdown(results, agreement, meta):
              "the round trip of a cache line between q46's two threads before and after each of the row's q46 runs "
              "(q46bench), lowest-highest: under ~100 ns the two cores share a cache; where they do not (over ~250 ns; "
              "this machine's virtual cores move between the two from minute to minute), q46's 2-thread whole-network "
-             "times run 30-50% slower, so a row whose range spans both mixes the two cases. The machine is shared: single "
+             "times run 30-50% slower, so a row whose range spans both mixes the two cases. `core speed`: on 2-thread "
+             "rows, the lowest over the row's q46 runs of the slower thread's speed relative to the faster one's, both "
+             "running the same vector additions at once (q46bench): under 1, a layer split evenly waits for the "
+             "slower (q46 shares its convolutions' tiles out as the threads go, the other layers evenly). The machine is shared: single "
              "cells can be off by 10-20%, compare columns of one row" +
              (f"; each cell is its engine's fastest of {rounds} rounds measured in turn." if (rounds := max(
                  r.get("rounds", 1) for r in results)) > 1 else "."), ""]
@@ -211,8 +220,8 @@ def markdown(results, agreement, meta):
         lines += [f"## ISA: {isa}" + (" (q46 --isa avx2, DNNL_MAX_CPU_ISA=AVX2)" if isa == "avx2" else ""), "",
                   "| model | thr | q46 4.6 | 4-bit | 8-bit | default | float | q46 4.6 conv | oneDNN int8 conv | "
                   "oneDNN f32 conv | ORT fp32 | ORT int8 | oneDNN int8 / q46 4.6 (conv) | ORT int8 / q46 4.6 | "
-                  "q46 8 / q46 4.6 | 4.6 vs 4 | 3x3 MAC/cycle/core | core rt (ns) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "q46 8 / q46 4.6 | 4.6 vs 4 | 3x3 MAC/cycle/core | core rt (ns) | core speed |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in results:
             if r["isa"] != isa:
                 continue
@@ -229,7 +238,7 @@ def markdown(results, agreement, meta):
                 f"{ratio(q['q46_8']['median_ms'], q['q46_4.6']['median_ms'])} | "
                 f"{q['q46_4.6']['median_ms'] / q['q46_4']['median_ms'] - 1:+.1%} | "
                 f"{q['q46_4.6']['conv3x3_macs_per_cycle_per_core'] or '—'} | "
-                f"{round_trips(q)} |")
+                f"{round_trips(q)} | {speed_ratios(q)} |")
         lines.append("")
     if agreement:
         lines += ["## ONNX Runtime on q46c --emit-onnx-qdq exports vs q46run, same samples", "",

@@ -1,8 +1,8 @@
 // q46bench: latency of a compiled plan through the runtime: warm-up, then the median and spread of whole-network
 // runs, per-layer times with MACs per cycle (the clock measured in the same run), for a chosen ISA and thread
-// count. With several threads it also reports the round trip between two cores before and after the timed runs
-// (core_round_trip.h). --json prints one object on stdout (median_ms: the whole-network median) for scripts in
-// bench/.
+// count. With several threads it also reports, before and after the timed runs, the round trip between two cores
+// (core_round_trip.h) and how alike their speeds are (core_speed.h). --json prints one object on stdout
+// (median_ms: the whole-network median) for scripts in bench/.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +14,7 @@
 #include "runtime/model.h"
 #include "runtime/ops/op_builder.h"
 #include "tools/core_round_trip.h"
+#include "tools/core_speed.h"
 #include "tools/cpu_clock.h"
 #include "tools/tool_common.h"
 
@@ -109,7 +110,8 @@ absl::Status Main() {
 
   const double ghz = q46::tools::MeasureClockGhz();
   const auto round_trip = [&] { return threads > 1 ? q46::tools::MeasureCoreRoundTripNs() : 0.0; };
-  const double round_trip_before = round_trip();
+  const auto speed_ratio = [&] { return threads > 1 ? q46::tools::MeasureCoreSpeedRatio() : 0.0; };
+  const double round_trip_before = round_trip(), speed_before = speed_ratio();
   for (unsigned i = 0; i < warmup; ++i) ctx.Run();
   std::vector<double> whole;
   double timed = 0;
@@ -120,7 +122,7 @@ absl::Status Main() {
     timed += whole.back();
   }
   const Spread net = SpreadOf(whole);
-  const double round_trip_after = round_trip();
+  const double round_trip_after = round_trip(), speed_after = speed_ratio();
   const bool round_trip_measured = round_trip_before > 0 && round_trip_after > 0;  // 0: one OpenMP thread
 
   const int nodes = plan.nodes_size();
@@ -149,6 +151,9 @@ absl::Status Main() {
       out += round_trip_measured ? absl::StrFormat("\"core_round_trip_ns\":[%.0f,%.0f],", round_trip_before,
                                                    round_trip_after)
                                  : "\"core_round_trip_ns\":null,";
+    if (threads > 1)
+      out += round_trip_measured ? absl::StrFormat("\"core_speed_ratio\":[%.3f,%.3f],", speed_before, speed_after)
+                                 : "\"core_speed_ratio\":null,";
     out += "\"layers\":[";
     for (int i = 0; layers && i < nodes; ++i) {
       const Spread s = SpreadOf(per_op[i]);
@@ -172,6 +177,10 @@ absl::Status Main() {
     std::printf("cores: a cache line's round trip between the first two threads took %.0f ns before the runs, %.0f "
                 "after (under ~100: the cores share a cache; over ~250: they do not, and threaded runs slow down)\n",
                 round_trip_before, round_trip_after);
+  if (threads > 1 && round_trip_measured)
+    std::printf("cores: the slower of the two ran the same vector additions at %.2f of the faster one's speed "
+                "before the runs, %.2f after (evenly split layers wait for the slower)\n",
+                speed_before, speed_after);
   else if (threads > 1)
     std::printf("cores: OpenMP gave one thread, so the round trip between two was not measured\n");
   if (!layers) return absl::OkStatus();
