@@ -1,8 +1,8 @@
 // How alike the cores of a 2-thread run are: the first two threads of the OpenMP pool the runtime uses run the
 // same vector additions at once, and the slower one's rate over the faster one's is reported. 1 where the cores
-// are alike; on this project's virtual machines one ran at 0.81-0.86 for minutes at a time (busy with another
-// guest, most likely), and every layer whose work is split evenly waits for it, so benchmarks report it beside
-// 2-thread latencies. Measures only.
+// are alike; on this project's virtual machines one core ran 10-16% slower than the other for minutes at a time
+// (busy with another guest, most likely), and every layer whose work is split evenly waits for it, so benchmarks
+// report it beside 2-thread latencies. Measures only.
 #pragma once
 
 namespace q46::tools {

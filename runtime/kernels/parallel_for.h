@@ -38,7 +38,7 @@ void ParallelRanges(int64_t n, int64_t grain, int threads, Body&& body) {
 // body(begin, end) over [0, n), each item once, on up to `threads` threads that also even out their speeds: each
 // thread starts on its own contiguous share (as ParallelRanges) and takes it a slice at a time from the front; one
 // that finishes takes slices from the back of the others'. Slices are an eighth of a share or `grain` items,
-// whichever is more (or what is left of the share). (On virtual machines one core ran a sixth slower than the
+// whichever is more (or what is left of the share). (On virtual machines one core ran 10-16% slower than the
 // other for minutes at a time, and equal static shares waited for it.) For loops whose items cost at least a few
 // hundred cycles: each slice is a compare-and-swap on its share's cache line.
 template <class Body>
