@@ -209,10 +209,11 @@ def markdown(results, agreement, meta):
              "the round trip of a cache line between q46's two threads before and after each of the row's q46 runs "
              "(q46bench), lowest-highest: under ~100 ns the two cores share a cache; where they do not (over ~250 ns; "
              "this machine's virtual cores move between the two from minute to minute), q46's 2-thread whole-network "
-             "times run 30-50% slower, so a row whose range spans both mixes the two cases. `core speed`: on 2-thread "
+             "times run 20-50% slower, so a row whose range spans both mixes the two cases. `core speed`: on 2-thread "
              "rows, the lowest over the row's q46 runs of the slower thread's speed relative to the faster one's, both "
              "running the same vector additions at once (q46bench): under 1, a layer split evenly waits for the "
-             "slower (q46 shares its convolutions' tiles out as the threads go, the other layers evenly). The machine is shared: single "
+             "slower (q46 shares its convolutions' tiles out as the threads go; their input repacks and the other "
+             "layers are split evenly); '—' on a 2-thread row: not measured. The machine is shared: single "
              "cells can be off by 10-20%, compare columns of one row" +
              (f"; each cell is its engine's fastest of {rounds} rounds measured in turn." if (rounds := max(
                  r.get("rounds", 1) for r in results)) > 1 else "."), ""]

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -43,8 +42,10 @@ double TimeAdditions() {
 }  // namespace
 
 double MeasureCoreSpeedRatio() {
+  // The two threads' seconds summed over the trials: the average rates, which evenly split layers wait on (a core
+  // the hypervisor takes away in slices of a few milliseconds slows some trials, not all).
   constexpr int kTrials = 5;
-  std::vector<double> ratios;
+  double total[2] = {0, 0};
   for (int t = 0; t < kTrials; ++t) {
     double seconds[2] = {0, 0};
     bool two = false;
@@ -55,10 +56,9 @@ double MeasureCoreSpeedRatio() {
       if (omp_get_thread_num() == 0) two = true;
     }
     if (!two) return 0;
-    ratios.push_back(std::min(seconds[0], seconds[1]) / std::max(seconds[0], seconds[1]));
+    total[0] += seconds[0], total[1] += seconds[1];
   }
-  std::nth_element(ratios.begin(), ratios.begin() + kTrials / 2, ratios.end());
-  return ratios[kTrials / 2];
+  return std::min(total[0], total[1]) / std::max(total[0], total[1]);
 }
 
 }  // namespace q46::tools

@@ -2,13 +2,14 @@
 // same vector additions at once, and the slower one's rate over the faster one's is reported. 1 where the cores
 // are alike; on this project's virtual machines one core ran 10-16% slower than the other for minutes at a time
 // (busy with another guest, most likely), and every layer whose work is split evenly waits for it, so benchmarks
-// report it beside 2-thread latencies. Measures only.
+// report it beside 2-thread latencies. Two vCPUs that are one physical core's two hardware threads slow each
+// other alike, which this does not show. Measures only.
 #pragma once
 
 namespace q46::tools {
 
-// The median over 5 trials of (slower thread's additions per second) / (faster thread's); 0 when OpenMP gives
-// fewer than two threads.
+// The slower thread's additions per second over the faster one's, both summed over 5 trials of a few
+// milliseconds; 0 when OpenMP gives fewer than two threads.
 double MeasureCoreSpeedRatio();
 
 }  // namespace q46::tools

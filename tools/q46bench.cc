@@ -124,6 +124,7 @@ absl::Status Main() {
   const Spread net = SpreadOf(whole);
   const double round_trip_after = round_trip(), speed_after = speed_ratio();
   const bool round_trip_measured = round_trip_before > 0 && round_trip_after > 0;  // 0: one OpenMP thread
+  const bool speed_measured = speed_before > 0 && speed_after > 0;
 
   const int nodes = plan.nodes_size();
   std::vector<std::vector<double>> per_op(static_cast<size_t>(nodes));
@@ -152,8 +153,8 @@ absl::Status Main() {
                                                    round_trip_after)
                                  : "\"core_round_trip_ns\":null,";
     if (threads > 1)
-      out += round_trip_measured ? absl::StrFormat("\"core_speed_ratio\":[%.3f,%.3f],", speed_before, speed_after)
-                                 : "\"core_speed_ratio\":null,";
+      out += speed_measured ? absl::StrFormat("\"core_speed_ratio\":[%.3f,%.3f],", speed_before, speed_after)
+                            : "\"core_speed_ratio\":null,";
     out += "\"layers\":[";
     for (int i = 0; layers && i < nodes; ++i) {
       const Spread s = SpreadOf(per_op[i]);
@@ -173,16 +174,19 @@ absl::Status Main() {
               "%.1f MACs/cycle\n",
               net.median * 1e3, net.p10 * 1e3, net.p90 * 1e3, net.min * 1e3, whole.size(), total_macs / 1e6,
               macs_per_cycle(total_macs, net.median));
-  if (threads > 1 && round_trip_measured)
-    std::printf("cores: a cache line's round trip between the first two threads took %.0f ns before the runs, %.0f "
-                "after (under ~100: the cores share a cache; over ~250: they do not, and threaded runs slow down)\n",
-                round_trip_before, round_trip_after);
-  if (threads > 1 && round_trip_measured)
-    std::printf("cores: the slower of the two ran the same vector additions at %.2f of the faster one's speed "
-                "before the runs, %.2f after (evenly split layers wait for the slower)\n",
-                speed_before, speed_after);
-  else if (threads > 1)
-    std::printf("cores: OpenMP gave one thread, so the round trip between two was not measured\n");
+  if (threads > 1) {
+    if (round_trip_measured)
+      std::printf("cores: a cache line's round trip between the first two threads took %.0f ns before the runs, "
+                  "%.0f after (under ~100: the cores share a cache; over ~250: they do not, and threaded runs slow "
+                  "down)\n",
+                  round_trip_before, round_trip_after);
+    if (speed_measured)
+      std::printf("cores: the slower of the two ran the same vector additions at %.2f of the faster one's speed "
+                  "before the runs, %.2f after (evenly split work waits for the slower)\n",
+                  speed_before, speed_after);
+    if (!round_trip_measured || !speed_measured)
+      std::printf("cores: OpenMP gave one thread, so the two cores' round trip and speeds were not both measured\n");
+  }
   if (!layers) return absl::OkStatus();
   std::printf("\n%-28s %-11s %-52s %10s %9s %9s\n", "layer", "op", "kernel", "median ms", "M MACs", "MAC/cyc");
   for (int i = 0; i < nodes; ++i) {

@@ -34,4 +34,5 @@ OMP_THREAD_LIMIT=1 "$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-t
 grep -q '"core_round_trip_ns":null' "$work/one.json"
 grep -q '"core_speed_ratio":null' "$work/one.json"
 OMP_THREAD_LIMIT=1 "$bin/q46bench" "$work/m.q46" --threads 2 --repeats 3 --min-time 0 --layers=false >"$work/one.txt"
-grep -q "was not measured" "$work/one.txt"
+grep -q "were not both measured" "$work/one.txt"
+if grep -q "of the faster one's speed" "$work/one.txt"; then echo "a speed ratio reported with one thread"; exit 1; fi
