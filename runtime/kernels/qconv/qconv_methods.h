@@ -231,10 +231,22 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
   const int64_t channel_stride = o.channel_stride;
   const int32_t* const bias = o.bias;
   const float* const scale = o.scale;
+  // Codes of two vectors side by side in one row go out in one store.
+  const bool pair = std::is_same_v<T, uint8_t> && MR == 2 && stores.whole[0] && stores.whole[MR - 1] &&
+                    stores.offset[MR - 1][0] == stores.offset[0][0] + kL;
   for (int n = 0; n < NR; ++n) {
     const auto channel_bias = R::Set1I32(bias[n]);
     const auto channel_scale = R::Set1F(scale[n]);
     T* const plane = out + n * channel_stride;
+    if constexpr (std::is_same_v<T, uint8_t> && MR == 2) {
+      if (pair) {
+        const auto codes = [&](int m) {
+          return regs.Codes(regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), channel_bias, channel_scale));
+        };
+        R::StoreBytesPair(plane + stores.offset[0][0], codes(0), codes(1));
+        continue;
+      }
+    }
     for (int m = 0; m < MR; ++m) {
       const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), channel_bias, channel_scale);
       if constexpr (std::is_same_v<T, uint8_t>) {
