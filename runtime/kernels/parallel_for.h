@@ -21,11 +21,16 @@ void ParallelFor(int64_t items, int threads, Body&& body) {
   for (int64_t i = 0; i < items; ++i) body(i);
 }
 
+// How many parts [0, n) splits into: at most `threads`, none shorter than `grain`, at least one.
+inline int64_t PartsOf(int64_t n, int64_t grain, int threads) {
+  return std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, std::max(threads, 1));
+}
+
 // body(part, begin, end) over [0, n) in at most `threads` contiguous ranges (part < threads numbers them), none
 // shorter than `grain` (so small work stays on one thread).
 template <class Body>
 void ParallelParts(int64_t n, int64_t grain, int threads, Body&& body) {
-  const int64_t parts = std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, std::max(threads, 1));
+  const int64_t parts = PartsOf(n, grain, threads);
   ParallelFor(parts, static_cast<int>(parts), [&](int64_t p) { body(p, n * p / parts, n * (p + 1) / parts); });
 }
 
@@ -43,7 +48,7 @@ void ParallelRanges(int64_t n, int64_t grain, int threads, Body&& body) {
 // hundred cycles: each slice is a compare-and-swap on its share's cache line.
 template <class Body>
 void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) {
-  const int parts = static_cast<int>(std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1, std::max(threads, 1)));
+  const int parts = static_cast<int>(PartsOf(n, grain, threads));
   if (parts == 1 || n > INT32_MAX) return ParallelRanges(n, grain, threads, body);
   // A share's unclaimed items [front, back), as front << 32 | back, on a cache line of its own.
   struct alignas(64) Share {

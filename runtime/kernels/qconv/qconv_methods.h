@@ -232,8 +232,7 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
   const int32_t* const bias = o.bias;
   const float* const scale = o.scale;
   // Codes of two vectors side by side in one row go out in one store.
-  const bool pair = std::is_same_v<T, uint8_t> && MR == 2 && stores.whole[0] && stores.whole[MR - 1] &&
-                    stores.offset[MR - 1][0] == stores.offset[0][0] + kL;
+  const bool pair = stores.whole[0] && stores.whole[MR - 1] && stores.offset[MR - 1][0] == stores.offset[0][0] + kL;
   for (int n = 0; n < NR; ++n) {
     const auto channel_bias = R::Set1I32(bias[n]);
     const auto channel_scale = R::Set1F(scale[n]);
@@ -387,8 +386,9 @@ struct PositionTile {
     constexpr int64_t kPositions = MR * M::kLanes;
     const auto* w = static_cast<const typename M::W*>(a.weights);
     const uint8_t* x = LoadAlone(a.x);
+    const int64_t* const offsets = LoadAlone(a.offsets);
     for (int64_t r = 0, first = a.first; r < a.repeat; ++r, x += kPositions * 4, first += kPositions) {
-      Accumulate<M, MR, NR>(a, PositionStep<M, MR, NR>(x, LoadAlone(a.offsets), w, M::MakeCenter(a.center)));
+      Accumulate<M, MR, NR>(a, PositionStep<M, MR, NR>(x, offsets, w, M::MakeCenter(a.center)));
       // The output stage reads the sums back from L1: done in registers it made clang keep the accumulators in
       // memory.
       if (a.out.codes)
