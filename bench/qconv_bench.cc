@@ -84,9 +84,10 @@ void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_RepackWinograd(benchmark::State& state, Shape shape) {
+void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows) {
   Problem p = MakeProblem(shape, KxFold::kNever);
-  const Geometry g = MakeWinogradGeometry(p.g.xs, p.g.ys, p.g.win, 1), staging = WinogradStagingGeometry(g);
+  const Geometry g = MakeWinogradGeometry(p.g.xs, p.g.ys, p.g.win, 1, tile_rows);
+  const Geometry staging = WinogradStagingGeometry(g);
   std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes()));
   for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, scratch.data(), 1);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
@@ -116,17 +117,18 @@ void Register(const std::vector<Shape>& shapes) {
       if (fold == KxFold::kAlways && (s.c % 4 == 0 || s.k == 1)) continue;
       const std::string layout = fold == KxFold::kAlways ? "/kxfolded" : "";
       for (const Microkernel* k : Microkernels())
-        for (const TileSet* t : {&k->positions, &k->channels, &k->winograd, &k->winograd_channels})
+        for (const TileSet* t : k->tile_sets())
           if (IsaWithin(k->isa, cpu) && t->name != nullptr &&
-              ((t != &k->winograd && t != &k->winograd_channels) ||
-               (fold == KxFold::kNever && s.k == 3 && s.stride == 1)))
+              (t->winograd_rows == 0 || (fold == KxFold::kNever && s.k == 3 && s.stride == 1)))
             benchmark::RegisterBenchmark((s.name + layout + "/" + t->name).c_str(), BM_Conv, s, fold, k, t);
       for (const Microkernel* k : Microkernels())  // what PackedConv::Create picks (the label names it)
         if (IsaWithin(k->isa, cpu) && fold == KxFold::kNever)
           benchmark::RegisterBenchmark((s.name + std::string("/auto/") + k->name).c_str(), BM_Conv, s, KxFold::kAuto, k, nullptr);
       benchmark::RegisterBenchmark((s.name + layout + "/repack").c_str(), BM_Repack, s, fold);
-      if (fold == KxFold::kNever && s.k == 3 && s.stride == 1)
-        benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd")).c_str(), BM_RepackWinograd, s);
+      if (fold == KxFold::kNever && s.k == 3 && s.stride == 1) {
+        benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd")).c_str(), BM_RepackWinograd, s, 1);
+        benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd2x2x3x3")).c_str(), BM_RepackWinograd, s, 2);
+      }
     }
 }
 

@@ -94,8 +94,11 @@ absl::Status Main() {
   if (!(min_seconds >= 0 && min_seconds <= 86400))
     return absl::InvalidArgumentError("--min-time must be between 0 and 86400 seconds");
   std::unique_ptr<q46::rt::Model> model;
+  const auto load_start = std::chrono::steady_clock::now();
   if (Status st = q46::rt::Model::LoadFile(plan_path, &model, &options); !st.ok())
     return absl::InvalidArgumentError(st.message());
+  // Reading, validating and packing the plan (weights packed and layouts chosen once, at load).
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   const q46::plan::Plan& plan = model->plan();
   q46::rt::Context ctx(*model);  // out of memory, or oneDNN refusing a float layer, throws: RunMain reports it
   ctx.set_threads(static_cast<int>(threads));
@@ -145,9 +148,9 @@ absl::Status Main() {
   if (json) {
     std::string out = absl::StrFormat(
         "{\"model\":\"%s\",\"isa\":\"%s\",\"threads\":%u,\"runs\":%zu,\"median_ms\":%.6f,\"p10_ms\":%.6f,"
-        "\"p90_ms\":%.6f,\"min_ms\":%.6f,\"clock_ghz\":%.4f,\"macs\":%d,\"macs_per_cycle\":%.3f,",
+        "\"p90_ms\":%.6f,\"min_ms\":%.6f,\"clock_ghz\":%.4f,\"macs\":%d,\"macs_per_cycle\":%.3f,\"load_ms\":%.3f,",
         plan.model_name(), isa_name, threads.getValue(), whole.size(), net.median * 1e3, net.p10 * 1e3,
-        net.p90 * 1e3, net.min * 1e3, ghz, total_macs, macs_per_cycle(total_macs, net.median));
+        net.p90 * 1e3, net.min * 1e3, ghz, total_macs, macs_per_cycle(total_macs, net.median), load_seconds * 1e3);
     if (threads > 1)
       out += round_trip_measured ? absl::StrFormat("\"core_round_trip_ns\":[%.0f,%.0f],", round_trip_before,
                                                    round_trip_after)
@@ -168,8 +171,8 @@ absl::Status Main() {
     std::printf("%s]}\n", out.c_str());
     return absl::OkStatus();
   }
-  std::printf("%s: ISA %s, %u thread(s), clock %.2f GHz (measured)\n", plan_path.c_str(), isa_name.c_str(),
-              threads.getValue(), ghz);
+  std::printf("%s: ISA %s, %u thread(s), clock %.2f GHz (measured); loaded in %.1f ms\n", plan_path.c_str(),
+              isa_name.c_str(), threads.getValue(), ghz, load_seconds * 1e3);
   std::printf("whole network: median %.4f ms (p10 %.4f, p90 %.4f, min %.4f) over %zu runs; %.1f M MACs, "
               "%.1f MACs/cycle\n",
               net.median * 1e3, net.p10 * 1e3, net.p90 * 1e3, net.min * 1e3, whole.size(), total_macs / 1e6,

@@ -52,7 +52,7 @@ Dims4 OutputDims(const Case& c) {
 }
 
 // Runs `c` through every applicable microkernel and the reference; returns how many kernels ran it (and how many
-// of those were winograd tiles, in *winograd_runs).
+// of those were winograd tiles, in winograd_runs[Geometry::tile_rows]; [0]: the direct layouts').
 int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
   const Dims4 ys = OutputDims(c);
   const int32_t max_code = c.prec.nx - 1;
@@ -119,22 +119,23 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
     const Geometry g = MakeGeometry(c.xs, ys, c.win, c.groups, fold);
     for (const Microkernel* k : Microkernels()) {
       if (!IsaWithin(k->isa, DetectIsa())) continue;
-      for (const TileSet* tiles : {&k->positions, &k->channels, &k->winograd, &k->winograd_channels}) {
-        const bool winograd = tiles == &k->winograd || tiles == &k->winograd_channels;
-        if (tiles->name == nullptr || (winograd && fold == KxFold::kAlways)) continue;
+      for (const TileSet* tiles : k->tile_sets()) {
+        const int rows = tiles->winograd_rows;
+        if (tiles->name == nullptr || (rows > 0 && fold == KxFold::kAlways)) continue;
         PackedConv conv;
         std::string why;
         if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why, tiles)) {
-          // Winograd: transformed codes (up to 2 max_code) must be bytes, transformed weights (up to 3 max_weight)
-          // int8, and their pairs int16.
-          if (winograd)
-            EXPECT_TRUE(!WinogradApplies(c.win) || 2 * max_code > 255 || 3 * max_weight > 127)
+          // Winograd: transformed codes (up to 2 or 4 max_code) must be bytes, transformed weights (up to 3 or 9
+          // max_weight) int8, and their pairs int16.
+          const int32_t max_v = WinogradMaxV(rows, max_code), max_u = (rows == 1 ? 3 : 9) * max_weight;
+          if (rows > 0)
+            EXPECT_TRUE(!WinogradApplies(c.win, rows) || max_v > 255 || max_u > 127 || 2 * max_v * max_u > 32767)
                 << k->name << " declined winograd on " << Describe(c) << ": " << why;
           else
             EXPECT_EQ(c.prec.nx, 256) << k->name << " declined " << Describe(c) << ": " << why;
           continue;
         }
-        if (winograd_runs != nullptr && winograd) ++*winograd_runs;
+        if (winograd_runs != nullptr) ++winograd_runs[rows];
         std::vector<uint8_t> scratch(conv.scratch_bytes());
         for (int threads : {1, 3}) {
           // Guard bytes past the output: no store may reach them.
@@ -174,7 +175,7 @@ TEST(QConv, RegistryListsOnlyKernelsThisCpuRuns) {
 TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
   std::mt19937 rng(4646);
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  int ran = 0, winograd_runs = 0;
+  int ran = 0, winograd_runs[3] = {};
   for (int i = 0; i < 300; ++i) {
     Case c;
     c.groups = pick(1, 4) == 4 ? pick(2, 3) : 1;
@@ -187,27 +188,32 @@ TEST(QConv, EveryKernelMatchesTheReferenceOnRandomShapes) {
     c.codes = static_cast<Case::Codes>(pick(0, 5) / 2 % 3);
     c.codes_out = pick(0, 3) != 0;
     if (!c.codes_out) c.act = {static_cast<FloatActivation::Kind>(pick(0, 3)), -1.5f, 2.5f};
-    if (pick(0, 2) == 0) w.kw = 3, w.sw = w.dw = w.sh = 1;  // winograd's shapes, often
+    if (pick(0, 2) == 0) {  // winograd's shapes, often: along rows, and half of those two by two
+      w.kw = 3, w.sw = w.dw = w.sh = 1;
+      if (pick(0, 1) == 0) w.kh = 3, w.dh = 1;
+    }
     if (c.xs.h + w.pad_t + w.pad_b < (w.kh - 1) * w.dh + 1 || c.xs.w + w.pad_l + w.pad_r < (w.kw - 1) * w.dw + 1)
       continue;
-    ran += CheckCase(c, rng, &winograd_runs);
+    ran += CheckCase(c, rng, winograd_runs);
   }
   EXPECT_GT(ran, 300) << "too few kernel runs: does this CPU have AVX2?";
   const bool has_winograd = HasWinogradKernel();
-  EXPECT_TRUE(!has_winograd || winograd_runs > 40) << winograd_runs << " winograd runs";
+  EXPECT_TRUE(!has_winograd || (winograd_runs[1] > 40 && winograd_runs[2] > 20))
+      << winograd_runs[1] << " winograd runs along rows, " << winograd_runs[2] << " two by two";
 }
 
 // Winograd tiles at their accumulation bound: every code at its maximum and every weight at one extreme makes
-// transform 1 sum 2 max_code times 3 max_weight in every product (at (23, 23): 44 * 33, pairs of 2904, 11 steps
-// to the int16 limit); alternating channels (maximum codes and one extreme, zero codes and the other) make every
-// pair's product of one sign that large and the other's 0, so the sums reach the bound WinogradChunks allows for
-// weights of both signs (1452 a pair, 22 steps at (23, 23)), positive or negative; one heavy lane in the later
-// steps catches a bound worked out from the wrong lane or step. Over reductions of 1 to 100
-// steps (4 to 400 input channels of a 3-row kernel), odd and even widths, every padding, both kinds of output;
-// both tile forms.
+// transform 1 (two by two: 5) sum 2 max_code times 3 max_weight (4 max_code times 9 max_weight) in every product
+// (at (23, 23): 44 * 33, pairs of 2904, 11 steps to the int16 limit; 88 * 99, pairs of 17424, 1 step);
+// alternating channels (maximum codes and one extreme, zero codes and the other) make every pair's product of one
+// sign that large and the other's 0, so the sums reach the bound WinogradChunks allows for weights of both signs
+// (1452 a pair, 22 steps at (23, 23) along rows), positive or negative; one heavy lane in the later steps catches
+// a bound worked out from the wrong lane or step. Over reductions of 1 to 100 quads (4 to 400 input channels of a
+// 3x3 kernel), odd and even widths and heights, every padding, both kinds of output; both tile forms of both
+// layouts, two by two where the precision allows it ((23, 23) and (16, 16)).
 TEST(QConv, WinogradTilesAtTheirBound) {
   std::mt19937 rng(23);
-  int ran = 0, winograd_runs = 0;
+  int ran = 0, winograd_runs[3] = {};
   for (const arith::Precision prec : {arith::Precision{23, 23}, arith::Precision{16, 16}, arith::Precision{127, 5},
                                       arith::Precision{15, 37}})
     for (const int64_t cin : {4, 33, 44, 48, 400})
@@ -215,7 +221,7 @@ TEST(QConv, WinogradTilesAtTheirBound) {
                                       Case::kAlternatingNegative, Case::kHeavyLateLane})
         for (const int64_t width : {1, 2, 7, 16, 35}) {
           Case c;
-          c.xs = {1, cin, 5, width};
+          c.xs = {1, cin, width == 7 ? 4 : 5, width};
           c.cout = 7;
           c.groups = 1;
           c.win.kh = c.win.kw = 3;
@@ -223,11 +229,12 @@ TEST(QConv, WinogradTilesAtTheirBound) {
           c.prec = prec;
           c.codes = codes;
           c.codes_out = width != 16;
-          ran += CheckCase(c, rng, &winograd_runs);
+          ran += CheckCase(c, rng, winograd_runs);
         }
   EXPECT_GT(ran, 0);
   const bool has_winograd = HasWinogradKernel();
-  EXPECT_TRUE(!has_winograd || winograd_runs == 1000) << winograd_runs << " winograd runs";
+  EXPECT_TRUE(!has_winograd || (winograd_runs[1] == 1000 && winograd_runs[2] == 500))
+      << winograd_runs[1] << " winograd runs along rows, " << winograd_runs[2] << " two by two";
 }
 
 // Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where

@@ -123,31 +123,42 @@ int64_t EstimatedWork(const Geometry& g) {
 
 }  // namespace
 
-bool WinogradApplies(const Window2d& win) { return win.kw == 3 && win.sw == 1 && win.dw == 1 && win.sh == 1; }
+bool WinogradApplies(const Window2d& win, int tile_rows) {
+  const bool along_rows = win.kw == 3 && win.sw == 1 && win.dw == 1 && win.sh == 1;
+  return tile_rows == 1 ? along_rows : along_rows && win.kh == 3 && win.dh == 1;
+}
 
-Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups) {
+Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, int tile_rows) {
   Geometry g;
-  g.xs = xs, g.ys = ys, g.win = win, g.groups = groups, g.winograd = true;
+  g.xs = xs, g.ys = ys, g.win = win, g.groups = groups, g.winograd = true, g.tile_rows = tile_rows;
   g.cin_g = xs.c / groups, g.cout_g = ys.c / groups;
-  g.grid = win;  // the steps walk the kernel's rows
+  g.grid = win;  // the steps walk the kernel's rows, or (two by two) the quads alone
   g.grid.kw = 1, g.grid.pad_l = g.grid.pad_r = 0;
+  if (tile_rows == 2) g.grid.kh = 1, g.grid.pad_t = g.grid.pad_b = 0;
   g.quads = CeilDiv(g.cin_g, 4);
-  g.plane_h = win.pad_t + xs.h + win.pad_b;
+  g.plane_h = tile_rows == 1 ? win.pad_t + xs.h + win.pad_b : CeilDiv(ys.h, 2);
   g.plane_w = CeilDiv(ys.w, 2);
-  g.positions = ys.h * g.plane_w;
-  const int64_t last_tap = win.dh * (win.kh - 1) * g.plane_w;
+  g.positions = CeilDiv(ys.h, tile_rows) * g.plane_w;
+  const int64_t last_tap = g.grid.dh * (g.grid.kh - 1) * g.plane_w;
   // (+ 3: WinogradInputRow's last row may write that far past it.)
   g.plane_len = std::max(g.plane_h * g.plane_w + 3, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
-  const int64_t quad_bytes = kWinogradTransforms * g.transform_bytes();
+  // An odd number of cache lines from one quad's planes to the next: the steps of a channel-lane tile, a quad
+  // apart, then fall in different cache sets (at 4 KiB apart, ResNet-18's 14x14 layer two by two, they shared one
+  // and ran 13% slower).
+  while (g.transforms() * g.plane_len % 16 != 0 || g.transforms() * g.plane_len / 16 % 2 == 0) ++g.plane_len;
+  const int64_t quad_bytes = g.transforms() * g.transform_bytes();
   g.group_bytes = g.quads * quad_bytes;
   g.phase_used.assign(1, true);
   for (int64_t q = 0; q < g.quads; ++q)
-    for (int64_t ky = 0; ky < win.kh; ++ky) g.step_offsets.push_back(q * quad_bytes + ky * win.dh * g.plane_w * 4);
+    for (int64_t ky = 0; ky < g.grid.kh; ++ky)
+      g.step_offsets.push_back(q * quad_bytes + ky * g.grid.dh * g.plane_w * 4);
   return g;
 }
 
 Geometry WinogradStagingGeometry(const Geometry& wg) {
-  return MakeGeometryAs(wg.xs, wg.ys, wg.win, wg.groups, false, kWinogradRowSlack + 2);
+  // Two by two, the last tile row of an odd output height reads a padded row past the plane.
+  const int64_t row_past = wg.tile_rows == 2 ? wg.win.pad_l + wg.xs.w + wg.win.pad_r : 0;
+  return MakeGeometryAs(wg.xs, wg.ys, wg.win, wg.groups, false, row_past + kWinogradRowSlack + 2);
 }
 
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold) {
@@ -321,22 +332,30 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
                          uint8_t max_code, uint8_t* packed, int threads) {
   // The padded rows in quads first, as the quad-planar layout has them, whole planes at a time (after `packed`);
-  // then each row transformed. WinogradInputRow reads up to kWinogradRowSlack quads past a row's 2 * tiles + 2
-  // (at most one past the padded row, for an odd output width): the next row's, or the plane's slack.
+  // then each row transformed (two by two: each tile row, from four padded rows). WinogradInputRow reads up to
+  // kWinogradRowSlack quads past a row's 2 * tiles + 2 (at most one past the padded row, for an odd output width):
+  // the next row's, or the plane's slack (WinogradStagingGeometry).
   uint8_t* rows = packed + g.packed_input_bytes();
   RepackInput(staging, x, n, pad_code, rows, threads);
-  const int64_t plane_bytes = g.transform_bytes(), used = g.plane_h * g.plane_w * 4;
+  const int64_t plane_bytes = g.transform_bytes(), used = g.plane_h * g.plane_w * 4, row_bytes = staging.plane_w * 4;
+  const int transforms = g.transforms();
   ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
     const uint8_t* in = rows + grp * staging.group_bytes + q * staging.plane_len * 4;
-    uint8_t* quad = packed + grp * g.group_bytes + q * kWinogradTransforms * plane_bytes;
+    uint8_t* quad = packed + grp * g.group_bytes + q * transforms * plane_bytes;
     // Rows in order: each overwrites what the one before wrote past its end.
     for (int64_t r = 0; r < g.plane_h; ++r) {
-      uint8_t* out[kWinogradTransforms];
-      for (int i = 0; i < kWinogradTransforms; ++i) out[i] = quad + i * plane_bytes + r * g.plane_w * 4;
-      WinogradInputRow(in + r * staging.plane_w * 4, g.plane_w, max_code, out);
+      uint8_t* out[kWinogradMaxTransforms];
+      for (int i = 0; i < transforms; ++i) out[i] = quad + i * plane_bytes + r * g.plane_w * 4;
+      if (g.tile_rows == 1) {
+        WinogradInputRow(in + r * row_bytes, g.plane_w, max_code, out);
+      } else {
+        const uint8_t* const patch[4] = {in + 2 * r * row_bytes, in + (2 * r + 1) * row_bytes,
+                                         in + (2 * r + 2) * row_bytes, in + (2 * r + 3) * row_bytes};
+        WinogradInputRows(patch, g.plane_w, max_code, out);
+      }
     }
-    for (int i = 0; i < kWinogradTransforms; ++i)  // read past the last tile, by lanes whose outputs are dropped
+    for (int i = 0; i < transforms; ++i)  // read past the last tile, by lanes whose outputs are dropped
       std::memset(quad + i * plane_bytes + used, 0, static_cast<size_t>(plane_bytes - used));
   });
 }
@@ -400,6 +419,8 @@ int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
   }
   return scattered;
 }
+// Between the biases of a winograd tile's outputs: the channels padded as Pack pads stage_.bias.
+int64_t WinogradBiasStride(const Geometry& g) { return g.ys.c + kMaxLanes * 4; }
 // The input repack: a byte written at 16 multiply-adds (EstimatedWork), half a vector step.
 int64_t RepackWork(const Geometry& g) { return g.packed_input_bytes() / 2; }
 // A direct layout's whole work: every group's, and its repack's.
@@ -414,7 +435,7 @@ int64_t DirectWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
 bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8_t* weights, int32_t max_code,
                         int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
                         const TileSet* tiles) {
-  if (tiles == &kernel.winograd || tiles == &kernel.winograd_channels)
+  if (tiles != nullptr && tiles->winograd_rows > 0)
     return CreateWinograd(kernel, *tiles, g, weights, max_code, std::move(stage), out, why);
   const int64_t flush = kernel.flush_steps(max_code, max_weight);
   const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
@@ -425,10 +446,10 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     // The winograd layout where it applies and does less work.
     int64_t best = flush == 0 ? INT64_MAX : std::min(positions, channels);
     PackedConv winograd;
-    for (const TileSet* t : {&kernel.winograd, &kernel.winograd_channels}) {
+    for (const TileSet* t : kernel.tile_sets()) {
       PackedConv candidate;
       std::string no;
-      if (t->name == nullptr || !CreateWinograd(kernel, *t, g, weights, max_code, stage, &candidate, &no)) continue;
+      if (t->name == nullptr || t->winograd_rows == 0 || !CreateWinograd(kernel, *t, g, weights, max_code, stage, &candidate, &no)) continue;
       if (candidate.work_ < best) best = candidate.work_, winograd = std::move(candidate);
     }
     if (winograd.tiles_ != nullptr) return *out = std::move(winograd), true;
@@ -464,81 +485,90 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   const std::string name = t.name != nullptr ? t.name : kernel.name;
   if (t.name == nullptr || kernel.center(max_code) != 0 || kernel.weight_type != WeightType::kS8)
     return *why = name + " has no winograd tiles (they take uncentered byte codes and weights)", false;
-  if (!WinogradApplies(g.win))
-    return *why = name + " takes only stride-1 kernels 3 columns wide", false;
-  // u[((c * cin_g + ic) * kh + ky) * 4 + i], c over all output channels.
-  const int64_t rows = g.ys.c * g.cin_g * g.win.kh, per_channel = g.cin_g * g.win.kh * kWinogradTransforms;
-  std::vector<int16_t> u(static_cast<size_t>(rows * kWinogradTransforms));
+  const int tile_rows = t.winograd_rows;
+  if (!WinogradApplies(g.win, tile_rows))
+    return *why = name + (tile_rows == 1 ? " takes only stride-1 kernels 3 columns wide"
+                                         : " takes only unstrided, undilated 3x3 kernels"),
+           false;
+  // u[(unit * transforms + i], a unit being one kernel row (along rows) or one kernel (two by two) of output
+  // channel c and input channel ic: unit (c * cin_g + ic) * kh + ky, or c * cin_g + ic.
+  const int transforms = WinogradTransforms(tile_rows);
+  const int64_t per_kernel = tile_rows == 1 ? g.win.kh : 1, unit_weights = tile_rows == 1 ? 3 : 9;
+  const int64_t units = g.ys.c * g.cin_g * per_kernel, per_channel = g.cin_g * per_kernel * transforms;
+  std::vector<int16_t> u(static_cast<size_t>(units * transforms));
   int32_t max_u = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const int8_t* w = weights + r * 3;
-    int32_t row[kWinogradTransforms];
-    WinogradWeights(w[0], w[1], w[2], row);
-    for (int i = 0; i < kWinogradTransforms; ++i)
-      u[static_cast<size_t>(r * kWinogradTransforms + i)] = static_cast<int16_t>(row[i]),
-      max_u = std::max(max_u, std::abs(row[i]));
+  for (int64_t r = 0; r < units; ++r) {
+    int32_t unit[kWinogradMaxTransforms];
+    WinogradWeights(tile_rows, weights + r * unit_weights, unit);
+    for (int i = 0; i < transforms; ++i)
+      u[static_cast<size_t>(r * transforms + i)] = static_cast<int16_t>(unit[i]), max_u = std::max(max_u, std::abs(unit[i]));
   }
-  if (WinogradFlushSteps(max_code, max_u) == 0)
-    return *why = name + " cannot accumulate transformed codes up to " + std::to_string(2 * max_code) +
+  const int32_t max_v = WinogradMaxV(tile_rows, max_code);
+  if (WinogradFlushSteps(max_v, max_u) == 0)
+    return *why = name + " cannot accumulate transformed codes up to " + std::to_string(max_v) +
                   " times transformed weights up to " + std::to_string(max_u) + " exactly",
            false;
-  // The output stage (winograd.h): biases doubled plus the offsets' correction, scales halved.
+  // The output stage (winograd.h): biases times the scale plus the offsets' correction, scales divided by it.
   PackedConv& p = *out;
-  p.odd_bias_.resize(static_cast<size_t>(g.ys.c));
+  const int outputs = WinogradOutputs(tile_rows), scale_by = WinogradScale(tile_rows);
+  const int64_t bias_stride = WinogradBiasStride(g);
+  p.winograd_bias_.assign(static_cast<size_t>((outputs - 1) * bias_stride), 0);
   for (int64_t c = 0; c < g.ys.c; ++c) {
-    int64_t sums[kWinogradTransforms] = {}, magnitude = 0;
-    for (int64_t k = 0; k < per_channel; ++k) {
-      const int32_t v = u[static_cast<size_t>(c * per_channel + k)];
-      sums[k % kWinogradTransforms] += v, magnitude += std::abs(v);
-    }
-    int64_t bias[2];
-    for (int j = 0; j < 2; ++j) {
-      bias[j] = 2 * int64_t{stage.bias[static_cast<size_t>(c)]};
-      for (int i = 0; i < kWinogradTransforms; ++i)
-        bias[j] -= int64_t{kWinogradCombine[j][i]} * kWinogradOffsets[i] * max_code * sums[i];
-      // Every partial sum of a tile is within 2 max_code * magnitude, and the biased one within that plus |bias|.
-      if (2 * max_code * magnitude + std::abs(bias[j]) > std::numeric_limits<int32_t>::max())
+    int64_t sums[kWinogradMaxTransforms] = {}, magnitude = 0;
+    const int16_t* const channel = u.data() + c * per_channel;
+    for (const int16_t* unit = channel; unit < channel + per_channel; unit += transforms)
+      for (int i = 0; i < transforms; ++i) sums[i] += unit[i], magnitude += std::abs(unit[i]);
+    for (int o = outputs - 1; o >= 0; --o) {
+      int64_t bias = scale_by * int64_t{stage.bias[static_cast<size_t>(c)]};
+      for (int i = 0; i < transforms; ++i)
+        bias -= int64_t{WinogradCombine(tile_rows, o, i)} * WinogradOffset(tile_rows, i) * max_code * sums[i];
+      // Every partial sum of a tile is within max_v * magnitude, and the biased one within that plus |bias|.
+      if (int64_t{max_v} * magnitude + std::abs(bias) > std::numeric_limits<int32_t>::max())
         return *why = name + ": output channel " + std::to_string(c) + " can overflow its int32 sums", false;
+      // Output 0's last: the others start from the layer's bias.
+      (o == 0 ? stage.bias[static_cast<size_t>(c)] : p.winograd_bias_[static_cast<size_t>((o - 1) * bias_stride + c)]) =
+          static_cast<int32_t>(bias);
     }
-    stage.bias[static_cast<size_t>(c)] = static_cast<int32_t>(bias[0]);
-    p.odd_bias_[static_cast<size_t>(c)] = static_cast<int32_t>(bias[1]);
   }
   for (float& scale : stage.scale) {
-    if (!(scale >= 2 * std::numeric_limits<float>::min()))
-      return *why = name + ": an output scale too small to halve exactly", false;
-    scale /= 2;
+    if (!(scale >= scale_by * std::numeric_limits<float>::min()))
+      return *why = name + ": an output scale too small to divide by " + std::to_string(scale_by) + " exactly", false;
+    scale /= static_cast<float>(scale_by);
   }
-  p.odd_bias_.resize(p.odd_bias_.size() + kMaxLanes * 4, 0);
-  p.g_ = MakeWinogradGeometry(g.xs, g.ys, g.win, g.groups);
+  p.g_ = MakeWinogradGeometry(g.xs, g.ys, g.win, g.groups, tile_rows);
   p.staging_ = WinogradStagingGeometry(p.g_);
   p.winograd_max_code_ = static_cast<uint8_t>(max_code);
   const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
-  p.Pack(kernel, t, u.data(), 1, kWinogradTransforms, std::move(stage));
+  p.Pack(kernel, t, u.data(), 1, transforms, std::move(stage));
 
   // Where each block's tiles widen, per transform, and the work that makes (in PositionLaneWork's and
-  // ChannelLaneWork's units: the steps, a widening at about two steps' work, the outputs).
+  // ChannelLaneWork's units: the steps, a widening, the outputs). A widening adds a transform's sums into each
+  // output's it takes part in, and the tile calls one AccumulateChunk per chunk: about two steps' work along rows,
+  // six two by two (fitted on a Zen 3 with AVX2 on CIFAR CNN-10's 32x32 16-channel layer, 4 steps a transform,
+  // where two by two at two steps a widening was picked and ran 1.4x slower than along rows).
+  constexpr int64_t kChunkCost[3] = {0, 2, 6};
   const Geometry& wg = p.g_;
   const int64_t steps = wg.steps(), blocks = static_cast<int64_t>(p.blocks_.size());
-  p.group_chunk_ends_ = blocks * kWinogradTransforms * steps;
+  p.group_chunk_ends_ = blocks * transforms * steps;
   p.chunk_ends_.assign(static_cast<size_t>(wg.groups * p.group_chunk_ends_), 0);
   int64_t work = 0;
   for (int64_t b = 0; b < blocks; ++b) {
     Block& block = p.blocks_[static_cast<size_t>(b)];
-    block.chunk_offset = b * kWinogradTransforms * steps;
+    block.chunk_offset = b * transforms * steps;
     for (int64_t grp = 0; grp < wg.groups; ++grp)
-      for (int64_t i = 0; i < kWinogradTransforms; ++i) {
+      for (int64_t i = 0; i < transforms; ++i) {
         const auto* w = reinterpret_cast<const int8_t*>(p.weights_.data() + grp * p.group_weight_bytes_ +
                                                          block.weight_offset) + i * steps * block.width * 4;
         int32_t* ends = &p.chunk_ends_[static_cast<size_t>(grp * p.group_chunk_ends_ + block.chunk_offset + i * steps)];
         const int64_t vectors = t.lanes_of == Lanes::kChannels ? CeilDiv(block.width, t.lanes) : block.width;
-        work += (steps + 2 * WinogradChunks(w, steps, block.width, max_code, ends)) * vectors;
+        work += (steps + kChunkCost[tile_rows] * WinogradChunks(w, steps, block.width, max_v, ends)) * vectors;
       }
   }
   if (t.lanes_of == Lanes::kChannels)
     p.work_ = work / wg.groups * wg.positions + ChannelStoreWork(wg, output_bytes);
   else
-    p.work_ = (work / wg.groups + 2 * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(t, wg) / 2 +
-              kScatteredVectorCost * WinogradScatteredVectors(t, wg) * wg.cout_g;
+    p.work_ = (work / wg.groups + outputs * kOutputVectorCost * wg.cout_g) * PositionHalfVectors(t, wg) / 2 +
+              kScatteredVectorCost * tile_rows * WinogradScatteredVectors(t, wg) * wg.cout_g;
   p.work_ += kTileCost * Tiles(t, wg.positions, wg.cout_g);
   // Every group's, and the repack's (RepackWork): the padded rows written, then the transformed planes.
   p.work_ = p.work_ * wg.groups + RepackWork(p.staging_) + RepackWork(wg);
@@ -589,26 +619,35 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
   }
 
   // Per block [transform][step][channel][4 lanes]; step s is (quad, grid tap), and the lane adds its kernel
-  // column where the geometry folds them.
+  // column where the geometry folds them. Each step's lanes worked out once (a model's load was a fifth packing).
   weights_.assign(static_cast<size_t>(g.groups * group_weight_bytes_), 0);
-  for (int64_t grp = 0; grp < g.groups; ++grp)
-    for (const Block& b : blocks_)
-      for (int64_t i = 0; i < transforms; ++i)
-        for (int64_t s = 0; s < steps; ++s)
-          for (int64_t n = 0; n < b.width; ++n)
-            for (int64_t e = 0; e < 4; ++e) {
-              const int64_t oc = b.first_channel + n, grid_tap = s % grid_taps;
-              int64_t ic = 0, kx = 0;
-              if (oc >= g.cout_g || !g.QuadLane(s / grid_taps, e, &ic, &kx)) continue;
-              const int64_t ky = grid_tap / g.grid.kw, column = grid_tap % g.grid.kw + kx;
-              const int64_t row = ((grp * g.cout_g + oc) * g.cin_g + ic) * g.win.kh + ky;
-              const int16_t v = values[(row * values_kw + column) * transforms + i];
+  for (int64_t s = 0; s < steps; ++s) {
+    const int64_t grid_tap = s % grid_taps, ky = grid_tap / g.grid.kw, column = grid_tap % g.grid.kw;
+    int64_t lane_value[4];  // lane e's offset into values from its output channel's, or -1: a pad lane
+    for (int64_t e = 0; e < 4; ++e) {
+      int64_t ic = 0, kx = 0;
+      lane_value[e] = g.QuadLane(s / grid_taps, e, &ic, &kx)
+                          ? ((ic * g.grid.kh + ky) * values_kw + column + kx) * transforms
+                          : -1;
+    }
+    const int64_t channel_values = g.cin_g * g.grid.kh * values_kw * transforms;
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+      for (const Block& b : blocks_)
+        for (int64_t i = 0; i < transforms; ++i) {
+          unsigned char* out = &weights_[static_cast<size_t>(grp * group_weight_bytes_ + b.weight_offset +
+                                                             (i * steps + s) * b.width * 4 * elem)];
+          const int64_t channels = std::min(b.width, g.cout_g - b.first_channel);
+          for (int64_t n = 0; n < channels; ++n) {
+            const int16_t* channel = values + (grp * g.cout_g + b.first_channel + n) * channel_values + i;
+            for (int64_t e = 0; e < 4; ++e, out += elem) {
+              if (lane_value[e] < 0) continue;
+              const int16_t v = channel[lane_value[e]];
               const int8_t narrow = static_cast<int8_t>(v);
-              const int64_t at = grp * group_weight_bytes_ + b.weight_offset +
-                                 (((i * steps + s) * b.width + n) * 4 + e) * elem;
-              std::memcpy(&weights_[static_cast<size_t>(at)], elem == 1 ? static_cast<const void*>(&narrow) : &v,
-                          static_cast<size_t>(elem));
+              std::memcpy(out, elem == 1 ? static_cast<const void*>(&narrow) : &v, static_cast<size_t>(elem));
             }
+          }
+        }
+  }
   const bool clip = stage.activation.kind == FloatActivation::kClip;
   lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
   hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
@@ -626,10 +665,12 @@ void PackedConv::BindTiles() {
     for (const Block& block : blocks_) {
       const int64_t c0 = group * g_.cout_g + block.first_channel;
       const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
+      const int64_t bias_stride = WinogradBiasStride(g_);
       const TileOutput out{nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
-                           stage_.codes_out, stage_.bias.data() + c0, g_.winograd ? odd_bias_.data() + c0 : nullptr,
+                           stage_.codes_out, stage_.bias.data() + c0,
+                           g_.winograd ? winograd_bias_.data() + c0 : nullptr, bias_stride,
                            stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w,
-                           g_.positions};
+                           g_.positions, g_.ys.h, g_.tile_rows};
       const TileArgs args{nullptr, g_.step_offsets.data(), g_.steps(),
                           weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, nullptr,
                           g_.transform_bytes(), chunk_ends, 0, 1, nullptr, center_, out};
@@ -676,10 +717,11 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
   for (int64_t n = 0; n < out.channels; ++n) {
     float* values = static_cast<float*>(out.out) + n * plane;
     for (int64_t q = span.first; q < span.first + span.count; ++q) {
-      if (g_.winograd && q < g_.positions) {  // a tile position: two columns
-        const int64_t row = q / g_.plane_w, col = 2 * (q - row * g_.plane_w);
-        for (int64_t c = col; c < std::min(col + 2, g_.ys.w); ++c)
-          values[row * g_.ys.w + c] = Activate(values[row * g_.ys.w + c], act);
+      if (g_.winograd && q < g_.positions) {  // a tile position: two columns of one or two rows
+        const int64_t tile_row = q / g_.plane_w, col = 2 * (q - tile_row * g_.plane_w);
+        for (int64_t row = tile_row * g_.tile_rows; row < std::min((tile_row + 1) * g_.tile_rows, g_.ys.h); ++row)
+          for (int64_t c = col; c < std::min(col + 2, g_.ys.w); ++c)
+            values[row * g_.ys.w + c] = Activate(values[row * g_.ys.w + c], act);
       } else if (channel_lanes) {
         values[q] = Activate(values[q], act);
       } else if (q < g_.positions) {

@@ -23,7 +23,11 @@
 //   packed[group][quad][i][position][4 channels],  steps = (quad, ky),
 // each plane as many rows as the padded input and one column per tile, so every kernel row is again a constant
 // offset. A tile runs the steps once per transform and combines the four sums into its two output columns: 4
-// multiplies for every 6 of the direct layouts.
+// multiplies for every 6 of the direct layouts. Its two-by-two form (Geometry::tile_rows 2), for 3x3 kernels
+// unstrided and undilated: each 2x2 block of outputs is a tile position, position = tile row * plane_w + tile, and
+// the input is repacked transformed from 4x4 patches, sixteen planes per quad, one row per tile row:
+//   packed[group][quad][t][position][4 channels],  steps = quad;
+// a tile combines the sixteen sums into its four outputs: 16 multiplies for every 36.
 //
 // A microkernel computes a tile of int32 sums, positions by output channels, with either positions or output
 // channels on the vector lanes (TileSet), then its output stage: bias, requantize to codes or dequantize to
@@ -35,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/qconv/winograd.h"
 #include "runtime/kernels/ref/ref_kernels.h"
 
 namespace q46::kernels::qconv {
@@ -54,11 +59,13 @@ struct Geometry {
   Window2d grid;  // the one the steps walk: win, or, kx-folded, its rows only (kw, sw, dw 1, no column pads)
   bool kx_folded = false;
   bool winograd = false;
+  int tile_rows = 1;  // winograd: output rows per tile position (1: F(2, 3) along rows; 2: F(2x2, 3x3))
   int64_t groups = 1, cin_g = 0, cout_g = 0;
   int64_t quads = 0;         // ceil(cin_g / 4), kx-folded ceil(win.kw * cin_g / 4)
-  int64_t plane_h = 0, plane_w = 0;  // each of the grid.sh * grid.sw stride-phase planes (winograd: transforms)
+  int64_t plane_h = 0, plane_w = 0;  // each of the grid.sh * grid.sw stride-phase planes (winograd: transforms;
+                                     // two by two, plane_h is the tile rows)
   int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
-                             // (winograd: tile positions, OH * plane_w)
+                             // (winograd: tile positions, ceil(OH / tile_rows) * plane_w)
   int64_t plane_len = 0;     // positions per plane including read slack past the last tile
   int64_t group_bytes = 0;   // bytes of one group's packed input
   std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base
@@ -77,8 +84,9 @@ struct Geometry {
   // Unstrided and unfolded, the repack interleaves each quad's channel planes as one run, then (if padded) moves
   // the rows apart into place: one long vector run instead of a short one per row.
   bool repacks_whole_planes() const { return !kx_folded && !winograd && win.sh == 1 && win.sw == 1; }
-  // Bytes between a quad's transformed planes (winograd).
+  // Bytes between a quad's transformed planes, and how many it has (winograd).
   int64_t transform_bytes() const { return plane_len * 4; }
+  int transforms() const { return WinogradTransforms(tile_rows); }
   // Scratch a run needs: the packed input and pad codes for missing channels, a row or a whole plane (not for a
   // winograd geometry: see PackedConv::scratch_bytes).
   int64_t scratch_bytes() const { return packed_input_bytes() + (repacks_whole_planes() ? xs.h * xs.w : xs.w); }
@@ -88,9 +96,10 @@ constexpr int kMaxLanes = 16;  // widest vector of positions any microkernel rea
 // plus the repack's bytes) drops by a tenth; the others force a layout (tests, benchmarks).
 enum class KxFold { kAuto, kNever, kAlways };
 Geometry MakeGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, KxFold fold = KxFold::kAuto);
-// The winograd layout of the same convolution, where it applies: kernel 3 columns wide, stride 1, dilation 1.
-bool WinogradApplies(const Window2d& win);
-Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups);
+// The winograd layout of the same convolution, where it applies: kernel 3 columns wide, stride 1, dilation 1
+// along rows; the two-by-two form (tile_rows 2) also 3 rows high, unstrided and undilated down them.
+bool WinogradApplies(const Window2d& win, int tile_rows);
+Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups, int tile_rows);
 // The quad-planar geometry whose padded rows the winograd repack transforms, with the slack its reads need.
 Geometry WinogradStagingGeometry(const Geometry& winograd);
 
@@ -111,12 +120,15 @@ struct TileOutput {
   int64_t channel_stride;  // elements between consecutive channels' planes
   int channels;            // channels to write: the tile's width (channel lanes: fewer in the last one)
   bool codes;
-  const int32_t* bias;      // per channel, from the tile's first
-  const int32_t* odd_bias;  // winograd tiles: the bias of odd output columns (`bias`: of even ones)
+  const int32_t* bias;            // per channel, from the tile's first
+  const int32_t* winograd_bias;   // winograd tiles: output o's bias (o = 2 row + column within the tile position)
+  int64_t winograd_bias_stride;   // is winograd_bias + (o - 1) * winograd_bias_stride for o >= 1 (`bias` for 0)
   const float* scale;
   int32_t zero_point;
   float lo_f, hi_f;
   int64_t plane_w, out_w, positions;  // position-lane and winograd tiles: the grid and its last position
+  int64_t out_h;                      // winograd tiles
+  int tile_rows;                      // winograd tiles: Geometry::tile_rows
 };
 
 // One tile's work: its positions by its output channels, all steps, then the output stage.
@@ -132,7 +144,7 @@ struct TileArgs {
   const void* weights;            // this tile's packed weights, [steps][channels][4] of the weight type
   int64_t flush_steps;            // steps an accumulator may take before it is widened into `partial` (>= 1)
   int32_t* partial;               // [nr][mr * lanes] int32 sums: kept between flushes, then read by the output stage
-                                  // (winograd: two such, even and odd output columns)
+                                  // (winograd: one such per output of a tile position)
   int64_t transform_bytes;        // winograd: bytes between transformed planes (weights: one block's steps apart)
   const int32_t* chunk_ends;      // winograd: per transform (steps apart), where its chunks end (the last at steps);
                                   // they replace flush_steps
@@ -155,6 +167,7 @@ enum class Lanes { kPositions, kChannels };
 struct TileSet {
   const char* name;  // method, tile (positions x channels), layout, ISA
   Lanes lanes_of;
+  int winograd_rows;  // 0: a direct layout's; else the winograd layout's, its Geometry::tile_rows
   int lanes, mr, max_nr;
   TileFn full[kMaxNr];  // mr x nr tiles, index nr - 1
   TileFn tail[kMaxNr];  // 1 x nr tiles
@@ -174,6 +187,11 @@ struct Microkernel {
   TileSet channels;  // name nullptr where the method has no channel-lane tiles
   TileSet winograd;           // the winograd layout's position lanes; name nullptr where the method has none
   TileSet winograd_channels;  // and its channel lanes
+  TileSet winograd2d;           // the same, two by two
+  TileSet winograd2d_channels;
+  std::vector<const TileSet*> tile_sets() const {
+    return {&positions, &channels, &winograd, &winograd_channels, &winograd2d, &winograd2d_channels};
+  }
 };
 
 // Every microkernel this build has that this CPU can execute, fastest first; the caller filters by ISA level
@@ -232,8 +250,8 @@ class PackedConv {
                              const int8_t* weights, int32_t max_code, OutputStage stage, PackedConv* out,
                              std::string* why);
   // With g_ set: the blocks, spans and packed weights of `tiles`, from `transforms` weights per kernel position,
-  // values[((((c * cin_g + ic) * kh + ky) * values_kw + kx) * transforms + i] (c over all output channels), then
-  // the output stage.
+  // values[((((c * cin_g + ic) * grid.kh + ky) * values_kw + kx) * transforms + i] (c over all output channels),
+  // then the output stage.
   void Pack(const Microkernel& kernel, const TileSet& tiles, const int16_t* values, int64_t values_kw,
             int64_t transforms, OutputStage stage);
   // With the layout packed and its output stage set: bound_.
@@ -250,7 +268,7 @@ class PackedConv {
   std::vector<Span> spans_;
   std::vector<unsigned char> weights_;  // [group][block][steps][width][4] of the weight type
   OutputStage stage_;                   // bias and scale padded by kMaxLanes * 4 channels (winograd: see winograd.h)
-  std::vector<int32_t> odd_bias_;       // winograd: the odd output columns' bias, padded alike
+  std::vector<int32_t> winograd_bias_;  // winograd: outputs 1.. of a tile position's bias, each padded alike
   std::vector<int32_t> chunk_ends_;     // winograd: [group][block][transform][steps], TileArgs::chunk_ends
   int64_t group_chunk_ends_ = 0;        // winograd: entries per group
   int64_t work_ = 0;                    // estimated_work()

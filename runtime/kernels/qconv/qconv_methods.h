@@ -292,24 +292,38 @@ void WriteChannelTile(const TileOutput o, int64_t first, const int32_t* partial)
   }
 }
 
-// The same for a winograd tile: its NR tile positions from `first` (row q / plane_w, columns 2 (q % plane_w) and
-// the next, dropped at out_w), the even and odd columns' sums in `even` and `odd`.
+// The bias of output `output` of a winograd tile position (2 row + column within it).
+inline const int32_t* WinogradBias(const TileOutput& o, int output) {
+  return output == 0 ? o.bias : o.winograd_bias + (output - 1) * o.winograd_bias_stride;
+}
+// The tile positions whose output row r (0, or 1: the lower row of a two-by-two tile) exists: below an odd output
+// height's last row there is none.
+inline int64_t WinogradRowPositions(const TileOutput& o, int r) { return r == 0 ? o.positions : o.out_h / 2 * o.plane_w; }
+// Output row r of tile row `row`, column 2 tile: where that tile position's output of that row and its even column
+// lands in a channel plane.
+inline int64_t WinogradOutputAt(const TileOutput& o, int r, int64_t row, int64_t tile) {
+  return (row * o.tile_rows + r) * o.out_w + 2 * tile;
+}
+
+// The same for a winograd tile's output row r: its NR tile positions from `first` (tile row q / plane_w, columns
+// 2 (q % plane_w) and the next, dropped at out_w), the even and odd columns' sums in `even` and `odd`.
 template <class R, class T, int MR, int NR>
-void WriteWinogradChannelTile(const TileOutput o, int64_t first, const int32_t* even, const int32_t* odd) {
+void WriteWinogradChannelTile(const TileOutput o, int64_t first, int r, const int32_t* even, const int32_t* odd) {
   constexpr int kL = R::kBytes / 4;
   const OutputRegs<R> regs(o);
   int64_t at[NR];  // each tile position's even output
   bool has_odd[NR];
+  const int64_t written = std::clamp<int64_t>(WinogradRowPositions(o, r) - first, 0, NR);
   for (int64_t n = 0, row = first / o.plane_w, tile = first % o.plane_w; n < NR; ++n) {
-    at[n] = row * o.out_w + 2 * tile, has_odd[n] = 2 * tile + 1 < o.out_w;
+    at[n] = WinogradOutputAt(o, r, row, tile), has_odd[n] = 2 * tile + 1 < o.out_w;
     if (++tile == o.plane_w) tile = 0, ++row;
   }
   for (int m = 0; m < MR && m * kL < o.channels; ++m) {
     const int c = m * kL, count = std::min(kL, o.channels - c);
-    const auto bias_even = R::Load(o.bias + c), bias_odd = R::Load(o.odd_bias + c);
+    const auto bias_even = R::Load(WinogradBias(o, 2 * r) + c), bias_odd = R::Load(WinogradBias(o, 2 * r + 1) + c);
     const auto scale = R::LoadF(o.scale + c);
     T* out = static_cast<T*>(o.out) + c * o.channel_stride;
-    for (int n = 0; n < NR; ++n) {
+    for (int n = 0; n < written; ++n) {
       alignas(64) T values[2][kL];
       ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, values[0]);
       ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, values[1]);
@@ -399,46 +413,49 @@ struct PositionTile {
   }
 };
 
-// Where a winograd position tile's MR vectors of kL tile positions from `first` land in a channel plane, the same
-// for every channel of the tile, so worked out once per tile. Tile position q is output row q / plane_w, columns
-// 2 (q % plane_w) and the next, dropped at out_w. A vector within one output row (WinogradVectorInRow: whole[m])
-// stores its outputs interleaved from at[m][0]; any other goes out one value at a time: its first count[m] lanes
-// (those before the last position), lane i's even output at at[m][i] and its odd one after it where odd[m][i].
+// Where a winograd position tile's MR vectors of kL tile positions from `first` land in a channel plane, in output
+// row r of the tile, the same for every channel of the tile, so worked out once per tile. Tile position q is tile
+// row q / plane_w, columns 2 (q % plane_w) and the next, dropped at out_w. A vector within one output row
+// (WinogradVectorInRow: whole[m]) stores its outputs interleaved from at[m][0]; any other goes out one value at a
+// time: its first count[m] lanes (those before the last position whose row r exists), lane i's even output at
+// at[m][i] and its odd one after it where odd[m][i].
 template <int kL, int MR>
 struct WinogradStores {
   int64_t at[MR][kL];
   bool whole[MR], odd[MR][kL];
   int count[MR];
 
-  WinogradStores(const TileOutput& o, int64_t first) {
+  WinogradStores(const TileOutput& o, int64_t first, int r) {
+    const int64_t positions = WinogradRowPositions(o, r);
     for (int64_t m = 0, row = first / o.plane_w, tile = first % o.plane_w; m < MR; ++m) {
-      whole[m] = WinogradVectorInRow(tile, kL, o.out_w);
-      count[m] = static_cast<int>(std::clamp<int64_t>(o.positions - (first + m * kL), 0, kL));
-      at[m][0] = row * o.out_w + 2 * tile;
+      // (A vector within one row lies wholly before `positions` or wholly after.)
+      whole[m] = WinogradVectorInRow(tile, kL, o.out_w) && first + m * kL < positions;
+      count[m] = static_cast<int>(std::clamp<int64_t>(positions - (first + m * kL), 0, kL));
+      at[m][0] = WinogradOutputAt(o, r, row, tile);
       if (whole[m]) {  // within the row's tiles
         if ((tile += kL) == o.plane_w) tile = 0, ++row;
         continue;
       }
       for (int i = 0; i < kL; ++i) {
-        at[m][i] = row * o.out_w + 2 * tile, odd[m][i] = 2 * tile + 1 < o.out_w;
+        at[m][i] = WinogradOutputAt(o, r, row, tile), odd[m][i] = 2 * tile + 1 < o.out_w;
         if (++tile == o.plane_w) tile = 0, ++row;
       }
     }
   }
 };
 
-// The output stage of a winograd position tile: its NR channels at its MR vectors of kL tile positions from
-// `first` (WinogradStores), the even and odd output columns' sums (2 (sum + bias) once the bias is added; the
-// scale is halved) in `even` and `odd` ([n][m] vectors). What the loop reads of `o` is copied into locals first
-// (see WritePositionTile).
+// The output stage of a winograd position tile's output row r: its NR channels at its MR vectors of kL tile
+// positions from `first` (WinogradStores), the even and odd output columns' sums (k (sum + bias) once the bias is
+// added; the scale is divided by k, WinogradScale) in `even` and `odd` ([n][m] vectors). What the loop reads of `o`
+// is copied into locals first (see WritePositionTile).
 template <class R, class T, int MR, int NR>
-void WriteWinogradTile(const TileOutput& o, int64_t first, const int32_t* even, const int32_t* odd) {
+void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t* even, const int32_t* odd) {
   constexpr int kL = R::kBytes / 4;
   const OutputRegs<R> regs(o);
-  const WinogradStores<kL, MR> stores(o, first);
+  const WinogradStores<kL, MR> stores(o, first, r);
   T* const out = static_cast<T*>(o.out);
   const int64_t channel_stride = o.channel_stride;
-  const int32_t *const bias = o.bias, *const odd_bias = o.odd_bias;
+  const int32_t *const bias = WinogradBias(o, 2 * r), *const odd_bias = WinogradBias(o, 2 * r + 1);
   const float* const scale = o.scale;
   for (int n = 0; n < NR; ++n) {
     const auto bias_even = R::Set1I32(bias[n]), bias_odd = R::Set1I32(odd_bias[n]);
@@ -502,45 +519,53 @@ struct ChannelTile {
   }
 };
 
-// Tiles on the winograd layout (winograd.h), positions or (kChannelLanes) output channels on the lanes: per
-// transform i, the steps over plane i with weights u_i in the chunks of a.chunk_ends, each chunk's sums combined
-// into the even and odd columns' (kWinogradCombine: +1, -1 or nothing, a column's first stored; the transforms
-// unrolled, so the signs are constants).
-template <class M, int MR, int NR, bool kChannelLanes>
+// Tiles on the winograd layout (winograd.h), positions or (kChannelLanes) output channels on the lanes, along rows
+// (kTileRows 1) or two by two (2): per transform i, the steps over plane i with weights u_i in the chunks of
+// a.chunk_ends, each chunk's sums combined into every output's (WinogradCombine: +1, -1 or nothing, an output's
+// first stored; the transforms unrolled, so the signs are constants).
+template <class M, int MR, int NR, bool kChannelLanes, int kTileRows>
 struct WinogradTileOf {
   using R = typename M::Reg;
   static constexpr int kVectors = MR * NR * M::kLanes;
-  static_assert(2 * kVectors <= kPartialSums, "TileArgs::partial holds both columns' sums");
+  static constexpr int kTransforms = WinogradTransforms(kTileRows), kOutputs = WinogradOutputs(kTileRows);
+  static_assert(kOutputs * kVectors <= kPartialSums, "TileArgs::partial holds every output's sums");
   static constexpr int64_t kStepWeights = kChannelLanes ? MR * M::kLanes * 4 : NR * 4;
 
-  // A column's sums start with the first chunk of its first transform (WinogradFirstTransform), stored.
+  // An output's sums start with the first chunk of its first transform (WinogradFirstTransform), stored.
   template <int kSign, bool kSet>
   static void Combine(int32_t* sums, typename R::I wide) {
     if constexpr (kSet) R::Store(sums, wide);
     else if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
     else if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
   }
-  // Transform I's chunk's sums into the columns' (kStarts: its first chunk, which may start a column's sums).
-  template <int I, bool kStarts>
-  static auto Flush(int32_t* even, int32_t* odd) {
-    return [even, odd](int m, int n, typename R::I wide) {
+  // Transform I's chunk's sums into the outputs' (kStarts: its first chunk, which may start an output's sums).
+  template <int I, bool kStarts, int... O>
+  static auto Flush(int32_t* partial, std::integer_sequence<int, O...>) {
+    return [partial](int m, int n, typename R::I wide) {
       const int at = (n * MR + m) * M::kLanes;
-      Combine<kWinogradCombine[0][I], kStarts && I == WinogradFirstTransform(0)>(even + at, wide);
-      Combine<kWinogradCombine[1][I], kStarts && I == WinogradFirstTransform(1)>(odd + at, wide);
+      (Combine<WinogradCombine(kTileRows, O, I), kStarts && I == WinogradFirstTransform(kTileRows, O)>(
+           partial + O * kVectors + at, wide),
+       ...);
     };
+  }
+  static constexpr bool StartsAnOutput(int i) {
+    for (int o = 0; o < kOutputs; ++o)
+      if (WinogradFirstTransform(kTileRows, o) == i) return true;
+    return false;
   }
   template <int I>
   static void Transform(const TileArgs& a, typename M::Center center) {
     const uint8_t* x = a.x + I * a.transform_bytes;
     const auto* w = static_cast<const typename M::W*>(a.weights) + I * a.steps * kStepWeights;
     const auto run = [&](const auto& step) {
-      int32_t* const even = a.partial;
-      int32_t* const odd = a.partial + kVectors;
+      constexpr auto kEveryOutput = std::make_integer_sequence<int, kOutputs>();
+      int32_t* const partial = a.partial;
       const int32_t* end = a.chunk_ends + I * a.steps;
       int64_t s0 = 0;
-      if constexpr (I == WinogradFirstTransform(0) || I == WinogradFirstTransform(1))
-        AccumulateChunk<M, MR, NR>(s0, *end, step, Flush<I, true>(even, odd)), s0 = *end++;
-      for (; s0 < a.steps; s0 = *end++) AccumulateChunk<M, MR, NR>(s0, *end, step, Flush<I, false>(even, odd));
+      if constexpr (StartsAnOutput(I))
+        AccumulateChunk<M, MR, NR>(s0, *end, step, Flush<I, true>(partial, kEveryOutput)), s0 = *end++;
+      for (; s0 < a.steps; s0 = *end++)
+        AccumulateChunk<M, MR, NR>(s0, *end, step, Flush<I, false>(partial, kEveryOutput));
     };
     if constexpr (kChannelLanes)
       run(ChannelStep<M, MR, NR>(x, a.offsets, w, a.position_bytes, center));
@@ -554,21 +579,28 @@ struct WinogradTileOf {
   }
   template <class T>
   static void Write(const TileArgs& a) {
-    if constexpr (kChannelLanes)
-      WriteWinogradChannelTile<R, T, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
-    else
-      WriteWinogradTile<R, T, MR, NR>(a.out, a.first, a.partial, a.partial + kVectors);
+    for (int r = 0; r < kTileRows; ++r) {
+      const int32_t* even = a.partial + 2 * r * kVectors;
+      if constexpr (kChannelLanes)
+        WriteWinogradChannelTile<R, T, MR, NR>(a.out, a.first, r, even, even + kVectors);
+      else
+        WriteWinogradTile<R, T, MR, NR>(a.out, a.first, r, even, even + kVectors);
+    }
   }
 
   static void Run(const TileArgs& a) {
-    Transforms(a, std::make_integer_sequence<int, kWinogradTransforms>());
+    Transforms(a, std::make_integer_sequence<int, kTransforms>());
     a.out.codes ? Write<uint8_t>(a) : Write<float>(a);
   }
 };
 template <class M, int MR, int NR>
-using WinogradTile = WinogradTileOf<M, MR, NR, false>;
+using WinogradTile = WinogradTileOf<M, MR, NR, false, 1>;
 template <class M, int MR, int NR>
-using WinogradChannelTile = WinogradTileOf<M, MR, NR, true>;
+using WinogradChannelTile = WinogradTileOf<M, MR, NR, true, 1>;
+template <class M, int MR, int NR>
+using Winograd2dTile = WinogradTileOf<M, MR, NR, false, 2>;
+template <class M, int MR, int NR>
+using Winograd2dChannelTile = WinogradTileOf<M, MR, NR, true, 2>;
 
 template <template <class, int, int> class T, class M, int MR, int... NR>
 constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
@@ -576,9 +608,9 @@ constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
 }
 
 template <template <class, int, int> class T, class M, int MR, int MAX_NR>
-TileSet MakeTileSet(const char* name, Lanes lanes_of) {
+TileSet MakeTileSet(const char* name, Lanes lanes_of, int winograd_rows = 0) {
   static_assert(MAX_NR <= kMaxNr, "tile too wide");
-  TileSet t{name, lanes_of, M::kLanes, MR, MAX_NR, {}, {}};
+  TileSet t{name, lanes_of, winograd_rows, M::kLanes, MR, MAX_NR, {}, {}};
   const auto full = Tiles<T, M, MR>(std::make_integer_sequence<int, MAX_NR>());
   const auto tail = Tiles<T, M, 1>(std::make_integer_sequence<int, MAX_NR>());
   for (int i = 0; i < MAX_NR; ++i) t.full[i] = full[i], t.tail[i] = tail[i];
@@ -591,19 +623,22 @@ template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                             const char* positions_name, const char* channels_name) {
   Microkernel k{name, isa, sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps,
-                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}, {}};
+                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}, {}, {}, {}};
   if constexpr (M::kChannelLanes) k.channels = MakeTileSet<ChannelTile, M, MR, MAX_NR>(channels_name, Lanes::kChannels);
   return k;
 }
 
-// The same with winograd tiles of the same sizes.
+// The same with winograd tiles of the same sizes, along rows and two by two; names[i] of the position-lane and
+// channel-lane tiles along rows, then two by two.
 template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernelWithWinograd(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                                         const char* positions_name, const char* channels_name,
-                                        const char* winograd_name, const char* winograd_channels_name) {
+                                        const std::array<const char*, 4>& winograd_names) {
   Microkernel k = MakeMicrokernel<M, MR, MAX_NR>(name, isa, flush_steps, positions_name, channels_name);
-  k.winograd = MakeTileSet<WinogradTile, M, MR, MAX_NR>(winograd_name, Lanes::kPositions);
-  k.winograd_channels = MakeTileSet<WinogradChannelTile, M, MR, MAX_NR>(winograd_channels_name, Lanes::kChannels);
+  k.winograd = MakeTileSet<WinogradTile, M, MR, MAX_NR>(winograd_names[0], Lanes::kPositions, 1);
+  k.winograd_channels = MakeTileSet<WinogradChannelTile, M, MR, MAX_NR>(winograd_names[1], Lanes::kChannels, 1);
+  k.winograd2d = MakeTileSet<Winograd2dTile, M, MR, MAX_NR>(winograd_names[2], Lanes::kPositions, 2);
+  k.winograd2d_channels = MakeTileSet<Winograd2dChannelTile, M, MR, MAX_NR>(winograd_names[3], Lanes::kChannels, 2);
   return k;
 }
 
