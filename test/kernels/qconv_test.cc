@@ -127,7 +127,7 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
         if (!PackedConv::Create(*k, g, w.data(), max_code, max_weight, stage, &conv, &why, tiles)) {
           // Winograd: transformed codes (up to 2 or 4 max_code) must be bytes, transformed weights (up to 3 or 9
           // max_weight) int8, and their pairs int16.
-          const int32_t max_v = WinogradMaxV(rows, max_code), max_u = (rows == 1 ? 3 : 9) * max_weight;
+          const int32_t max_v = WinogradMaxV(rows, max_code), max_u = WinogradUnitWeights(rows) * max_weight;
           if (rows > 0)
             EXPECT_TRUE(!WinogradApplies(c.win, rows) || max_v > 255 || max_u > 127 || 2 * max_v * max_u > 32767)
                 << k->name << " declined winograd on " << Describe(c) << ": " << why;

@@ -140,7 +140,7 @@ Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t g
   g.plane_w = CeilDiv(ys.w, 2);
   g.positions = CeilDiv(ys.h, tile_rows) * g.plane_w;
   const int64_t last_tap = g.grid.dh * (g.grid.kh - 1) * g.plane_w;
-  // (+ 3: WinogradInputRow's last row may write that far past it.)
+  // (+ 3: the input transform's last row, WinogradInputRow's or WinogradInputRows', may write that far past it.)
   g.plane_len = std::max(g.plane_h * g.plane_w + 3, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
   // An odd number of cache lines from one quad's planes to the next: the steps of a channel-lane tile, a quad
   // apart, then fall in different cache sets (at 4 KiB apart, ResNet-18's 14x14 layer two by two, they shared one
@@ -332,9 +332,10 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
                          uint8_t max_code, uint8_t* packed, int threads) {
   // The padded rows in quads first, as the quad-planar layout has them, whole planes at a time (after `packed`);
-  // then each row transformed (two by two: each tile row, from four padded rows). WinogradInputRow reads up to
+  // then each row transformed (two by two: each tile row, from four padded rows). The transforms read up to
   // kWinogradRowSlack quads past a row's 2 * tiles + 2 (at most one past the padded row, for an odd output width):
-  // the next row's, or the plane's slack (WinogradStagingGeometry).
+  // the next row's, or the plane's slack; two by two, a tile row of an odd output height also reads a whole padded
+  // row past the plane, which WinogradStagingGeometry's slack holds.
   uint8_t* rows = packed + g.packed_input_bytes();
   RepackInput(staging, x, n, pad_code, rows, threads);
   const int64_t plane_bytes = g.transform_bytes(), used = g.plane_h * g.plane_w * 4, row_bytes = staging.plane_w * 4;
@@ -419,8 +420,10 @@ int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
   }
   return scattered;
 }
-// Between the biases of a winograd tile's outputs: the channels padded as Pack pads stage_.bias.
-int64_t WinogradBiasStride(const Geometry& g) { return g.ys.c + kMaxLanes * 4; }
+// Bias and scale are padded past the channels: channel-lane tiles read whole vectors.
+constexpr int64_t kChannelPadding = kMaxLanes * 4;
+// Between the biases of a winograd tile's outputs: the channels padded alike.
+int64_t WinogradBiasStride(const Geometry& g) { return g.ys.c + kChannelPadding; }
 // The input repack: a byte written at 16 multiply-adds (EstimatedWork), half a vector step.
 int64_t RepackWork(const Geometry& g) { return g.packed_input_bytes() / 2; }
 // A direct layout's whole work: every group's, and its repack's.
@@ -490,10 +493,10 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
     return *why = name + (tile_rows == 1 ? " takes only stride-1 kernels 3 columns wide"
                                          : " takes only unstrided, undilated 3x3 kernels"),
            false;
-  // u[(unit * transforms + i], a unit being one kernel row (along rows) or one kernel (two by two) of output
+  // u[unit * transforms + i], a unit being one kernel row (along rows) or one kernel (two by two) of output
   // channel c and input channel ic: unit (c * cin_g + ic) * kh + ky, or c * cin_g + ic.
   const int transforms = WinogradTransforms(tile_rows);
-  const int64_t per_kernel = tile_rows == 1 ? g.win.kh : 1, unit_weights = tile_rows == 1 ? 3 : 9;
+  const int64_t per_kernel = tile_rows == 1 ? g.win.kh : 1, unit_weights = WinogradUnitWeights(tile_rows);
   const int64_t units = g.ys.c * g.cin_g * per_kernel, per_channel = g.cin_g * per_kernel * transforms;
   std::vector<int16_t> u(static_cast<size_t>(units * transforms));
   int32_t max_u = 0;
@@ -652,8 +655,8 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
   lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
   hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
   stage_ = std::move(stage);
-  stage_.bias.resize(stage_.bias.size() + kMaxLanes * 4, 0);  // channel-lane tiles read whole vectors
-  stage_.scale.resize(stage_.scale.size() + kMaxLanes * 4, 1.0f);
+  stage_.bias.resize(stage_.bias.size() + kChannelPadding, 0);
+  stage_.scale.resize(stage_.scale.size() + kChannelPadding, 1.0f);
 }
 
 void PackedConv::BindTiles() {

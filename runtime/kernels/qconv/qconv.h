@@ -156,7 +156,9 @@ struct TileArgs {
 };
 using TileFn = void (*)(const TileArgs&);
 constexpr int kMaxNr = 6;
-constexpr int kPartialSums = kMaxNr * 4 * kMaxLanes;  // TileArgs::partial's int32s: 4 vectors of kMaxLanes by kMaxNr
+// TileArgs::partial's int32s: 4 vectors of kMaxLanes by kMaxNr; a two-by-two winograd tile's four outputs fill it
+// (4 x 2 vectors of 8 lanes by 6 on AVX2; WinogradTileOf asserts it).
+constexpr int kPartialSums = kMaxNr * 4 * kMaxLanes;
 
 enum class WeightType { kS8, kS16 };
 enum class Lanes { kPositions, kChannels };
@@ -249,7 +251,8 @@ class PackedConv {
   static bool CreateWinograd(const Microkernel& kernel, const TileSet& tiles, const Geometry& g,
                              const int8_t* weights, int32_t max_code, OutputStage stage, PackedConv* out,
                              std::string* why);
-  // With g_ set: the blocks, spans and packed weights of `tiles`, from `transforms` weights per kernel position,
+  // With g_ set: the blocks, spans and packed weights of `tiles`, from `transforms` weights per kernel position
+  // of the grid (winograd: per kernel row, or two by two per kernel),
   // values[((((c * cin_g + ic) * grid.kh + ky) * values_kw + kx) * transforms + i] (c over all output channels),
   // then the output stage.
   void Pack(const Microkernel& kernel, const TileSet& tiles, const int16_t* values, int64_t values_kw,

@@ -56,6 +56,9 @@ constexpr int WinogradOffset(int tile_rows, int t) {
   constexpr int kAlongRows[4] = {1, 0, 1, 1};
   return tile_rows == 1 ? kAlongRows[t] : t == 5 ? 0 : 2;
 }
+// The weights one set of transformed weights comes from: a kernel row's 3 along rows, a 3x3 kernel's 9 two by two;
+// every |u| is at most that many times the largest |w|.
+constexpr int WinogradUnitWeights(int tile_rows) { return tile_rows == 1 ? 3 : 9; }
 // The largest transformed code, for codes <= max_code.
 constexpr int32_t WinogradMaxV(int tile_rows, int32_t max_code) { return 2 * tile_rows * max_code; }
 // The first transform that output o takes (its sums start there), with sign +1.
@@ -100,8 +103,8 @@ int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t
 // <= max_code. Works in fours of tiles: reads up to kWinogradRowSlack quads past the row's 2 * tiles + 2 (they
 // must be readable) and may write up to 3 quads of garbage past each out[i]'s `tiles`.
 void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* const out[4]);
-// One row of two-by-two tiles: the same from four padded input rows (rows[k], each as `quads` above) into quad t
-// of each out[t'] (v_t', offset), with the same reads and writes past each row.
+// One row of two-by-two tiles: the same from four padded input rows (rows[k], each as `quads` above, each read as
+// far past its 2 * tiles + 2 quads) into quad t of each out[t'] (v_t', offset), writing as far past each.
 void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* const out[16]);
 
 }  // namespace q46::kernels::qconv
