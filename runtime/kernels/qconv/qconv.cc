@@ -439,7 +439,8 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
                         int32_t max_weight, OutputStage stage, PackedConv* out, std::string* why,
                         const TileSet* tiles) {
   if (tiles != nullptr && tiles->winograd_rows > 0)
-    return CreateWinograd(kernel, *tiles, g, weights, max_code, std::move(stage), out, why);
+    return CreateWinograd(kernel, *tiles, g, TransformWeights(g, weights, tiles->winograd_rows), max_code,
+                          std::move(stage), out, why);
   const int64_t flush = kernel.flush_steps(max_code, max_weight);
   const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
   if (tiles == nullptr) {
@@ -449,11 +450,17 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     // The winograd layout where it applies and does less work.
     int64_t best = flush == 0 ? INT64_MAX : std::min(positions, channels);
     PackedConv winograd;
-    for (const TileSet* t : kernel.tile_sets()) {
-      PackedConv candidate;
-      std::string no;
-      if (t->name == nullptr || t->winograd_rows == 0 || !CreateWinograd(kernel, *t, g, weights, max_code, stage, &candidate, &no)) continue;
-      if (candidate.work_ < best) best = candidate.work_, winograd = std::move(candidate);
+    const std::vector<const TileSet*> sets = kernel.tile_sets();
+    for (const int rows : {1, 2}) {
+      const auto of_form = [rows](const TileSet* t) { return t->name != nullptr && t->winograd_rows == rows; };
+      if (std::none_of(sets.begin(), sets.end(), of_form)) continue;
+      const WinogradValues values = TransformWeights(g, weights, rows);  // once for both tile forms
+      for (const TileSet* t : sets) {
+        PackedConv candidate;
+        std::string no;
+        if (!of_form(t) || !CreateWinograd(kernel, *t, g, values, max_code, stage, &candidate, &no)) continue;
+        if (candidate.work_ < best) best = candidate.work_, winograd = std::move(candidate);
+      }
     }
     if (winograd.tiles_ != nullptr) return *out = std::move(winograd), true;
   }
@@ -483,8 +490,28 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
   return true;
 }
 
-bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, const Geometry& g, const int8_t* weights,
-                                int32_t max_code, OutputStage stage, PackedConv* out, std::string* why) {
+PackedConv::WinogradValues PackedConv::TransformWeights(const Geometry& g, const int8_t* weights, int tile_rows) {
+  // u[unit * transforms + i], a unit being one kernel row (along rows) or one kernel (two by two) of output
+  // channel c and input channel ic: unit (c * cin_g + ic) * kh + ky, or c * cin_g + ic.
+  WinogradValues v;
+  if (!WinogradApplies(g.win, tile_rows)) return v;  // none: the kernel is not the form's shape
+  const int transforms = WinogradTransforms(tile_rows);
+  const int64_t per_kernel = tile_rows == 1 ? g.win.kh : 1, unit_weights = WinogradUnitWeights(tile_rows);
+  const int64_t units = g.ys.c * g.cin_g * per_kernel;
+  v.u.resize(static_cast<size_t>(units * transforms));
+  for (int64_t r = 0; r < units; ++r) {
+    int32_t unit[kWinogradMaxTransforms];
+    WinogradWeights(tile_rows, weights + r * unit_weights, unit);
+    for (int i = 0; i < transforms; ++i)
+      v.u[static_cast<size_t>(r * transforms + i)] = static_cast<int16_t>(unit[i]),
+      v.max_u = std::max(v.max_u, std::abs(unit[i]));
+  }
+  return v;
+}
+
+bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, const Geometry& g,
+                                const WinogradValues& values, int32_t max_code, OutputStage stage, PackedConv* out,
+                                std::string* why) {
   const std::string name = t.name != nullptr ? t.name : kernel.name;
   if (t.name == nullptr || kernel.center(max_code) != 0 || kernel.weight_type != WeightType::kS8)
     return *why = name + " has no winograd tiles (they take uncentered byte codes and weights)", false;
@@ -493,19 +520,10 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
     return *why = name + (tile_rows == 1 ? " takes only stride-1 kernels 3 columns wide"
                                          : " takes only unstrided, undilated 3x3 kernels"),
            false;
-  // u[unit * transforms + i], a unit being one kernel row (along rows) or one kernel (two by two) of output
-  // channel c and input channel ic: unit (c * cin_g + ic) * kh + ky, or c * cin_g + ic.
   const int transforms = WinogradTransforms(tile_rows);
-  const int64_t per_kernel = tile_rows == 1 ? g.win.kh : 1, unit_weights = WinogradUnitWeights(tile_rows);
-  const int64_t units = g.ys.c * g.cin_g * per_kernel, per_channel = g.cin_g * per_kernel * transforms;
-  std::vector<int16_t> u(static_cast<size_t>(units * transforms));
-  int32_t max_u = 0;
-  for (int64_t r = 0; r < units; ++r) {
-    int32_t unit[kWinogradMaxTransforms];
-    WinogradWeights(tile_rows, weights + r * unit_weights, unit);
-    for (int i = 0; i < transforms; ++i)
-      u[static_cast<size_t>(r * transforms + i)] = static_cast<int16_t>(unit[i]), max_u = std::max(max_u, std::abs(unit[i]));
-  }
+  const std::vector<int16_t>& u = values.u;
+  const int64_t per_channel = static_cast<int64_t>(u.size()) / g.ys.c;
+  const int32_t max_u = values.max_u;
   const int32_t max_v = WinogradMaxV(tile_rows, max_code);
   if (WinogradFlushSteps(max_v, max_u) == 0)
     return *why = name + " cannot accumulate transformed codes up to " + std::to_string(max_v) +
@@ -622,8 +640,10 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
   }
 
   // Per block [transform][step][channel][4 lanes]; step s is (quad, grid tap), and the lane adds its kernel
-  // column where the geometry folds them. Each step's lanes worked out once (a model's load was a fifth packing).
+  // column where the geometry folds them. Each step's lanes worked out once, and each kernel position's transforms
+  // read together (they lie side by side in values): a model's load was a fifth packing.
   weights_.assign(static_cast<size_t>(g.groups * group_weight_bytes_), 0);
+  const int64_t channel_values = g.cin_g * g.grid.kh * values_kw * transforms;
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t grid_tap = s % grid_taps, ky = grid_tap / g.grid.kw, column = grid_tap % g.grid.kw;
     int64_t lane_value[4];  // lane e's offset into values from its output channel's, or -1: a pad lane
@@ -633,23 +653,27 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
                           ? ((ic * g.grid.kh + ky) * values_kw + column + kx) * transforms
                           : -1;
     }
-    const int64_t channel_values = g.cin_g * g.grid.kh * values_kw * transforms;
     for (int64_t grp = 0; grp < g.groups; ++grp)
-      for (const Block& b : blocks_)
-        for (int64_t i = 0; i < transforms; ++i) {
-          unsigned char* out = &weights_[static_cast<size_t>(grp * group_weight_bytes_ + b.weight_offset +
-                                                             (i * steps + s) * b.width * 4 * elem)];
-          const int64_t channels = std::min(b.width, g.cout_g - b.first_channel);
-          for (int64_t n = 0; n < channels; ++n) {
-            const int16_t* channel = values + (grp * g.cout_g + b.first_channel + n) * channel_values + i;
-            for (int64_t e = 0; e < 4; ++e, out += elem) {
-              if (lane_value[e] < 0) continue;
-              const int16_t v = channel[lane_value[e]];
-              const int8_t narrow = static_cast<int8_t>(v);
-              std::memcpy(out, elem == 1 ? static_cast<const void*>(&narrow) : &v, static_cast<size_t>(elem));
+      for (const Block& b : blocks_) {
+        // Transform i of lane e of channel n at out + (i * transform_stride + n * 4 + e) * elem.
+        unsigned char* const out = &weights_[static_cast<size_t>(grp * group_weight_bytes_ + b.weight_offset +
+                                                                 s * b.width * 4 * elem)];
+        const int64_t transform_stride = steps * b.width * 4, channels = std::min(b.width, g.cout_g - b.first_channel);
+        for (int64_t n = 0; n < channels; ++n) {
+          const int16_t* channel = values + (grp * g.cout_g + b.first_channel + n) * channel_values;
+          for (int64_t e = 0; e < 4; ++e) {
+            if (lane_value[e] < 0) continue;
+            const int16_t* v = channel + lane_value[e];
+            for (int64_t i = 0; i < transforms; ++i) {
+              unsigned char* at = out + (i * transform_stride + n * 4 + e) * elem;
+              if (elem == 1)
+                *at = static_cast<unsigned char>(static_cast<int8_t>(v[i]));
+              else
+                std::memcpy(at, &v[i], sizeof(int16_t));
             }
           }
         }
+      }
   }
   const bool clip = stage.activation.kind == FloatActivation::kClip;
   lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;

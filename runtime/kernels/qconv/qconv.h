@@ -248,8 +248,15 @@ class PackedConv {
   struct Span {
     int64_t first, count;
   };
+  // A layer's weights transformed for one winograd form (winograd.h's u, from TransformWeights; none where the
+  // kernel is not the form's shape), shared by its two tile forms, and their largest magnitude.
+  struct WinogradValues {
+    std::vector<int16_t> u;
+    int32_t max_u = 0;
+  };
+  static WinogradValues TransformWeights(const Geometry& g, const int8_t* weights, int tile_rows);
   static bool CreateWinograd(const Microkernel& kernel, const TileSet& tiles, const Geometry& g,
-                             const int8_t* weights, int32_t max_code, OutputStage stage, PackedConv* out,
+                             const WinogradValues& values, int32_t max_code, OutputStage stage, PackedConv* out,
                              std::string* why);
   // With g_ set: the blocks, spans and packed weights of `tiles`, from `transforms` weights per kernel position
   // of the grid (winograd: per kernel row, or two by two per kernel),
