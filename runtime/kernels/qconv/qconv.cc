@@ -563,11 +563,15 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   p.Pack(kernel, t, u.data(), 1, transforms, std::move(stage));
 
   // Where each block's tiles widen, per transform, and the work that makes (in PositionLaneWork's and
-  // ChannelLaneWork's units: the steps, a widening, the outputs). A widening adds a transform's sums into each
-  // output's it takes part in, and the tile calls one AccumulateChunk per chunk: about two steps' work along rows,
-  // six two by two (fitted on a Zen 3 with AVX2 on CIFAR CNN-10's 32x32 16-channel layer, 4 steps a transform,
-  // where two by two at two steps a widening was picked and ran 1.4x slower than along rows).
-  constexpr int64_t kChunkCost[3] = {0, 2, 6};
+  // ChannelLaneWork's units): the steps, a widening at about two steps' work, and two by two a cost of each
+  // transform's own (its sums added into four outputs, its AccumulateChunk calls; a tile runs 16 of them), about 5
+  // steps' work with positions on the lanes and 15 with channels (a tile of 6 positions where one of positions has
+  // 16). Fitted on a Zen 3 with AVX2 to the layers where two by two lost or won most against the rows form: CIFAR
+  // CNN-10's 16-channel 32x32 and 64-channel 8x8 ones (4 and 16 steps a transform; 1.4x slower), the U-Net's
+  // 128-channel 64x64 one on uniformly spread weight codes (32 steps, 3 widenings a transform; 1.18x faster) and
+  // ResNet-18's 64-channel 56x56 one on its trained weights (16 steps, one widening; 1.18x faster).
+  constexpr int64_t kChunkCost = 2;
+  const int64_t transform_cost = tile_rows == 1 ? 0 : t.lanes_of == Lanes::kChannels ? 15 : 5;
   const Geometry& wg = p.g_;
   const int64_t steps = wg.steps(), blocks = static_cast<int64_t>(p.blocks_.size());
   p.group_chunk_ends_ = blocks * transforms * steps;
@@ -582,7 +586,7 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
                                                          block.weight_offset) + i * steps * block.width * 4;
         int32_t* ends = &p.chunk_ends_[static_cast<size_t>(grp * p.group_chunk_ends_ + block.chunk_offset + i * steps)];
         const int64_t vectors = t.lanes_of == Lanes::kChannels ? CeilDiv(block.width, t.lanes) : block.width;
-        work += (steps + kChunkCost[tile_rows] * WinogradChunks(w, steps, block.width, max_v, ends)) * vectors;
+        work += (steps + kChunkCost * WinogradChunks(w, steps, block.width, max_v, ends) + transform_cost) * vectors;
       }
   }
   if (t.lanes_of == Lanes::kChannels)
