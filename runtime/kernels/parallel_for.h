@@ -50,11 +50,16 @@ template <class Body>
 void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) {
   const int parts = static_cast<int>(PartsOf(n, grain, threads));
   if (parts == 1 || n > INT32_MAX) return ParallelRanges(n, grain, threads, body);
-  // A share's unclaimed items [front, back), as front << 32 | back, on a cache line of its own.
+  // A share's unclaimed items [front, back), as front << 32 | back, on a cache line of its own. On the stack for up
+  // to kStackShares threads (the convolutions call this once per layer and image), on the heap past that.
   struct alignas(64) Share {
     std::atomic<uint64_t> bounds;
   };
-  const auto shares = std::make_unique<Share[]>(static_cast<size_t>(parts));
+  constexpr int kStackShares = 16;
+  Share on_stack[kStackShares];
+  const std::unique_ptr<Share[]> on_heap =
+      parts > kStackShares ? std::make_unique<Share[]>(static_cast<size_t>(parts)) : nullptr;
+  Share* const shares = on_heap ? on_heap.get() : on_stack;
   for (int p = 0; p < parts; ++p)
     shares[p].bounds = static_cast<uint64_t>(n * p / parts) << 32 | static_cast<uint64_t>(n * (p + 1) / parts);
   const int64_t slice = std::max<int64_t>(std::max<int64_t>(grain, 1), n / parts / 8);

@@ -245,11 +245,12 @@ TEST(ParallelRanges, CoverEveryElementOnceInGrains) {
 }
 
 // The balanced ranges cover [0, n) once however the threads share them; where there is more than one share, no
-// range is longer than a slice (an eighth of a share, at least the grain).
+// range is longer than a slice (an eighth of a share, at least the grain). 20 threads: more shares than fit on the
+// stack.
 TEST(ParallelRangesBalanced, CoverEveryElementOnce) {
   for (const int64_t n : {0, 1, 7, 1000, 65536, 100003})
     for (const int64_t grain : {1, 100, 1 << 16})
-      for (const int threads : {1, 2, 3, 8}) {
+      for (const int threads : {1, 2, 3, 8, 20}) {
         std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
         std::atomic<int64_t> longest{0};
         ParallelRangesBalanced(n, grain, threads, [&](int64_t begin, int64_t end) {
