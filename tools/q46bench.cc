@@ -80,6 +80,11 @@ std::string OpKind(const q46::plan::Node& node) {
   }
 }
 
+// Seconds of steady clock since `start`.
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 absl::Status Main() {
   using q46::rt::Status;
   q46::rt::LoadOptions options;
@@ -98,7 +103,7 @@ absl::Status Main() {
   if (Status st = q46::rt::Model::LoadFile(plan_path, &model, &options); !st.ok())
     return absl::InvalidArgumentError(st.message());
   // Reading, validating and packing the plan (weights packed and layouts chosen once, at load).
-  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  const double load_seconds = SecondsSince(load_start);
   const q46::plan::Plan& plan = model->plan();
   q46::rt::Context ctx(*model);  // out of memory, or oneDNN refusing a float layer, throws: RunMain reports it
   ctx.set_threads(static_cast<int>(threads));
@@ -121,7 +126,7 @@ absl::Status Main() {
   while (whole.size() < repeats || timed < min_seconds) {
     const auto start = std::chrono::steady_clock::now();
     ctx.Run();
-    whole.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    whole.push_back(SecondsSince(start));
     timed += whole.back();
   }
   const Spread net = SpreadOf(whole);

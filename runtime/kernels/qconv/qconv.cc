@@ -539,14 +539,14 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
     const int16_t* const channel = u.data() + c * per_channel;
     for (const int16_t* unit = channel; unit < channel + per_channel; unit += transforms)
       for (int i = 0; i < transforms; ++i) sums[i] += unit[i], magnitude += std::abs(unit[i]);
-    for (int o = outputs - 1; o >= 0; --o) {
-      int64_t bias = scale_by * int64_t{stage.bias[static_cast<size_t>(c)]};
+    const int64_t layer_bias = stage.bias[static_cast<size_t>(c)];
+    for (int o = 0; o < outputs; ++o) {
+      int64_t bias = scale_by * layer_bias;
       for (int i = 0; i < transforms; ++i)
         bias -= int64_t{WinogradCombine(tile_rows, o, i)} * WinogradOffset(tile_rows, i) * max_code * sums[i];
       // Every partial sum of a tile is within max_v * magnitude, and the biased one within that plus |bias|.
       if (int64_t{max_v} * magnitude + std::abs(bias) > std::numeric_limits<int32_t>::max())
         return *why = name + ": output channel " + std::to_string(c) + " can overflow its int32 sums", false;
-      // Output 0's last: the others start from the layer's bias.
       (o == 0 ? stage.bias[static_cast<size_t>(c)] : p.winograd_bias_[static_cast<size_t>((o - 1) * bias_stride + c)]) =
           static_cast<int32_t>(bias);
     }
@@ -692,11 +692,11 @@ void PackedConv::BindTiles() {
   const int64_t elem = stage_.codes_out ? 1 : sizeof(float);
   image_output_bytes_ = g_.ys.c * plane * elem;
   bound_.clear();
+  const int64_t bias_stride = WinogradBiasStride(g_);
   for (int64_t group = 0; group < g_.groups; ++group)
     for (const Block& block : blocks_) {
       const int64_t c0 = group * g_.cout_g + block.first_channel;
       const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
-      const int64_t bias_stride = WinogradBiasStride(g_);
       const TileOutput out{nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
                            stage_.codes_out, stage_.bias.data() + c0,
                            g_.winograd ? winograd_bias_.data() + c0 : nullptr, bias_stride,

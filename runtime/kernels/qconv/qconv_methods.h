@@ -217,6 +217,12 @@ struct OutputRegs {
   typename R::I Codes(typename R::F clamped) const { return R::AddI32(R::RoundToI32(clamped), zero_point); }
 };
 
+// Whether register type R stores two vectors' codes in one go (R::StoreBytesPair); others store them one at a time.
+template <class R, class = void>
+struct HasStoreBytesPair : std::false_type {};
+template <class R>
+struct HasStoreBytesPair<R, std::void_t<decltype(&R::StoreBytesPair)>> : std::true_type {};
+
 // Position lanes: the outputs of a tile's NR channels (a position tile is as wide as its channel block) at its MR
 // vectors of kL grid positions from `first`, read from `partial` ([n][m] vectors). T is the output type (uint8_t
 // codes or float); per channel the bias and scale are broadcast once for all MR vectors. What the loop reads of
@@ -237,7 +243,7 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
     const auto channel_bias = R::Set1I32(bias[n]);
     const auto channel_scale = R::Set1F(scale[n]);
     T* const plane = out + n * channel_stride;
-    if constexpr (std::is_same_v<T, uint8_t> && MR == 2) {
+    if constexpr (std::is_same_v<T, uint8_t> && MR == 2 && HasStoreBytesPair<R>::value) {
       if (pair) {
         const auto codes = [&](int m) {
           return regs.Codes(regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), channel_bias, channel_scale));

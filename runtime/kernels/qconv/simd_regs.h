@@ -83,7 +83,8 @@ struct Ymm {
     const uint64_t bytes = LowBytes(v);
     std::memcpy(p, &bytes, 8);
   }
-  // Two vectors' low bytes, a's then b's (2 * kBytes / 4 bytes): packed together, one store.
+  // Two vectors' low bytes, a's then b's (2 * kBytes / 4 bytes): packed together, one store. (Only Ymm has it:
+  // the position tiles store other registers' vectors one at a time, HasStoreBytesPair in qconv_methods.h.)
   static void StoreBytesPair(uint8_t* p, I a, I b) {
     const I bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_setzero_si256());  // a0-3 b0-3 | a4-7 b4-7
     const I ordered = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 3, 6, 7));
@@ -159,7 +160,6 @@ struct Zmm {
   static void StoreBytes(uint8_t* p, I v) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm512_cvtepi32_epi8(v));
   }
-  static void StoreBytesPair(uint8_t* p, I a, I b) { StoreBytes(p, a), StoreBytes(p + kBytes / 4, b); }
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
     _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>(mask), v);
   }
@@ -192,7 +192,6 @@ struct Neon {
     const uint32_t four = vget_lane_u32(vreinterpret_u32_u8(bytes), 0);
     std::memcpy(p, &four, 4);
   }
-  static void StoreBytesPair(uint8_t* p, I a, I b) { StoreBytes(p, a), StoreBytes(p + kBytes / 4, b); }
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
     uint8_t bytes[4];
     StoreBytes(bytes, v);
