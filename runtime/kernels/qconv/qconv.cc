@@ -102,6 +102,7 @@ Geometry MakeGeometryAs(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups,
   const int64_t last_tap = (grid.dh * (grid.kh - 1)) / grid.sh * g.plane_w + (grid.dw * (grid.kw - 1)) / grid.sw;
   g.plane_len = std::max(g.plane_h * g.plane_w + min_slack, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
   const int64_t plane_bytes = g.plane_len * 4, quad_bytes = grid.sh * grid.sw * plane_bytes;
+  g.quad_bytes = quad_bytes;
   g.group_bytes = g.quads * quad_bytes;
   g.phase_used.assign(static_cast<size_t>(grid.sh * grid.sw), false);
   for (int64_t q = 0; q < g.quads; ++q)
@@ -142,16 +143,18 @@ Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t g
   const int64_t last_tap = g.grid.dh * (g.grid.kh - 1) * g.plane_w;
   // (+ 3: the input transform's last row, WinogradInputRow's or WinogradInputRows', may write that far past it.)
   g.plane_len = std::max(g.plane_h * g.plane_w + 3, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
-  // An odd number of cache lines from one quad's planes to the next: the steps of a channel-lane tile, a quad
-  // apart, then fall in different cache sets (at 4 KiB apart, ResNet-18's 14x14 layer two by two, they shared one
-  // and ran 13% slower).
-  while (g.transforms() * g.plane_len % 16 != 0 || g.transforms() * g.plane_len / 16 % 2 == 0) ++g.plane_len;
-  const int64_t quad_bytes = g.transforms() * g.transform_bytes();
-  g.group_bytes = g.quads * quad_bytes;
+  // Each plane starts a cache line (PackedConv::Run aligns the scratch), so a position tile's 16 positions of a
+  // quad are one line, not two; and one quad's planes lie an odd number of lines from the next's, so the steps of a
+  // tile, a quad apart, fall in different cache sets. On ResNet-18's layers two by two, planes off the lines ran
+  // 4-10% slower with position lanes; and quads 4 KiB apart (its 14x14 layer) shared a set and ran 13% slower.
+  g.plane_len = CeilDiv(g.plane_len, 16) * 16;
+  g.quad_bytes = g.transforms() * g.transform_bytes();
+  if (g.quad_bytes / 64 % 2 == 0) g.quad_bytes += 64;
+  g.group_bytes = g.quads * g.quad_bytes;
   g.phase_used.assign(1, true);
   for (int64_t q = 0; q < g.quads; ++q)
     for (int64_t ky = 0; ky < g.grid.kh; ++ky)
-      g.step_offsets.push_back(q * quad_bytes + ky * g.grid.dh * g.plane_w * 4);
+      g.step_offsets.push_back(q * g.quad_bytes + ky * g.grid.dh * g.plane_w * 4);
   return g;
 }
 
@@ -285,7 +288,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
       else
         first[e] = first[0];
     }
-    uint8_t* quad = packed + grp * g.group_bytes + q * grid.sh * grid.sw * plane_bytes;
+    uint8_t* quad = packed + grp * g.group_bytes + q * g.quad_bytes;
     if (whole) {
       // The whole planes interleaved as one run. Where the rows are not already in place (padding above or
       // beside them), the run goes at the end of the packed plane and each row is moved to its place, front to
@@ -342,8 +345,8 @@ void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8
   const int transforms = g.transforms();
   ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
-    const uint8_t* in = rows + grp * staging.group_bytes + q * staging.plane_len * 4;
-    uint8_t* quad = packed + grp * g.group_bytes + q * transforms * plane_bytes;
+    const uint8_t* in = rows + grp * staging.group_bytes + q * staging.quad_bytes;
+    uint8_t* quad = packed + grp * g.group_bytes + q * g.quad_bytes;
     // Rows in order: each overwrites what the one before wrote past its end.
     for (int64_t r = 0; r < g.plane_h; ++r) {
       uint8_t* out[kWinogradMaxTransforms];
@@ -764,6 +767,7 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
 }
 
 void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
+  scratch += (kScratchAlignment - reinterpret_cast<uintptr_t>(scratch) % kScratchAlignment) % kScratchAlignment;
   // A thread only pays for its fork and join with about a million MACs of work (~10 us here).
   constexpr int64_t kMacsPerThread = 1 << 20;
   const int64_t macs = g_.ys.h * g_.ys.w * g_.ys.c * g_.cin_g * g_.win.kh * g_.win.kw;

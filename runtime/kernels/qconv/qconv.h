@@ -67,6 +67,7 @@ struct Geometry {
   int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
                              // (winograd: tile positions, ceil(OH / tile_rows) * plane_w)
   int64_t plane_len = 0;     // positions per plane including read slack past the last tile
+  int64_t quad_bytes = 0;    // bytes from one quad's planes to the next's
   int64_t group_bytes = 0;   // bytes of one group's packed input
   std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base
   std::vector<bool> phase_used;       // per stride-phase plane: read by some tap (a 1x1 stride-2 layer reads one)
@@ -232,12 +233,15 @@ class PackedConv {
   // times).
   int64_t estimated_work() const { return work_; }
   size_t scratch_bytes() const {
-    return static_cast<size_t>(g_.winograd ? g_.packed_input_bytes() + staging_.scratch_bytes() : g_.scratch_bytes());
+    return kScratchAlignment - 1 +
+           static_cast<size_t>(g_.winograd ? g_.packed_input_bytes() + staging_.scratch_bytes() : g_.scratch_bytes());
   }
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(), any alignment) and up to `threads`.
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
 
  private:
+  // Run aligns the packed input to a cache line (the winograd layouts' planes start on lines).
+  static constexpr size_t kScratchAlignment = 64;
   // A run of output channels computed by one tile, with its packed weights.
   struct Block {
     int64_t first_channel, width, weight_offset;
