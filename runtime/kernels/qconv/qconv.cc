@@ -349,14 +349,13 @@ void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8
     uint8_t* quad = packed + grp * g.group_bytes + q * g.quad_bytes;
     // Rows in order: each overwrites what the one before wrote past its end.
     for (int64_t r = 0; r < g.plane_h; ++r) {
-      uint8_t* out[kWinogradMaxTransforms];
-      for (int i = 0; i < transforms; ++i) out[i] = quad + i * plane_bytes + r * g.plane_w * 4;
+      uint8_t* const out = quad + r * g.plane_w * 4;
       if (g.tile_rows == 1) {
-        WinogradInputRow(in + r * row_bytes, g.plane_w, max_code, out);
+        WinogradInputRow(in + r * row_bytes, g.plane_w, max_code, out, plane_bytes);
       } else {
         const uint8_t* const patch[4] = {in + 2 * r * row_bytes, in + (2 * r + 1) * row_bytes,
                                          in + (2 * r + 2) * row_bytes, in + (2 * r + 3) * row_bytes};
-        WinogradInputRows(patch, g.plane_w, max_code, out);
+        WinogradInputRows(patch, g.plane_w, max_code, out, plane_bytes);
       }
     }
     for (int i = 0; i < transforms; ++i)  // read past the last tile, by lanes whose outputs are dropped

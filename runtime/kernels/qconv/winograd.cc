@@ -14,6 +14,10 @@ namespace q46::kernels::qconv {
 
 namespace {
 
+#if defined(__SSE2__)
+void Store(uint8_t* out, int64_t t, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * t), v); }
+#endif
+
 // H = 2 G: u = H w along rows, H w H^T two by two.
 constexpr int kH[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
 
@@ -39,16 +43,39 @@ void RowTransform(const uint8_t* quads, int64_t t, int e, uint8_t max_code, uint
 #if defined(__SSE2__)
 __m128i AddVectors(__m128i a, __m128i b) { return _mm_add_epi8(a, b); }
 __m128i SubVectors(__m128i a, __m128i b) { return _mm_sub_epi8(a, b); }
-// Tiles t .. t + 3 of a padded row of quads, the even and odd quads of columns 2t .. 2t + 7 and of 2t + 2 ..
-// 2t + 9: their four row transforms.
-void RowTransform4(const uint8_t* quads, int64_t t, __m128i offset, __m128i v[4]) {
-  const auto load = [&](int64_t quad) { return _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(quads + 4 * quad))); };
+__m128i LoadQuads(const uint8_t* quads, int64_t quad) {
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(quads + 4 * quad));
+}
+// Tiles t .. t + 3 of a row whose four quads from `quad` load(quad) gives, the even and odd quads of columns
+// 2t .. 2t + 7 and of 2t + 2 .. 2t + 9: their four row transforms.
+template <class Load>
+void RowTransform4Of(const Load& load, int64_t t, __m128i offset, __m128i v[4]) {
+  const auto at = [&](int64_t quad) { return _mm_castsi128_ps(load(quad)); };
   const auto even = [](__m128 a, __m128 b) { return _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))); };
   const auto odd = [](__m128 a, __m128 b) { return _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))); };
-  const __m128 a = load(2 * t), b = load(2 * t + 4), c = load(2 * t + 2), d = load(2 * t + 6);
+  const __m128 a = at(2 * t), b = at(2 * t + 4), c = at(2 * t + 2), d = at(2 * t + 6);
   Transform4(even(a, b), odd(a, b), even(c, d), odd(c, d), offset, AddVectors, SubVectors, v);
 }
-void Store(uint8_t* out, int64_t t, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * t), v); }
+void RowTransform4(const uint8_t* quads, int64_t t, __m128i offset, __m128i v[4]) {
+  RowTransform4Of([quads](int64_t quad) { return LoadQuads(quads, quad); }, t, offset, v);
+}
+// Two by two, tiles t .. t + 3: down transform A of the four rows' quads (max_code added to its differences),
+// then its four row transforms (twice max_code added to theirs): B^T d B is linear, and its codes come out with
+// the same offsets, and the same bytes, as row transforms first, then down (winograd.h). In this order the four
+// vectors of each down transform are all that is live: rows first kept sixteen, more than SSE2's registers.
+template <int A>
+void DownThenRows4(const uint8_t* const rows[4], int64_t t, __m128i offset, __m128i twice, uint8_t* out,
+                   int64_t transform_bytes) {
+  const auto down = [&](int64_t quad) {
+    __m128i v[4];
+    Transform4(LoadQuads(rows[0], quad), LoadQuads(rows[1], quad), LoadQuads(rows[2], quad), LoadQuads(rows[3], quad),
+               offset, AddVectors, SubVectors, v);
+    return v[A];  // (the other rows' loads and sums are dropped by the compiler)
+  };
+  __m128i v[4];
+  RowTransform4Of(down, t, twice, v);
+  for (int i = 0; i < 4; ++i) Store(out + (4 * A + i) * transform_bytes, t, v[i]);
+}
 #endif
 
 }  // namespace
@@ -105,7 +132,7 @@ int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t
   return count;
 }
 
-void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* const out[4]) {
+void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes) {
   int64_t t = 0;
 #if defined(__SSE2__)
   // Four tiles a vector, the last perhaps partly past `tiles` (see winograd.h).
@@ -113,29 +140,28 @@ void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uin
   for (; t < tiles; t += 4) {
     __m128i v[4];
     RowTransform4(quads, t, offset, v);
-    for (int i = 0; i < 4; ++i) Store(out[i], t, v[i]);
+    for (int i = 0; i < 4; ++i) Store(out + i * transform_bytes, t, v[i]);
   }
 #endif
   for (; t < tiles; ++t)
     for (int e = 0; e < 4; ++e) {
       uint8_t v[4];
       RowTransform(quads, t, e, max_code, v);
-      for (int i = 0; i < 4; ++i) out[i][4 * t + e] = v[i];
+      for (int i = 0; i < 4; ++i) out[i * transform_bytes + 4 * t + e] = v[i];
     }
 }
 
-void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* const out[16]) {
+void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
+                       int64_t transform_bytes) {
   const auto twice = static_cast<uint8_t>(2 * max_code);
   int64_t t = 0;
 #if defined(__SSE2__)
-  const __m128i offset = _mm_set1_epi8(static_cast<char>(max_code)), down = _mm_set1_epi8(static_cast<char>(twice));
+  const __m128i offset = _mm_set1_epi8(static_cast<char>(max_code)), twice_v = _mm_set1_epi8(static_cast<char>(twice));
   for (; t < tiles; t += 4) {
-    __m128i r[4][4], v[4];
-    for (int k = 0; k < 4; ++k) RowTransform4(rows[k], t, offset, r[k]);
-    for (int i = 0; i < 4; ++i) {
-      Transform4(r[0][i], r[1][i], r[2][i], r[3][i], down, AddVectors, SubVectors, v);
-      for (int a = 0; a < 4; ++a) Store(out[4 * a + i], t, v[a]);
-    }
+    DownThenRows4<0>(rows, t, offset, twice_v, out, transform_bytes);
+    DownThenRows4<1>(rows, t, offset, twice_v, out, transform_bytes);
+    DownThenRows4<2>(rows, t, offset, twice_v, out, transform_bytes);
+    DownThenRows4<3>(rows, t, offset, twice_v, out, transform_bytes);
   }
 #endif
   for (; t < tiles; ++t)
@@ -144,7 +170,7 @@ void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_
       for (int k = 0; k < 4; ++k) RowTransform(rows[k], t, e, max_code, r[k]);
       for (int i = 0; i < 4; ++i) {
         Transform4(r[0][i], r[1][i], r[2][i], r[3][i], twice, AddBytes, SubBytes, v);
-        for (int a = 0; a < 4; ++a) out[4 * a + i][4 * t + e] = v[a];
+        for (int a = 0; a < 4; ++a) out[(4 * a + i) * transform_bytes + 4 * t + e] = v[a];
       }
     }
 }

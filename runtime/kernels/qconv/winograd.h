@@ -99,12 +99,14 @@ int64_t WinogradFlushSteps(int32_t max_v, int32_t max_u);
 int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t max_v, int32_t* ends);
 
 // One row of transformed codes along rows: quads holds 2 * tiles + 2 quads (4 channels each) of a padded input
-// row; tile t reads its quads 2t .. 2t + 3 and writes quad t of each out[i] (v_i, offset). Codes must be
-// <= max_code. Works in fours of tiles: reads up to kWinogradRowSlack quads past the row's 2 * tiles + 2 (they
-// must be readable) and may write up to 3 quads of garbage past each out[i]'s `tiles`.
-void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* const out[4]);
+// row; tile t reads its quads 2t .. 2t + 3 and writes quad t of transform i (v_i, offset) at
+// out + i * transform_bytes + 4 t. Codes must be <= max_code. Works in fours of tiles: reads up to
+// kWinogradRowSlack quads past the row's 2 * tiles + 2 (they must be readable) and may write up to 3 quads of
+// garbage past each transform's `tiles`.
+void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes);
 // One row of two-by-two tiles: the same from four padded input rows (rows[k], each as `quads` above, each read as
-// far past its 2 * tiles + 2 quads) into quad t of each out[t'] (v_t', offset), writing as far past each.
-void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* const out[16]);
+// far past its 2 * tiles + 2 quads) for each of the 16 transforms, writing as far past each.
+void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
+                       int64_t transform_bytes);
 
 }  // namespace q46::kernels::qconv
