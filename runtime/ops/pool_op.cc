@@ -16,7 +16,7 @@ class MaxPool final : public Op {
  public:
   MaxPool(const OpBuilder& b, Dims4 xs, Dims4 ys, Window2d win)
       : x_(b.input_index(0)), y_(b.output_index(0)), xs_(xs), ys_(ys), win_(win),
-        two_by_two_(kernels::AcceptsMaxPool2x2(xs, win, ys)) {}
+        two_by_two_(kernels::AcceptsMaxPool2x2(xs, win, ys)), columns_(kernels::MakeMaxPoolColumns(xs, win, ys)) {}
   void Run(const RunState& st) const override {
     // Planes are independent: a range of them is a smaller NCHW tensor {1, planes, h, w}.
     const int64_t planes = ys_.n * ys_.c, in_plane = xs_.h * xs_.w, out_plane = ys_.h * ys_.w;
@@ -29,7 +29,7 @@ class MaxPool final : public Op {
                               if (two_by_two_)
                                 kernels::MaxPool2x2(x, xs, y, ys);
                               else
-                                kernels::MaxPool(x, xs, win_, y, ys);
+                                kernels::MaxPool(x, xs, win_, columns_, y, ys);
                             });
   }
   std::string implementation() const override { return two_by_two_ ? "2x2" : "rows"; }
@@ -39,6 +39,7 @@ class MaxPool final : public Op {
   Dims4 xs_, ys_;
   Window2d win_;
   bool two_by_two_;
+  kernels::MaxPoolColumns columns_;  // the same for every range of planes
 };
 
 class AvgPool final : public Op {

@@ -41,9 +41,10 @@ bool MaxPoolMatches(std::mt19937& rng, Dims4 xs, const Window2d& win, Dims4 ys) 
   std::vector<uint8_t> xc(static_cast<size_t>(xs.size())), yc(n + kGuard, 0xA5), wc(n + kGuard, 0xA5);
   std::vector<float> xf(xc.size()), yf(n + kGuard, 12345.0f), wf(n + kGuard, 12345.0f);
   FillPoolInputs(rng, xc, xf);
-  MaxPool(xc.data(), xs, win, yc.data(), ys);
+  const MaxPoolColumns columns = MakeMaxPoolColumns(xs, win, ys);
+  MaxPool(xc.data(), xs, win, columns, yc.data(), ys);
   MaxPoolRef(xc.data(), xs, win, wc.data(), ys);
-  MaxPool(xf.data(), xs, win, yf.data(), ys);
+  MaxPool(xf.data(), xs, win, columns, yf.data(), ys);
   MaxPoolRef(xf.data(), xs, win, wf.data(), ys);
   return yc == wc && std::memcmp(yf.data(), wf.data(), yf.size() * sizeof(float)) == 0;
 }

@@ -126,47 +126,49 @@ template void MaxPool2x2<float>(const float*, Dims4, float*, Dims4);
 template void MaxPool2x2<uint8_t>(const uint8_t*, Dims4, uint8_t*, Dims4);
 
 
+MaxPoolColumns MakeMaxPoolColumns(Dims4 xs, const Window2d& win, Dims4 ys) {
+  const auto floor_div = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  MaxPoolColumns c;
+  c.inside_hi = ys.w;
+  for (int64_t kx = 0; kx < win.kw; ++kx) {
+    const int64_t shift = kx * win.dw - win.pad_l;
+    c.columns.push_back({shift, std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw)),
+                         std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1)});
+    c.inside_lo = std::max(c.inside_lo, c.columns.back().lo), c.inside_hi = std::min(c.inside_hi, c.columns.back().hi);
+  }
+  c.inside_lo = std::min(c.inside_lo, ys.w);  // a tap column may reach no output (a "same" pool on a narrow map)
+  c.inside_hi = std::max(c.inside_hi, c.inside_lo);
+  return c;
+}
+
 template <typename T>
-void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
+void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& columns, T* y, Dims4 ys) {
   // Row by row, each output's taps in the reference's order (ky, then kx), which starts from the lowest value and
   // takes a tap when it is greater (NaN never wins; of +0 and -0 the first stays). Outputs whose every tap column
   // is inside the row (the row's interior) keep their maximum in a register over all taps, a vector of them at a
   // time with stride 2; the others have each tap sweep the outputs whose input column it reaches, so padding is
   // skipped without a test per element.
   const auto take = [](T m, T v) { return v > m ? v : m; };
-  const auto floor_div = [](int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
-  // Per tap column kx: its shift kx * dw - pad_l and the outputs [lo, hi) whose input column ox * sw + shift lies
-  // in [0, xs.w), worked out once per call (two divisions each per row and tap were a fifth of ResNet-18's pool).
-  struct Columns {
-    int64_t shift, lo, hi;
-  };
-  std::vector<Columns> cols(static_cast<size_t>(win.kw));
-  int64_t inside_lo = 0, inside_hi = ys.w;  // the interior: outputs every tap column reaches
-  for (int64_t kx = 0; kx < win.kw; ++kx) {
-    const int64_t shift = kx * win.dw - win.pad_l;
-    cols[kx] = {shift, std::max<int64_t>(0, floor_div(-shift + win.sw - 1, win.sw)),
-                std::min(ys.w, floor_div(xs.w - 1 - shift, win.sw) + 1)};
-    inside_lo = std::max(inside_lo, cols[kx].lo), inside_hi = std::min(inside_hi, cols[kx].hi);
-  }
-  inside_lo = std::min(inside_lo, ys.w);  // a tap column may reach no output (a "same" pool on a narrow map)
-  inside_hi = std::max(inside_hi, inside_lo);
-  const int64_t last_shift = cols.back().shift;
-  std::vector<const T*> rows(static_cast<size_t>(win.kh));
+  const auto& cols = columns.columns;
+  const int64_t inside_lo = columns.inside_lo, inside_hi = columns.inside_hi, last_shift = cols.back().shift;
   for (int64_t plane = 0; plane < ys.n * ys.c; ++plane)
     for (int64_t oy = 0; oy < ys.h; ++oy) {
       T* out = y + (plane * ys.h + oy) * ys.w;
-      int64_t taps_rows = 0;  // the rows inside the input, in order
-      for (int64_t ky = 0; ky < win.kh; ++ky) {
+      // The tap rows inside the input, in order: taps_rows of them from first_ky, a dilation apart.
+      int64_t first_ky = 0, taps_rows = 0;
+      for (int64_t ky = win.kh - 1; ky >= 0; --ky) {
         const int64_t iy = oy * win.sh + ky * win.dh - win.pad_t;
-        if (iy >= 0 && iy < xs.h) rows[taps_rows++] = x + (plane * xs.h + iy) * xs.w;
+        if (iy >= 0 && iy < xs.h) first_ky = ky, ++taps_rows;
       }
+      const T* const first_row = taps_rows == 0 ? x : x + (plane * xs.h + oy * win.sh + first_ky * win.dh - win.pad_t) * xs.w;
+      const int64_t row_step = win.dh * xs.w;
       // The edges: each tap sweeps its outputs outside the interior.
       for (int64_t ox = 0; ox < inside_lo; ++ox) out[ox] = std::numeric_limits<T>::lowest();
       for (int64_t ox = inside_hi; ox < ys.w; ++ox) out[ox] = std::numeric_limits<T>::lowest();
-      for (int64_t r = 0; r < taps_rows; ++r)
-        for (const Columns& c : cols) {
+      for (const T *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+        for (const auto& c : cols) {
           const auto sweep = [&](int64_t from, int64_t to) {
-            for (int64_t ox = from; ox < to; ++ox) out[ox] = take(out[ox], rows[r][ox * win.sw + c.shift]);
+            for (int64_t ox = from; ox < to; ++ox) out[ox] = take(out[ox], row[ox * win.sw + c.shift]);
           };
           sweep(c.lo, std::min(c.hi, inside_lo));
           sweep(std::max(c.lo, inside_hi), c.hi);
@@ -180,8 +182,8 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
         if constexpr (std::is_same_v<T, uint8_t>) {
           for (; ox + 16 <= inside_hi && 2 * ox + last_shift + 32 <= xs.w; ox += 16) {
             __m128i m = _mm_setzero_si128();
-            for (int64_t r = 0; r < taps_rows; ++r)
-              for (const Columns& c : cols) m = _mm_max_epu8(m, EvenBytes32(rows[r] + 2 * ox + c.shift));
+            for (const uint8_t *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+              for (const auto& c : cols) m = _mm_max_epu8(m, EvenBytes32(row + 2 * ox + c.shift));
             _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), m);
           }
         } else {
@@ -191,10 +193,10 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
             for (; ox + 4 * kVectors <= inside_hi && 2 * ox + last_shift + 8 * kVectors <= xs.w; ox += 4 * kVectors) {
               __m128 m[kVectors];
               for (auto& v : m) v = _mm_set1_ps(std::numeric_limits<float>::lowest());
-              for (int64_t r = 0; r < taps_rows; ++r)
-                for (const Columns& c : cols)
+              for (const float *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+                for (const auto& c : cols)
                   for (int v = 0; v < kVectors; ++v) {
-                    const float* p = rows[r] + 2 * ox + c.shift + 8 * v;
+                    const float* p = row + 2 * ox + c.shift + 8 * v;
                     m[v] = _mm_max_ps(_mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0)),
                                       m[v]);
                   }
@@ -208,14 +210,14 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys) {
 #endif
       for (; ox < inside_hi; ++ox) {
         T m = std::numeric_limits<T>::lowest();
-        for (int64_t r = 0; r < taps_rows; ++r)
-          for (const Columns& c : cols) m = take(m, rows[r][ox * win.sw + c.shift]);
+        for (const T *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+          for (const auto& c : cols) m = take(m, row[ox * win.sw + c.shift]);
         out[ox] = m;
       }
     }
 }
-template void MaxPool<float>(const float*, Dims4, const Window2d&, float*, Dims4);
-template void MaxPool<uint8_t>(const uint8_t*, Dims4, const Window2d&, uint8_t*, Dims4);
+template void MaxPool<float>(const float*, Dims4, const Window2d&, const MaxPoolColumns&, float*, Dims4);
+template void MaxPool<uint8_t>(const uint8_t*, Dims4, const Window2d&, const MaxPoolColumns&, uint8_t*, Dims4);
 
 namespace {
 

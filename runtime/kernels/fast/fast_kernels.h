@@ -19,9 +19,21 @@ bool AcceptsMaxPool2x2(Dims4 xs, const Window2d& win, Dims4 ys);
 template <typename T>
 void MaxPool2x2(const T* x, Dims4 xs, T* y, Dims4 ys);
 
-// Max pool, any window, stride, dilation and padding (as MaxPoolRef).
+// Max pool, any window, stride, dilation and padding (as MaxPoolRef), with the window's columns worked out once
+// per layer (MakeMaxPoolColumns; two divisions per row and tap were a fifth of ResNet-18's pool), so that the
+// kernel itself allocates nothing: per tap column kx its shift kx * dw - pad_l and the outputs [lo, hi) whose input
+// column ox * sw + shift lies in [0, xs.w); the interior [inside_lo, inside_hi), the outputs every tap column
+// reaches.
+struct MaxPoolColumns {
+  struct Column {
+    int64_t shift, lo, hi;
+  };
+  std::vector<Column> columns;
+  int64_t inside_lo = 0, inside_hi = 0;
+};
+MaxPoolColumns MakeMaxPoolColumns(Dims4 xs, const Window2d& win, Dims4 ys);
 template <typename T>
-void MaxPool(const T* x, Dims4 xs, const Window2d& win, T* y, Dims4 ys);
+void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& columns, T* y, Dims4 ys);
 
 // Binary arithmetic on same-shape operands of n elements (BinaryF32Ref without broadcasting).
 void BinaryFlat(BinaryKind kind, const float* a, const float* b, int64_t n, FloatActivation act, float* y);
