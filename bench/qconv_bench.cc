@@ -88,8 +88,10 @@ void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows) {
   Problem p = MakeProblem(shape, KxFold::kNever);
   const Geometry g = MakeWinogradGeometry(p.g.xs, p.g.ys, p.g.win, 1, tile_rows);
   const Geometry staging = WinogradStagingGeometry(g);
-  std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes()));
-  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, scratch.data(), 1);
+  // On a cache line, as PackedConv::Run puts it.
+  std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes() + 63));
+  uint8_t* const packed = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, 1);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 

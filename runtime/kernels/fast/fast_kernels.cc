@@ -160,12 +160,15 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
         const int64_t iy = oy * win.sh + ky * win.dh - win.pad_t;
         if (iy >= 0 && iy < xs.h) first_ky = ky, ++taps_rows;
       }
-      const T* const first_row = taps_rows == 0 ? x : x + (plane * xs.h + oy * win.sh + first_ky * win.dh - win.pad_t) * xs.w;
-      const int64_t row_step = win.dh * xs.w;
+      const int64_t first_iy = oy * win.sh + first_ky * win.dh - win.pad_t;  // inside the input if taps_rows > 0
+      const T* const first_row = taps_rows > 0 ? x + (plane * xs.h + first_iy) * xs.w : x;
+      const auto each_row = [&, row_step = win.dh * xs.w](auto&& fn) {
+        for (int64_t r = 0; r < taps_rows; ++r) fn(first_row + r * row_step);
+      };
       // The edges: each tap sweeps its outputs outside the interior.
       for (int64_t ox = 0; ox < inside_lo; ++ox) out[ox] = std::numeric_limits<T>::lowest();
       for (int64_t ox = inside_hi; ox < ys.w; ++ox) out[ox] = std::numeric_limits<T>::lowest();
-      for (const T *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+      each_row([&](const T* row) {
         for (const auto& c : cols) {
           const auto sweep = [&](int64_t from, int64_t to) {
             for (int64_t ox = from; ox < to; ++ox) out[ox] = take(out[ox], row[ox * win.sw + c.shift]);
@@ -173,6 +176,7 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
           sweep(c.lo, std::min(c.hi, inside_lo));
           sweep(std::max(c.lo, inside_hi), c.hi);
         }
+      });
       // The interior, in registers.
       int64_t ox = inside_lo;
 #if defined(__SSE2__)
@@ -182,8 +186,9 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
         if constexpr (std::is_same_v<T, uint8_t>) {
           for (; ox + 16 <= inside_hi && 2 * ox + last_shift + 32 <= xs.w; ox += 16) {
             __m128i m = _mm_setzero_si128();
-            for (const uint8_t *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+            each_row([&](const uint8_t* row) {
               for (const auto& c : cols) m = _mm_max_epu8(m, EvenBytes32(row + 2 * ox + c.shift));
+            });
             _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), m);
           }
         } else {
@@ -193,13 +198,14 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
             for (; ox + 4 * kVectors <= inside_hi && 2 * ox + last_shift + 8 * kVectors <= xs.w; ox += 4 * kVectors) {
               __m128 m[kVectors];
               for (auto& v : m) v = _mm_set1_ps(std::numeric_limits<float>::lowest());
-              for (const float *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+              each_row([&](const float* row) {
                 for (const auto& c : cols)
                   for (int v = 0; v < kVectors; ++v) {
                     const float* p = row + 2 * ox + c.shift + 8 * v;
                     m[v] = _mm_max_ps(_mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0)),
                                       m[v]);
                   }
+              });
               for (int v = 0; v < kVectors; ++v) _mm_storeu_ps(out + ox + 4 * v, m[v]);
             }
           };
@@ -210,8 +216,9 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
 #endif
       for (; ox < inside_hi; ++ox) {
         T m = std::numeric_limits<T>::lowest();
-        for (const T *row = first_row, *end = first_row + taps_rows * row_step; row != end; row += row_step)
+        each_row([&](const T* row) {
           for (const auto& c : cols) m = take(m, row[ox * win.sw + c.shift]);
+        });
         out[ox] = m;
       }
     }

@@ -143,13 +143,13 @@ Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t g
   const int64_t last_tap = g.grid.dh * (g.grid.kh - 1) * g.plane_w;
   // (+ 3: the input transform's last row, WinogradInputRow's or WinogradInputRows', may write that far past it.)
   g.plane_len = std::max(g.plane_h * g.plane_w + 3, CeilDiv(g.positions, kMaxLanes) * kMaxLanes + last_tap);
-  // Each plane starts a cache line (PackedConv::Run aligns the scratch), so a position tile's 16 positions of a
-  // quad are one line, not two; and one quad's planes lie an odd number of lines from the next's, so the steps of a
-  // tile, a quad apart, fall in different cache sets. On ResNet-18's layers two by two, planes off the lines ran
-  // 4-10% slower with position lanes; and quads 4 KiB apart (its 14x14 layer) shared a set and ran 13% slower.
+  // Each plane starts a cache line (PackedConv::Run aligns the scratch): two by two, a position tile's 16 positions
+  // of a quad are then one line, not two (along rows, so are its steps of the kernel's first row). A quad's planes
+  // take a whole, even number of lines, and one more line apart from the next quad's makes the steps of a tile, a
+  // quad apart, fall in different cache sets. On ResNet-18's layers two by two, planes off the lines ran 4-10% slower
+  // with position lanes; and quads 4 KiB apart (its 14x14 layer) shared a set and ran 13% slower.
   g.plane_len = CeilDiv(g.plane_len, 16) * 16;
-  g.quad_bytes = g.transforms() * g.transform_bytes();
-  if (g.quad_bytes / 64 % 2 == 0) g.quad_bytes += 64;
+  g.quad_bytes = g.transforms() * g.transform_bytes() + 64;
   g.group_bytes = g.quads * g.quad_bytes;
   g.phase_used.assign(1, true);
   for (int64_t q = 0; q < g.quads; ++q)

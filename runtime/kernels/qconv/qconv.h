@@ -27,7 +27,8 @@
 // unstrided and undilated: each 2x2 block of outputs is a tile position, position = tile row * plane_w + tile, and
 // the input is repacked transformed from 4x4 patches, sixteen planes per quad, one row per tile row:
 //   packed[group][quad][t][position][4 channels],  steps = quad;
-// a tile combines the sixteen sums into its four outputs: 16 multiplies for every 36.
+// a tile combines the sixteen sums into its four outputs: 16 multiplies for every 36. In both forms each plane
+// starts a cache line and one quad's planes end a line before the next quad's (Geometry::quad_bytes).
 //
 // A microkernel computes a tile of int32 sums, positions by output channels, with either positions or output
 // channels on the vector lanes (TileSet), then its output stage: bias, requantize to codes or dequantize to
@@ -66,7 +67,8 @@ struct Geometry {
                                      // two by two, plane_h is the tile rows)
   int64_t positions = 0;     // computed output positions per image and group: (OH - 1) * plane_w + OW
                              // (winograd: tile positions, ceil(OH / tile_rows) * plane_w)
-  int64_t plane_len = 0;     // positions per plane including read slack past the last tile
+  int64_t plane_len = 0;     // positions per plane including read slack past the last tile (winograd: rounded up
+                             // to whole cache lines)
   int64_t quad_bytes = 0;    // bytes from one quad's planes to the next's
   int64_t group_bytes = 0;   // bytes of one group's packed input
   std::vector<int64_t> step_offsets;  // per step (quad, ky, kx): bytes from the group's base

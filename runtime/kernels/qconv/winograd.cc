@@ -14,10 +14,6 @@ namespace q46::kernels::qconv {
 
 namespace {
 
-#if defined(__SSE2__)
-void Store(uint8_t* out, int64_t t, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * t), v); }
-#endif
-
 // H = 2 G: u = H w along rows, H w H^T two by two.
 constexpr int kH[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
 
@@ -43,6 +39,7 @@ void RowTransform(const uint8_t* quads, int64_t t, int e, uint8_t max_code, uint
 #if defined(__SSE2__)
 __m128i AddVectors(__m128i a, __m128i b) { return _mm_add_epi8(a, b); }
 __m128i SubVectors(__m128i a, __m128i b) { return _mm_sub_epi8(a, b); }
+void Store(uint8_t* out, int64_t t, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * t), v); }
 __m128i LoadQuads(const uint8_t* quads, int64_t quad) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(quads + 4 * quad));
 }

@@ -105,7 +105,8 @@ int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t
 // garbage past each transform's `tiles`.
 void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes);
 // One row of two-by-two tiles: the same from four padded input rows (rows[k], each as `quads` above, each read as
-// far past its 2 * tiles + 2 quads) for each of the 16 transforms, writing as far past each.
+// far past its 2 * tiles + 2 quads): tile t's transform 4a + i (a down the rows, i along them; offset
+// WinogradOffset) at out + (4a + i) * transform_bytes + 4t, writing as far past each.
 void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
                        int64_t transform_bytes);
 
