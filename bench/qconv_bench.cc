@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/align.h"
 #include "runtime/kernels/qconv/qconv.h"
 
 namespace q46::kernels::qconv {
@@ -90,7 +91,7 @@ void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows) {
   const Geometry staging = WinogradStagingGeometry(g);
   // On a cache line, as PackedConv::Run puts it.
   std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes() + 63));
-  uint8_t* const packed = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+  uint8_t* const packed = AlignUp(scratch.data());
   for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, 1);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }

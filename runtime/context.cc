@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "runtime/kernels/align.h"
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/thread_count_scope.h"
 
@@ -12,8 +13,7 @@ namespace q46::rt {
 Context::Context(const Model& model)
     : model_(model), arena_(model.arena_bytes() + 64), scratch_(model.scratch_bytes()), stream_(kernels::CpuEngine()) {
   const auto& placements = model.placements();
-  const auto base = reinterpret_cast<uintptr_t>(arena_.data());
-  unsigned char* aligned = arena_.data() + ((64 - base % 64) % 64);
+  unsigned char* aligned = kernels::AlignUp(arena_.data());
   buffers_.resize(placements.size());
   for (size_t i = 0; i < placements.size(); ++i)
     buffers_[i] = placements[i].constant ? const_cast<void*>(placements[i].constant) : aligned + placements[i].offset;

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "runtime/dispatch_log.h"
+#include "runtime/kernels/align.h"
 #include "runtime/kernels/onednn/conv_f32_onednn.h"
 #include "runtime/kernels/parallel_for.h"
 #include "runtime/ops/conv_shape.h"
@@ -327,10 +328,7 @@ class TapPlanesTransposedConv final : public Op {
     return t;
   }
   size_t PlanesBytes() const { return static_cast<size_t>(s_.ys.size()) * sizeof(float); }
-  static float* Planes(unsigned char* scratch) {
-    const auto at = reinterpret_cast<uintptr_t>(scratch);
-    return reinterpret_cast<float*>(scratch + ((kAlign - at % kAlign) % kAlign));
-  }
+  static float* Planes(unsigned char* scratch) { return reinterpret_cast<float*>(kernels::AlignUp(scratch, kAlign)); }
   // y[n][g * cout_g + c][i * kh + ky][j * kw + kx] = planes[n][(g * taps + ky * kw + kx) * cout_g + c][i][j].
   void Scatter(const float* planes, float* y, int threads) const {
     const Dims4 &xs = s_.xs, &ys = s_.ys;

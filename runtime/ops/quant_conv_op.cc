@@ -5,6 +5,7 @@
 
 #include "runtime/arith.h"
 #include "runtime/dispatch_log.h"
+#include "runtime/kernels/align.h"
 #include "runtime/kernels/fast/fast_kernels.h"
 #include "runtime/kernels/parallel_for.h"
 #include "runtime/kernels/qconv/qconv.h"
@@ -86,10 +87,7 @@ class DepthwiseQuantConv final : public Op {
  private:
   struct Scratch final : PreparedOp {
     mutable std::vector<uint8_t> bytes;
-    uint8_t* Aligned() const {
-      const auto at = reinterpret_cast<uintptr_t>(bytes.data());
-      return bytes.data() + ((64 - at % 64) % 64);
-    }
+    uint8_t* Aligned() const { return kernels::AlignUp(bytes.data()); }
   };
   int x_, y_;
   UnpackedQuantConv c_;

@@ -12,6 +12,7 @@
 #include <limits>
 #include <utility>
 
+#include "runtime/kernels/align.h"
 #include "runtime/kernels/fast/sse2_bytes.h"
 #include "runtime/kernels/parallel_for.h"
 #include "runtime/kernels/qconv/winograd.h"
@@ -766,7 +767,7 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
 }
 
 void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
-  scratch += (kScratchAlignment - reinterpret_cast<uintptr_t>(scratch) % kScratchAlignment) % kScratchAlignment;
+  scratch = AlignUp(scratch, kScratchAlignment);
   // A thread only pays for its fork and join with about a million MACs of work (~10 us here).
   constexpr int64_t kMacsPerThread = 1 << 20;
   const int64_t macs = g_.ys.h * g_.ys.w * g_.ys.c * g_.cin_g * g_.win.kh * g_.win.kw;
