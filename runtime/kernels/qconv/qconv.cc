@@ -528,7 +528,10 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   const int64_t per_channel = static_cast<int64_t>(u.size()) / g.ys.c;
   const int32_t max_u = values.max_u;
   const int32_t max_v = WinogradMaxV(tile_rows, max_code);
-  if (WinogradFlushSteps(max_v, max_u) == 0)
+  // The transformed operands must be bytes, and the method exact on them (int16 methods widen where the weights
+  // say, WinogradChunks; int32 ones never).
+  const int64_t method_steps = kernel.flush_steps(max_v, max_u);
+  if (!WinogradFitsBytes(max_v, max_u) || method_steps == 0)
     return *why = name + " cannot accumulate transformed codes up to " + std::to_string(max_v) +
                   " times transformed weights up to " + std::to_string(max_u) + " exactly",
            false;
@@ -565,7 +568,7 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
   p.Pack(kernel, t, u.data(), 1, transforms, std::move(stage));
 
-  // Where each block's tiles widen, per transform, and the work that makes (in PositionLaneWork's and
+  // Where each block's tiles widen, per transform (a method that sums in int32: once, at its end), and the work that makes (in PositionLaneWork's and
   // ChannelLaneWork's units): the steps, a widening at about two steps' work, and two by two a cost of each
   // transform's own (its sums added into four outputs, its AccumulateChunk calls; a tile runs 16 of them), about 5
   // steps' work with positions on the lanes and 15 with channels (a tile of 6 positions where one of positions has
@@ -589,7 +592,12 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
                                                          block.weight_offset) + i * steps * block.width * 4;
         int32_t* ends = &p.chunk_ends_[static_cast<size_t>(grp * p.group_chunk_ends_ + block.chunk_offset + i * steps)];
         const int64_t vectors = t.lanes_of == Lanes::kChannels ? CeilDiv(block.width, t.lanes) : block.width;
-        work += (steps + kChunkCost * WinogradChunks(w, steps, block.width, max_v, ends) + transform_cost) * vectors;
+        int64_t chunks = 1;
+        if (method_steps == kNoFlush)
+          ends[0] = static_cast<int32_t>(steps);  // int32 sums: one chunk
+        else
+          chunks = WinogradChunks(w, steps, block.width, max_v, ends);
+        work += (steps + kChunkCost * chunks + transform_cost) * vectors;
       }
   }
   if (t.lanes_of == Lanes::kChannels)

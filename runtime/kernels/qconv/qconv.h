@@ -37,6 +37,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -159,9 +160,12 @@ struct TileArgs {
 };
 using TileFn = void (*)(const TileArgs&);
 constexpr int kMaxNr = 6;
-// TileArgs::partial's int32s: 4 vectors of kMaxLanes by kMaxNr; a two-by-two winograd tile's four outputs fill it
-// (4 x 2 vectors of 8 lanes by 6 on AVX2; WinogradTileOf asserts it).
-constexpr int kPartialSums = kMaxNr * 4 * kMaxLanes;
+// TileArgs::partial's int32s: 4 vectors of kMaxLanes by kMaxNr, for each of a two-by-two winograd tile's four
+// outputs (WinogradTileOf asserts it).
+constexpr int kPartialSums = kMaxNr * 4 * kMaxLanes * kWinogradMaxOutputs;
+
+// Microkernel::flush_steps of a method that accumulates in int32: it never widens.
+constexpr int64_t kNoFlush = std::numeric_limits<int64_t>::max();
 
 enum class WeightType { kS8, kS16 };
 enum class Lanes { kPositions, kChannels };
@@ -183,7 +187,8 @@ struct Microkernel {
   Isa isa;
   WeightType weight_type;
   // How many steps int16 accumulators may take before widening, for activation codes <= max_code and
-  // |weight codes| <= max_weight; 0 if this method cannot compute that precision exactly.
+  // |weight codes| <= max_weight; 0 if this method cannot compute that precision exactly; kNoFlush where it
+  // accumulates in int32 and never widens.
   int64_t (*flush_steps)(int32_t max_code, int32_t max_weight);
   // The code the method subtracts from every activation before multiplying (0: none); its product with each
   // output channel's weight sum is added back through the bias.

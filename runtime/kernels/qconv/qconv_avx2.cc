@@ -1,8 +1,7 @@
 // AVX2 microkernels (compiled with -mavx2): 4.6-bit and 4-bit through int16 accumulation, exact 8-bit through
 // vpmaddwd. The tiles are sized for 16 ymm registers: 2 x 6 int16 accumulators (with two input vectors, a
 // broadcast and a product: all 16; they ran ResNet-18's 3x3 layers 7-15% faster than 2 x 5 on a Zen 3), or 1 x 5
-// pairs of int32. The int16 method also has winograd tiles (winograd.h), along rows and two by two; the other ISAs
-// do not yet: they were written and measured on a CPU without AVX-512.
+// pairs of int32. The int16 method also has winograd tiles (winograd.h), along rows and two by two.
 #include "runtime/kernels/qconv/qconv_methods.h"
 
 namespace q46::kernels::qconv {

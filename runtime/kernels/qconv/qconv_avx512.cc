@@ -1,5 +1,6 @@
 // AVX-512BW microkernels (compiled with -mavx512f -mavx512bw): the AVX2 methods on zmm, tiles sized for 32
-// registers: 4 x 6 int16 accumulators, or 2 x 5 pairs of int32.
+// registers: 4 x 6 int16 accumulators, or 2 x 5 pairs of int32. No winograd tiles yet: the int16 two-by-two ones of
+// this size spilled accumulators in their loop (kernel_registers).
 #include "runtime/kernels/qconv/qconv_methods.h"
 
 namespace q46::kernels::qconv {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -22,7 +21,6 @@ inline namespace Q46_QCONV_ISA_NAMESPACE {  // see simd_regs.h
 // Methods: how one step (4 input channels of one tap) multiplies and accumulates. Each names its lane count
 // (output positions per register), weight type, accumulator, and how many steps the accumulator may take.
 
-constexpr int64_t kNoFlush = std::numeric_limits<int64_t>::max();
 inline int64_t NeverFlush(int32_t, int32_t) { return kNoFlush; }
 
 // u8 x s8 products summed in pairs into int16 (vpmaddubsw) and added in int16 (vpaddw), widened to int32

@@ -138,6 +138,7 @@ struct Zmm {
   static I Set1I64(int64_t v) { return _mm512_set1_epi64(v); }
   static I AddI16(I a, I b) { return _mm512_add_epi16(a, b); }
   static I AddI32(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I SubI32(I a, I b) { return _mm512_sub_epi32(a, b); }
   static I MaddUbs(I u8, I s8) { return _mm512_maddubs_epi16(u8, s8); }
   static I MaddI16(I a, I b) { return _mm512_madd_epi16(a, b); }
   static I WidenU8Lo(const uint8_t* p) { return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
@@ -162,6 +163,17 @@ struct Zmm {
   }
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
     _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>(mask), v);
+  }
+  // As Ymm's: a[0], b[0], a[1], b[1], ... (b's byte shifted above a's in each lane, then every lane's low word).
+  static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
+    const __m256i words = _mm512_cvtepi32_epi16(_mm512_or_si512(a, _mm512_slli_epi32(b, 8)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), words);
+  }
+  static void StoreFInterleaved(float* p, F a, F b) {
+    const I low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const I high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
+    _mm512_storeu_ps(p, _mm512_permutex2var_ps(a, low, b));
+    _mm512_storeu_ps(p + 16, _mm512_permutex2var_ps(a, high, b));
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v); }
 };

@@ -94,12 +94,6 @@ void WinogradWeights(int tile_rows, const int8_t* w, int32_t* u) {
     }
 }
 
-int64_t WinogradFlushSteps(int32_t max_v, int32_t max_u) {
-  if (max_v > 255 || max_u > 127) return 0;
-  const int64_t pair_bound = 2 * int64_t{max_v} * max_u;
-  if (pair_bound == 0) return INT64_MAX;
-  return pair_bound > 32767 ? 0 : 32767 / pair_bound;
-}
 static_assert(32767 / (2 * WinogradMaxV(1, 22) * 33) == 11 && 32767 / (2 * WinogradMaxV(2, 22) * 99) == 1,
               "the intervals quoted in winograd.h");
 

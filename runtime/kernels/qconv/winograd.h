@@ -28,12 +28,14 @@
 // output stage multiplies by scale / k: float(k a) * (s / k) == float(a) * s exactly (scaling by a power of two
 // commutes with rounding), so the codes are bit-exact with the direct convolution's.
 //
-// Bound (proof of WinogradFlushSteps): 0 <= v <= max_v (WinogradMaxV: 2 or 4 max_code) and |u| <= max_u, so one
-// vpmaddubsw lane (two products) is at most B = 2 * max_v * max_u <= 32767 (no saturation), and k steps sum to at
-// most k * B: exact in int16 for floor(32767 / B) steps. At (23, 23): max_code 22; along rows max_u <= 3 * 11 = 33,
-// B <= 2904: 11 steps; two by two max_u <= 9 * 11 = 99, B <= 17424: 1 step. That bound decides whether a layer
-// can take a layout at all; where the tiles widen is decided from the layer's own weights (WinogradChunks), which
-// makes the chunks several times longer on typical weights (ResNet-18's two by two: 16-20 steps).
+// Bound: 0 <= v <= max_v (WinogradMaxV: 2 or 4 max_code) and |u| <= max_u; v must be a byte and u a signed one
+// (WinogradFitsBytes). A method that sums in int32 (vpdpbusd) is then exact. One that sums in int16 takes the
+// same bound as on codes (Microkernel::flush_steps on max_v and max_u): one vpmaddubsw lane (two products) is at
+// most B = 2 * max_v * max_u <= 32767 (no saturation), and k steps sum to at most k * B: exact in int16 for
+// floor(32767 / B) steps. At (23, 23): max_code 22; along rows max_u <= 3 * 11 = 33, B <= 2904: 11 steps; two by
+// two max_u <= 9 * 11 = 99, B <= 17424: 1 step. That bound decides whether a layer can take a layout at all;
+// where int16 tiles widen is decided from the layer's own weights (WinogradChunks), which makes the chunks several
+// times longer on typical weights (ResNet-18's two by two: 16-20 steps).
 #pragma once
 
 #include <cstdint>
@@ -83,19 +85,18 @@ void WinogradWeights(int tile_rows, const int8_t* w, int32_t* u);
 // the winograd position tiles store those interleaved in one go and scatter the others one value at a time.
 inline bool WinogradVectorInRow(int64_t tile, int64_t lanes, int64_t out_w) { return 2 * (tile + lanes) <= out_w; }
 
-// Steps of int16 accumulation that stay exact (see above) for transformed codes <= max_v; 0 where they do not fit
-// bytes (max_v > 255 or max_u > 127) or one pair could saturate.
-int64_t WinogradFlushSteps(int32_t max_v, int32_t max_u);
+// Whether transformed codes <= max_v are bytes and transformed weights within +-max_u signed bytes.
+constexpr bool WinogradFitsBytes(int32_t max_v, int32_t max_u) { return max_v <= 255 && max_u <= 127; }
 
 // Where int16 accumulation must widen, from the weights themselves rather than their bound: each step multiplies
 // transformed codes in [0, max_v] by weights u, two products per int16 lane (a quad's lanes 0, 1 and 2, 3).
 // The codes are never negative, so at step s int16 lane p of channel n gains at most max_v times the sum of
 // the positive ones of u[s][n][2p], u[s][n][2p + 1], and loses at most max_v times the sum of the negative
 // ones; every partial sum of a chunk lies between its lane's total losses and total gains, and the chunk is
-// exact while those stay within [-32768, 32767] (no step alone passes them where WinogradFlushSteps > 0). Bounding
-// by |u| instead would count each lane's gains and losses both ways: on weights of both signs, chunks half as
-// long. u is one block's [steps][channels][4]; writes the chunks' ends (the last == steps, at most `steps` of them)
-// greedily, and returns their number.
+// exact while those stay within [-32768, 32767] (no step alone passes them where the bound above allows a
+// step). Bounding by |u| instead would count each lane's gains and losses both ways: on weights of both signs,
+// chunks half as long. u is one block's [steps][channels][4]; writes the chunks' ends (the last == steps, at most
+// `steps` of them) greedily, and returns their number.
 int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t max_v, int32_t* ends);
 
 // One row of transformed codes along rows: quads holds 2 * tiles + 2 quads (4 channels each) of a padded input
