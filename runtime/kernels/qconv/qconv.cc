@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "runtime/kernels/align.h"
+#include "runtime/kernels/fast/fast_kernels.h"
 #include "runtime/kernels/fast/sse2_bytes.h"
 #include "runtime/kernels/parallel_for.h"
 #include "runtime/kernels/qconv/winograd.h"
@@ -750,28 +751,6 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
     args.repeat = std::max<int64_t>(1, span.count / full_len);
     (span.count >= full_len ? t.full : t.tail)[width - 1](args);
   }
-  const TileOutput& out = args.out;
-  const int64_t plane = out.channel_stride;
-
-  // Activations other than a clamp, per element, only on the real outputs, not on the grid's dropped columns.
-  const FloatActivation& act = stage_.activation;
-  if (stage_.codes_out || act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip) return;
-  for (int64_t n = 0; n < out.channels; ++n) {
-    float* values = static_cast<float*>(out.out) + n * plane;
-    for (int64_t q = span.first; q < span.first + span.count; ++q) {
-      if (g_.winograd && q < g_.positions) {  // a tile position: two columns of one or two rows
-        const int64_t tile_row = q / g_.plane_w, col = 2 * (q - tile_row * g_.plane_w);
-        for (int64_t row = tile_row * g_.tile_rows; row < std::min((tile_row + 1) * g_.tile_rows, g_.ys.h); ++row)
-          for (int64_t c = col; c < std::min(col + 2, g_.ys.w); ++c)
-            values[row * g_.ys.w + c] = Activate(values[row * g_.ys.w + c], act);
-      } else if (channel_lanes) {
-        values[q] = Activate(values[q], act);
-      } else if (q < g_.positions) {
-        const int64_t row = q / g_.plane_w, col = q - row * g_.plane_w;
-        if (col < g_.ys.w) values[row * g_.ys.w + col] = Activate(values[row * g_.ys.w + col], act);
-      }
-    }
-  }
 }
 
 void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
@@ -804,6 +783,14 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
         if (++outer < outers) continue;
         outer = 0, ++group;
       }
+    });
+    // Float activations other than a clamp (the output stage's), over the image's outputs in one vectorised pass.
+    const FloatActivation& act = stage_.activation;
+    if (stage_.codes_out || act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip) continue;
+    float* const values = reinterpret_cast<float*>(static_cast<unsigned char*>(y) + image * image_output_bytes_);
+    const int64_t plane = g_.ys.h * g_.ys.w;
+    ParallelRangesBalanced(g_.ys.c, 1, threads, [&](int64_t begin, int64_t end) {
+      UnaryFlat(values + begin * plane, (end - begin) * plane, act, values + begin * plane);
     });
   }
 }

@@ -419,30 +419,41 @@ struct PositionTile {
 
 // Where a winograd position tile's MR vectors of kL tile positions from `first` land in a channel plane, in output
 // row r of the tile, the same for every channel of the tile, so worked out once per tile. Tile position q is tile
-// row q / plane_w, columns 2 (q % plane_w) and the next, dropped at out_w. A vector within one output row
-// (WinogradVectorInRow: whole[m]) stores its outputs interleaved from at[m][0]; any other goes out one value at a
-// time: its first count[m] lanes (those before the last position whose row r exists), lane i's even output at
-// at[m][i] and its odd one after it where odd[m][i].
+// row q / plane_w, columns 2 (q % plane_w) and the next, dropped at out_w; a vector's two outputs per lane go out
+// interleaved. A vector within one output row (WinogradVectorInRow: whole[m]) is one store at offset[m][0]; any
+// other goes out as runs[m] masked stores, one per tile row it reaches: lane i of the k-th lands at offset[m][k] +
+// 2 i (that row's first column, less twice the lanes before it), and mask[m][k] has bit 2 i for its even output and
+// 2 i + 1 for its odd one where they exist (not past out_w, nor past the last position whose row r exists): one run
+// of consecutive bits, as only a row's last column can lack its odd output. (Masked stores never touch masked-off
+// bytes, so tiles on other threads may own the neighbouring outputs.)
 template <int kL, int MR>
 struct WinogradStores {
-  int64_t at[MR][kL];
-  bool whole[MR], odd[MR][kL];
-  int count[MR];
+  static_assert(2 * kL <= 32, "two bits a lane in a uint32_t");
+  int64_t offset[MR][kL];
+  uint32_t mask[MR][kL];
+  int runs[MR];
+  bool whole[MR];
 
   WinogradStores(const TileOutput& o, int64_t first, int r) {
     const int64_t positions = WinogradRowPositions(o, r);
-    for (int64_t m = 0, row = first / o.plane_w, tile = first % o.plane_w; m < MR; ++m) {
+    const auto bits = [](int64_t lo, int64_t hi) {
+      return static_cast<uint32_t>((uint64_t{1} << hi) - (uint64_t{1} << lo));
+    };
+    for (int m = 0; m < MR; ++m) {
+      const int64_t q = first + m * kL, row = q / o.plane_w, tile = q % o.plane_w;
       // (A vector within one row lies wholly before `positions` or wholly after.)
-      whole[m] = WinogradVectorInRow(tile, kL, o.out_w) && first + m * kL < positions;
-      count[m] = static_cast<int>(std::clamp<int64_t>(positions - (first + m * kL), 0, kL));
-      at[m][0] = WinogradOutputAt(o, r, row, tile);
-      if (whole[m]) {  // within the row's tiles
-        if ((tile += kL) == o.plane_w) tile = 0, ++row;
-        continue;
-      }
-      for (int i = 0; i < kL; ++i) {
-        at[m][i] = WinogradOutputAt(o, r, row, tile), odd[m][i] = 2 * tile + 1 < o.out_w;
-        if (++tile == o.plane_w) tile = 0, ++row;
+      whole[m] = WinogradVectorInRow(tile, kL, o.out_w) && q < positions;
+      offset[m][0] = WinogradOutputAt(o, r, row, tile), runs[m] = 0;
+      if (whole[m]) continue;
+      const int64_t lanes = std::clamp<int64_t>(positions - q, 0, kL);
+      // Lanes from row_start (negative in the first row) are tile row row + k from its column 0.
+      for (int64_t k = 0, row_start = -tile; row_start < lanes; ++k, row_start += o.plane_w) {
+        const int64_t lo = std::max<int64_t>(row_start, 0);
+        const int64_t even_end = std::min(row_start + (o.out_w + 1) / 2, lanes);
+        const int64_t odd_end = std::min(row_start + o.out_w / 2, lanes);
+        if (lo >= even_end) continue;
+        offset[m][runs[m]] = WinogradOutputAt(o, r, row + k, 0) - 2 * row_start;
+        mask[m][runs[m]++] = bits(2 * lo, 2 * even_end - (odd_end < even_end ? 1 : 0));
       }
     }
   }
@@ -468,21 +479,21 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
     for (int m = 0; m < MR; ++m) {
       const auto e = regs.ScaleAndClamp(R::Load(even + (n * MR + m) * kL), bias_even, channel_scale);
       const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, channel_scale);
-      if (stores.whole[m]) {
-        if constexpr (std::is_same_v<T, uint8_t>)
-          R::StoreBytesInterleaved(plane + stores.at[m][0], regs.Codes(e), regs.Codes(d));
-        else
-          R::StoreFInterleaved(plane + stores.at[m][0], e, d);
-        continue;
-      }
-      alignas(64) T values[2][kL];
-      if constexpr (std::is_same_v<T, uint8_t>)
-        R::StoreBytes(values[0], regs.Codes(e)), R::StoreBytes(values[1], regs.Codes(d));
-      else
-        R::StoreF(values[0], e), R::StoreF(values[1], d);
-      for (int i = 0; i < stores.count[m]; ++i) {
-        plane[stores.at[m][i]] = values[0][i];
-        if (stores.odd[m][i]) plane[stores.at[m][i] + 1] = values[1][i];
+      if constexpr (std::is_same_v<T, uint8_t>) {
+        const auto codes_e = regs.Codes(e), codes_d = regs.Codes(d);
+        if (stores.whole[m]) {
+          R::StoreBytesInterleaved(plane + stores.offset[m][0], codes_e, codes_d);
+          continue;
+        }
+        for (int k = 0; k < stores.runs[m]; ++k)
+          R::StoreBytesInterleavedMasked(plane + stores.offset[m][k], codes_e, codes_d, stores.mask[m][k]);
+      } else {
+        if (stores.whole[m]) {
+          R::StoreFInterleaved(plane + stores.offset[m][0], e, d);
+          continue;
+        }
+        for (int k = 0; k < stores.runs[m]; ++k)
+          R::StoreFInterleavedMasked(plane + stores.offset[m][k], e, d, stores.mask[m][k]);
       }
     }
   }

@@ -107,10 +107,26 @@ struct Ymm {
   // The low bytes of two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 bytes.
   // (Per 128-bit half: a0 b0 a1 b1 | a2 b2 a3 b3 interleaved as int32, packed to words and bytes in order; the
   // low 8 bytes of each half then make the 16.)
-  static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
+  static __m128i InterleavedBytes(I a, I b) {
     const I words = _mm256_packus_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
     const I bytes = _mm256_packus_epi16(words, words);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(_mm256_permute4x64_epi64(bytes, 0x08)));
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(bytes, 0x08));
+  }
+  static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), InterleavedBytes(a, b));
+  }
+  // The same, only the bytes whose bit is set in `mask`, one non-empty run of consecutive bytes (WinogradStores):
+  // as StoreBytesMasked, in 8-, 4-, 2- and 1-byte pieces.
+  static void StoreBytesInterleavedMasked(uint8_t* p, I a, I b, uint32_t mask) {
+    alignas(16) uint8_t bytes[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(bytes), InterleavedBytes(a, b));
+    int at = __builtin_ctz(mask);
+    const int end = 32 - __builtin_clz(mask);
+    if (end - at >= 8) std::memcpy(p + at, bytes + at, 8), at += 8;
+    if (end - at >= 8) std::memcpy(p + at, bytes + at, 8), at += 8;
+    if (end - at >= 4) std::memcpy(p + at, bytes + at, 4), at += 4;
+    if (end - at >= 2) std::memcpy(p + at, bytes + at, 2), at += 2;
+    if (end > at) p[at] = bytes[at];
   }
   // Two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 floats.
   static void StoreFInterleaved(float* p, F a, F b) {
@@ -122,6 +138,12 @@ struct Ymm {
     const I bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     const I select = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int32_t>(mask)), bits), bits);
     _mm256_maskstore_ps(p, select, v);
+  }
+  // StoreFInterleaved's 2 * kBytes / 4 floats, only those whose bit is set in `mask`.
+  static void StoreFInterleavedMasked(float* p, F a, F b, uint32_t mask) {
+    const F lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
+    StoreFMasked(p, _mm256_permute2f128_ps(lo, hi, 0x20), mask & 0xFF);
+    StoreFMasked(p + 8, _mm256_permute2f128_ps(lo, hi, 0x31), mask >> 8);
   }
 };
 #endif
@@ -165,15 +187,23 @@ struct Zmm {
     _mm512_mask_cvtepi32_storeu_epi8(p, static_cast<__mmask16>(mask), v);
   }
   // As Ymm's: a[0], b[0], a[1], b[1], ... (b's byte shifted above a's in each lane, then every lane's low word).
+  static __m256i InterleavedBytes(I a, I b) { return _mm512_cvtepi32_epi16(_mm512_or_si512(a, _mm512_slli_epi32(b, 8))); }
   static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
-    const __m256i words = _mm512_cvtepi32_epi16(_mm512_or_si512(a, _mm512_slli_epi32(b, 8)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), words);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), InterleavedBytes(a, b));
   }
+  static void StoreBytesInterleavedMasked(uint8_t* p, I a, I b, uint32_t mask) {
+    _mm512_mask_storeu_epi8(p, mask, _mm512_castsi256_si512(InterleavedBytes(a, b)));
+  }
+  static I InterleaveLow() { return _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23); }
   static void StoreFInterleaved(float* p, F a, F b) {
-    const I low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const I high = _mm512_add_epi32(low, _mm512_set1_epi32(8));
-    _mm512_storeu_ps(p, _mm512_permutex2var_ps(a, low, b));
+    const I high = _mm512_add_epi32(InterleaveLow(), _mm512_set1_epi32(8));
+    _mm512_storeu_ps(p, _mm512_permutex2var_ps(a, InterleaveLow(), b));
     _mm512_storeu_ps(p + 16, _mm512_permutex2var_ps(a, high, b));
+  }
+  static void StoreFInterleavedMasked(float* p, F a, F b, uint32_t mask) {
+    const I high = _mm512_add_epi32(InterleaveLow(), _mm512_set1_epi32(8));
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), _mm512_permutex2var_ps(a, InterleaveLow(), b));
+    _mm512_mask_storeu_ps(p + 16, static_cast<__mmask16>(mask >> 16), _mm512_permutex2var_ps(a, high, b));
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v); }
 };
