@@ -85,14 +85,14 @@ void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows) {
+void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows, WinogradInput transforms) {
   Problem p = MakeProblem(shape, KxFold::kNever);
   const Geometry g = MakeWinogradGeometry(p.g.xs, p.g.ys, p.g.win, 1, tile_rows);
   const Geometry staging = WinogradStagingGeometry(g);
   // On a cache line, as PackedConv::Run puts it.
   std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes() + 63));
   uint8_t* const packed = AlignUp(scratch.data());
-  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, 1);
+  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, 1, transforms);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -128,9 +128,14 @@ void Register(const std::vector<Shape>& shapes) {
         if (IsaWithin(k->isa, cpu) && fold == KxFold::kNever)
           benchmark::RegisterBenchmark((s.name + std::string("/auto/") + k->name).c_str(), BM_Conv, s, KxFold::kAuto, k, nullptr);
       benchmark::RegisterBenchmark((s.name + layout + "/repack").c_str(), BM_Repack, s, fold);
-      if (fold == KxFold::kNever && s.k == 3 && s.stride == 1) {
-        benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd")).c_str(), BM_RepackWinograd, s, 1);
-        benchmark::RegisterBenchmark((s.name + std::string("/repack_winograd2x2x3x3")).c_str(), BM_RepackWinograd, s, 2);
+      if (fold != KxFold::kNever || s.k != 3 || s.stride != 1) continue;
+      // The input transforms on SSE2 (winograd.cc), then on each kernel's vectors.
+      for (const int rows : {1, 2}) {
+        const std::string form = s.name + (rows == 1 ? "/repack_winograd" : "/repack_winograd2x2x3x3");
+        benchmark::RegisterBenchmark(form.c_str(), BM_RepackWinograd, s, rows, WinogradInput{});
+        for (const Microkernel* k : Microkernels())
+          if (IsaWithin(k->isa, cpu) && k->winograd.name != nullptr)
+            benchmark::RegisterBenchmark((form + "/" + k->name).c_str(), BM_RepackWinograd, s, rows, k->winograd_input);
       }
     }
 }

@@ -335,7 +335,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 }
 
 void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
-                         uint8_t max_code, uint8_t* packed, int threads) {
+                         uint8_t max_code, uint8_t* packed, int threads, const WinogradInput& input) {
   // The padded rows in quads first, as the quad-planar layout has them, whole planes at a time (after `packed`);
   // then each row transformed (two by two: each tile row, from four padded rows). The transforms read up to
   // kWinogradRowSlack quads past a row's 2 * tiles + 2 (at most one past the padded row, for an odd output width):
@@ -353,11 +353,11 @@ void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8
     for (int64_t r = 0; r < g.plane_h; ++r) {
       uint8_t* const out = quad + r * g.plane_w * 4;
       if (g.tile_rows == 1) {
-        WinogradInputRow(in + r * row_bytes, g.plane_w, max_code, out, plane_bytes);
+        input.row(in + r * row_bytes, g.plane_w, max_code, out, plane_bytes);
       } else {
         const uint8_t* const patch[4] = {in + 2 * r * row_bytes, in + (2 * r + 1) * row_bytes,
                                          in + (2 * r + 2) * row_bytes, in + (2 * r + 3) * row_bytes};
-        WinogradInputRows(patch, g.plane_w, max_code, out, plane_bytes);
+        input.rows(patch, g.plane_w, max_code, out, plane_bytes);
       }
     }
     for (int i = 0; i < transforms; ++i)  // read past the last tile, by lanes whose outputs are dropped
@@ -566,6 +566,7 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   p.g_ = MakeWinogradGeometry(g.xs, g.ys, g.win, g.groups, tile_rows);
   p.staging_ = WinogradStagingGeometry(p.g_);
   p.winograd_max_code_ = static_cast<uint8_t>(max_code);
+  p.winograd_input_ = kernel.winograd_input;
   const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
   p.Pack(kernel, t, u.data(), 1, transforms, std::move(stage));
 
@@ -768,7 +769,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     if (g_.winograd)
-      RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, scratch, threads);
+      RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, scratch, threads, winograd_input_);
     else
       RepackInput(g_, x, image, pad_code, scratch, threads);
     // Each thread walks slices of contiguous items (ParallelRangesBalanced), dividing only for a slice's first: a

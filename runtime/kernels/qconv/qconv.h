@@ -113,7 +113,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
 // The same into a winograd geometry g, transforming codes <= max_code, by way of the padded rows in `staging`'s
 // layout (WinogradStagingGeometry(g)) after g's; `packed` is g.packed_input_bytes() + staging.scratch_bytes() long.
 void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
-                         uint8_t max_code, uint8_t* packed, int threads);
+                         uint8_t max_code, uint8_t* packed, int threads, const WinogradInput& input = {});
 
 // Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
 // p (row * out_w + column) to out + c * channel_stride + p. Codes: requantize with scale[c], clamp the scaled
@@ -199,6 +199,7 @@ struct Microkernel {
   TileSet winograd_channels;  // and its channel lanes
   TileSet winograd2d;           // the same, two by two
   TileSet winograd2d_channels;
+  WinogradInput winograd_input;  // the winograd layouts' input transforms
   std::vector<const TileSet*> tile_sets() const {
     return {&positions, &channels, &winograd, &winograd_channels, &winograd2d, &winograd2d_channels};
   }
@@ -285,6 +286,7 @@ class PackedConv {
   int64_t flush_steps_ = 1, group_weight_bytes_ = 0;
   uint8_t center_ = 0;
   uint8_t winograd_max_code_ = 0;       // winograd: the input transform's offset
+  WinogradInput winograd_input_;        // winograd: the kernel's input transforms
   std::vector<Block> blocks_;        // per group, the same
   std::vector<Span> spans_;
   std::vector<unsigned char> weights_;  // [group][block][steps][width][4] of the weight type

@@ -14,6 +14,7 @@
 #include "runtime/kernels/qconv/qconv.h"
 #include "runtime/kernels/qconv/simd_regs.h"
 #include "runtime/kernels/qconv/winograd.h"
+#include "runtime/kernels/qconv/winograd_vectors.h"
 
 namespace q46::kernels::qconv {
 inline namespace Q46_QCONV_ISA_NAMESPACE {  // see simd_regs.h
@@ -654,6 +655,7 @@ Microkernel MakeMicrokernelWithWinograd(const char* name, Isa isa, int64_t (*flu
   k.winograd_channels = MakeTileSet<WinogradChannelTile, M, MR, MAX_NR>(winograd_names[1], Lanes::kChannels, 1);
   k.winograd2d = MakeTileSet<Winograd2dTile, M, MR, MAX_NR>(winograd_names[2], Lanes::kPositions, 2);
   k.winograd2d_channels = MakeTileSet<Winograd2dChannelTile, M, MR, MAX_NR>(winograd_names[3], Lanes::kChannels, 2);
+  k.winograd_input = WinogradInputOn<typename M::Reg>();
   return k;
 }
 

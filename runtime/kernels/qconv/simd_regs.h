@@ -53,6 +53,9 @@ struct Ymm {
   static I Zero() { return _mm256_setzero_si256(); }
   static I Set1I32(int32_t v) { return _mm256_set1_epi32(v); }
   static I Set1I64(int64_t v) { return _mm256_set1_epi64x(v); }
+  static I Set1I8(uint8_t v) { return _mm256_set1_epi8(static_cast<char>(v)); }
+  static I AddI8(I a, I b) { return _mm256_add_epi8(a, b); }
+  static I SubI8(I a, I b) { return _mm256_sub_epi8(a, b); }
   static I AddI16(I a, I b) { return _mm256_add_epi16(a, b); }
   static I AddI32(I a, I b) { return _mm256_add_epi32(a, b); }
   static I SubI32(I a, I b) { return _mm256_sub_epi32(a, b); }
@@ -65,6 +68,16 @@ struct Ymm {
   }
   // Lane i of the result is a[2i] + a[2i+1] over the concatenation a = (lo, hi).
   static I PairSums(I lo, I hi) { return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8); }
+  // The even / odd 32-bit lanes of the concatenation (a, b), in order (shuffled per 128-bit half, then the halves'
+  // 64-bit pieces put in order).
+  static I EvenI32(I a, I b) {
+    const __m256 even = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_permute4x64_epi64(_mm256_castps_si256(even), 0xD8);
+  }
+  static I OddI32(I a, I b) {
+    const __m256 odd = _mm256_shuffle_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_permute4x64_epi64(_mm256_castps_si256(odd), 0xD8);
+  }
   static F ToF32(I v) { return _mm256_cvtepi32_ps(v); }
   static F Set1F(float v) { return _mm256_set1_ps(v); }
   static F LoadF(const float* p) { return _mm256_loadu_ps(p); }
@@ -158,6 +171,9 @@ struct Zmm {
   static I Zero() { return _mm512_setzero_si512(); }
   static I Set1I32(int32_t v) { return _mm512_set1_epi32(v); }
   static I Set1I64(int64_t v) { return _mm512_set1_epi64(v); }
+  static I Set1I8(uint8_t v) { return _mm512_set1_epi8(static_cast<char>(v)); }
+  static I AddI8(I a, I b) { return _mm512_add_epi8(a, b); }
+  static I SubI8(I a, I b) { return _mm512_sub_epi8(a, b); }
   static I AddI16(I a, I b) { return _mm512_add_epi16(a, b); }
   static I AddI32(I a, I b) { return _mm512_add_epi32(a, b); }
   static I SubI32(I a, I b) { return _mm512_sub_epi32(a, b); }
@@ -167,11 +183,13 @@ struct Zmm {
   static I WidenU8Hi(const uint8_t* p) {
     return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
   }
-  static I PairSums(I lo, I hi) {
-    const I even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const I odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    return _mm512_add_epi32(_mm512_permutex2var_epi32(lo, even, hi), _mm512_permutex2var_epi32(lo, odd, hi));
+  static I EvenI32(I a, I b) {
+    return _mm512_permutex2var_epi32(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
   }
+  static I OddI32(I a, I b) {
+    return _mm512_permutex2var_epi32(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+  }
+  static I PairSums(I lo, I hi) { return _mm512_add_epi32(EvenI32(lo, hi), OddI32(lo, hi)); }
   static F ToF32(I v) { return _mm512_cvtepi32_ps(v); }
   static F Set1F(float v) { return _mm512_set1_ps(v); }
   static F LoadF(const float* p) { return _mm512_loadu_ps(p); }

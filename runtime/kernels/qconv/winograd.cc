@@ -1,5 +1,6 @@
 // The integer Winograd layouts' input and weight transforms and accumulation bound (winograd.h says the
-// arithmetic). SSE2 on x86-64 (always there), bytes one at a time elsewhere and for the last tiles of a row.
+// arithmetic). The input transforms on SSE2 (winograd_vectors.h on 16 bytes, always there on x86-64), bytes one at a
+// time elsewhere and for the last tiles of a row; the x86 microkernels run their own vectors first (WinogradInput).
 #include "runtime/kernels/qconv/winograd.h"
 
 #include <algorithm>
@@ -10,22 +11,14 @@
 #include <emmintrin.h>
 #endif
 
+#include "runtime/kernels/qconv/winograd_vectors.h"
+
 namespace q46::kernels::qconv {
 
 namespace {
 
 // H = 2 G: u = H w along rows, H w H^T two by two.
 constexpr int kH[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
-
-// B d of four values (columns of a row, or row transforms down the rows), `offset` added to the differences:
-// v = (d0 - d2, d1 + d2, d2 - d1, d1 - d3) + (offset, 0, offset, offset), with add and sub modulo 256.
-template <class V, class Add, class Sub>
-void Transform4(V d0, V d1, V d2, V d3, V offset, Add add, Sub sub, V v[4]) {
-  v[0] = sub(add(d0, offset), d2);
-  v[1] = add(d1, d2);
-  v[2] = sub(add(d2, offset), d1);
-  v[3] = sub(add(d1, offset), d3);
-}
 
 uint8_t AddBytes(uint8_t a, uint8_t b) { return static_cast<uint8_t>(a + b); }
 uint8_t SubBytes(uint8_t a, uint8_t b) { return static_cast<uint8_t>(a - b); }
@@ -37,42 +30,22 @@ void RowTransform(const uint8_t* quads, int64_t t, int e, uint8_t max_code, uint
 }
 
 #if defined(__SSE2__)
-__m128i AddVectors(__m128i a, __m128i b) { return _mm_add_epi8(a, b); }
-__m128i SubVectors(__m128i a, __m128i b) { return _mm_sub_epi8(a, b); }
-void Store(uint8_t* out, int64_t t, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * t), v); }
-__m128i LoadQuads(const uint8_t* quads, int64_t quad) {
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(quads + 4 * quad));
-}
-// Tiles t .. t + 3 of a row whose four quads from `quad` load(quad) gives, the even and odd quads of columns
-// 2t .. 2t + 7 and of 2t + 2 .. 2t + 9: their four row transforms.
-template <class Load>
-void RowTransform4Of(const Load& load, int64_t t, __m128i offset, __m128i v[4]) {
-  const auto at = [&](int64_t quad) { return _mm_castsi128_ps(load(quad)); };
-  const auto even = [](__m128 a, __m128 b) { return _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))); };
-  const auto odd = [](__m128 a, __m128 b) { return _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))); };
-  const __m128 a = at(2 * t), b = at(2 * t + 4), c = at(2 * t + 2), d = at(2 * t + 6);
-  Transform4(even(a, b), odd(a, b), even(c, d), odd(c, d), offset, AddVectors, SubVectors, v);
-}
-void RowTransform4(const uint8_t* quads, int64_t t, __m128i offset, __m128i v[4]) {
-  RowTransform4Of([quads](int64_t quad) { return LoadQuads(quads, quad); }, t, offset, v);
-}
-// Two by two, tiles t .. t + 3: down transform A of the four rows' quads (max_code added to its differences),
-// then its four row transforms (twice max_code added to theirs): B^T d B is linear, and its codes come out with
-// the same offsets, and the same bytes, as row transforms first, then down (winograd.h). In this order the four
-// vectors of each down transform are all that is live: rows first kept sixteen, more than SSE2's registers.
-template <int A>
-void DownThenRows4(const uint8_t* const rows[4], int64_t t, __m128i offset, __m128i twice, uint8_t* out,
-                   int64_t transform_bytes) {
-  const auto down = [&](int64_t quad) {
-    __m128i v[4];
-    Transform4(LoadQuads(rows[0], quad), LoadQuads(rows[1], quad), LoadQuads(rows[2], quad), LoadQuads(rows[3], quad),
-               offset, AddVectors, SubVectors, v);
-    return v[A];  // (the other rows' loads and sums are dropped by the compiler)
-  };
-  __m128i v[4];
-  RowTransform4Of(down, t, twice, v);
-  for (int i = 0; i < 4; ++i) Store(out + (4 * A + i) * transform_bytes, t, v[i]);
-}
+// winograd_vectors.h's byte vectors on SSE2.
+struct Sse2Bytes {
+  using I = __m128i;
+  static constexpr int kBytes = 16;
+  static I Load(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+  static void Store(void* p, I v) { _mm_storeu_si128(static_cast<__m128i*>(p), v); }
+  static I Set1I8(uint8_t b) { return _mm_set1_epi8(static_cast<char>(b)); }
+  static I AddI8(I a, I b) { return _mm_add_epi8(a, b); }
+  static I SubI8(I a, I b) { return _mm_sub_epi8(a, b); }
+  static I EvenI32(I a, I b) {
+    return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), _MM_SHUFFLE(2, 0, 2, 0)));
+  }
+  static I OddI32(I a, I b) {
+    return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+};
 #endif
 
 }  // namespace
@@ -123,16 +96,12 @@ int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t
   return count;
 }
 
-void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes) {
-  int64_t t = 0;
+void WinogradInputRowFrom(const uint8_t* quads, int64_t first, int64_t tiles, uint8_t max_code, uint8_t* out,
+                          int64_t transform_bytes) {
+  int64_t t = first;
 #if defined(__SSE2__)
   // Four tiles a vector, the last perhaps partly past `tiles` (see winograd.h).
-  const __m128i offset = _mm_set1_epi8(static_cast<char>(max_code));
-  for (; t < tiles; t += 4) {
-    __m128i v[4];
-    RowTransform4(quads, t, offset, v);
-    for (int i = 0; i < 4; ++i) Store(out + i * transform_bytes, t, v[i]);
-  }
+  t = WinogradInputRowVectors<Sse2Bytes>(quads, t, tiles + 3, max_code, out, transform_bytes);
 #endif
   for (; t < tiles; ++t)
     for (int e = 0; e < 4; ++e) {
@@ -142,18 +111,12 @@ void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uin
     }
 }
 
-void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
-                       int64_t transform_bytes) {
+void WinogradInputRowsFrom(const uint8_t* const rows[4], int64_t first, int64_t tiles, uint8_t max_code,
+                           uint8_t* out, int64_t transform_bytes) {
   const auto twice = static_cast<uint8_t>(2 * max_code);
-  int64_t t = 0;
+  int64_t t = first;
 #if defined(__SSE2__)
-  const __m128i offset = _mm_set1_epi8(static_cast<char>(max_code)), twice_v = _mm_set1_epi8(static_cast<char>(twice));
-  for (; t < tiles; t += 4) {
-    DownThenRows4<0>(rows, t, offset, twice_v, out, transform_bytes);
-    DownThenRows4<1>(rows, t, offset, twice_v, out, transform_bytes);
-    DownThenRows4<2>(rows, t, offset, twice_v, out, transform_bytes);
-    DownThenRows4<3>(rows, t, offset, twice_v, out, transform_bytes);
-  }
+  t = WinogradInputRowsVectors<Sse2Bytes>(rows, t, tiles + 3, max_code, out, transform_bytes);
 #endif
   for (; t < tiles; ++t)
     for (int e = 0; e < 4; ++e) {
@@ -164,6 +127,15 @@ void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_
         for (int a = 0; a < 4; ++a) out[(4 * a + i) * transform_bytes + 4 * t + e] = v[a];
       }
     }
+}
+
+void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes) {
+  WinogradInputRowFrom(quads, 0, tiles, max_code, out, transform_bytes);
+}
+
+void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
+                       int64_t transform_bytes) {
+  WinogradInputRowsFrom(rows, 0, tiles, max_code, out, transform_bytes);
 }
 
 }  // namespace q46::kernels::qconv

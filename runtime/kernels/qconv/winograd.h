@@ -99,16 +99,41 @@ constexpr bool WinogradFitsBytes(int32_t max_v, int32_t max_u) { return max_v <=
 // `steps` of them) greedily, and returns their number.
 int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t max_v, int32_t* ends);
 
-// One row of transformed codes along rows: quads holds 2 * tiles + 2 quads (4 channels each) of a padded input
-// row; tile t reads its quads 2t .. 2t + 3 and writes quad t of transform i (v_i, offset) at
+// B d of four values, or vectors of them (columns of a row, or row transforms down the rows), `offset` added to
+// the differences: v = (d0 - d2, d1 + d2, d2 - d1, d1 - d3) + (offset, 0, offset, offset), with add and sub
+// modulo 256.
+template <class V, class Add, class Sub>
+void Transform4(V d0, V d1, V d2, V d3, V offset, Add add, Sub sub, V v[4]) {
+  v[0] = sub(add(d0, offset), d2);
+  v[1] = add(d1, d2);
+  v[2] = sub(add(d2, offset), d1);
+  v[3] = sub(add(d1, offset), d3);
+}
+
+// One row of transformed codes along rows, from tile `first`: quads holds 2 * tiles + 2 quads (4 channels each) of
+// a padded input row; tile t reads its quads 2t .. 2t + 3 and writes quad t of transform i (v_i, offset) at
 // out + i * transform_bytes + 4 t. Codes must be <= max_code. Works in fours of tiles: reads up to
 // kWinogradRowSlack quads past the row's 2 * tiles + 2 (they must be readable) and may write up to 3 quads of
 // garbage past each transform's `tiles`.
-void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes);
+void WinogradInputRowFrom(const uint8_t* quads, int64_t first, int64_t tiles, uint8_t max_code, uint8_t* out,
+                          int64_t transform_bytes);
 // One row of two-by-two tiles: the same from four padded input rows (rows[k], each as `quads` above, each read as
 // far past its 2 * tiles + 2 quads): tile t's transform 4a + i (a down the rows, i along them; offset
 // WinogradOffset) at out + (4a + i) * transform_bytes + 4t, writing as far past each.
+void WinogradInputRowsFrom(const uint8_t* const rows[4], int64_t first, int64_t tiles, uint8_t max_code,
+                           uint8_t* out, int64_t transform_bytes);
+// The same from tile 0. (Defined in winograd.cc, not inline: the per-ISA translation units take their addresses,
+// and an inline copy compiled there could stand in for the baseline one.)
+void WinogradInputRow(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out, int64_t transform_bytes);
 void WinogradInputRows(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
                        int64_t transform_bytes);
+// A microkernel's input transforms, with WinogradInputRow's and WinogradInputRows' contracts: those (SSE2) by
+// default; the x86 microkernels' do the whole vectors of their own width first (winograd_vectors.h).
+struct WinogradInput {
+  void (*row)(const uint8_t* quads, int64_t tiles, uint8_t max_code, uint8_t* out,
+              int64_t transform_bytes) = &WinogradInputRow;
+  void (*rows)(const uint8_t* const rows[4], int64_t tiles, uint8_t max_code, uint8_t* out,
+               int64_t transform_bytes) = &WinogradInputRows;
+};
 
 }  // namespace q46::kernels::qconv
