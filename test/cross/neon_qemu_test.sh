@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The NEON microkernels, bit for bit against the reference kernel: builds the fast convolution
-# (runtime/kernels/qconv/, ISA-independent driver plus qconv_neon.cc) and test/kernels/qconv_test.cc for aarch64
+# (runtime/kernels/qconv/, ISA-independent driver plus qconv_neon.cc, and fast/fast_kernels.cc, whose activations
+# the driver runs on float outputs) and test/kernels/qconv_test.cc for aarch64
 # with Debian's cross compiler (g++-aarch64-linux-gnu, GoogleTest from its /usr/src sources; the microkernels
 # with clang, which keeps their accumulators in registers, checked here), and runs the test under qemu-aarch64.
 # Usage: neon_qemu_test.sh SOURCE_DIR WORK_DIR
@@ -21,13 +22,13 @@ pids=()
 for part in gtest-all gtest_main; do
   [[ -f "$work/$part.o" ]] || { "$cxx" "${flags[@]}" -w -c "$gtest/src/$part.cc" -o "$work/$part.o" & pids+=($!); }
 done
-objects=("$work/qconv_neon.o" "$work/qconv.o" "$work/winograd.o" "$work/qconv_test.o")
+objects=("$work/qconv_neon.o" "$work/qconv.o" "$work/winograd.o" "$work/fast_kernels.o" "$work/qconv_test.o")
 rm -f "${objects[@]}"
 "${kernel_cxx[@]}" -O3 -std=c++17 -march=armv8-a -Wall -Wextra -I"$src" -c "$src/runtime/kernels/qconv/qconv_neon.cc" \
   -o "$work/qconv_neon.o" &
 pids+=($!)
-for part in qconv winograd; do
-  "$cxx" "${flags[@]}" -c "$src/runtime/kernels/qconv/$part.cc" -o "$work/$part.o" &
+for part in qconv/qconv qconv/winograd fast/fast_kernels; do
+  "$cxx" "${flags[@]}" -c "$src/runtime/kernels/$part.cc" -o "$work/$(basename "$part").o" &
   pids+=($!)
 done
 "$cxx" "${flags[@]}" -c "$src/test/kernels/qconv_test.cc" -o "$work/qconv_test.o" &

@@ -51,7 +51,7 @@ std::optional<BlockBroadcast> FindBlockBroadcast(const Dims& ad, const Dims& bd,
 // Blocks [first, last) of such a broadcast.
 void BinaryBlocks(BinaryKind kind, const BlockBroadcast& bb, const float* a, const float* b, int64_t first,
                   int64_t last, FloatActivation act, float* y);
-// An activation on n elements (UnaryF32Ref).
+// An activation on n elements (UnaryF32Ref); y may be x (the integer convolutions' float outputs use it in place).
 void UnaryFlat(const float* x, int64_t n, FloatActivation act, float* y);
 
 // Float -> codes, as arith::Quantize on each element.

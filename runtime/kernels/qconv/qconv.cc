@@ -378,8 +378,9 @@ namespace {
 // - every tile: about 40 steps' work of its own (its call and arguments, the output stage's setup, zeroing and
 //   widening its accumulators), felt only where layers take few steps: CNN-10's 8-channel 32x32 layer ran 1.3x
 //   faster in winograd's tiles, half as many as the direct ones, than in those the estimate without it preferred;
-// - winograd position tiles: a vector that crosses an output row or its end (WriteWinogradTile writes it one value
-//   at a time), about 20 steps' work per channel: on the CIFAR CNNs' 12x12 outputs they lost 10-15%.
+// - winograd position tiles: a vector that crosses an output row or its end, about 20 steps' work per channel: on
+//   the CIFAR CNNs' 12x12 outputs they lost 10-15%. (Fitted when WriteWinogradTile wrote such a vector one value at
+//   a time; it now writes one masked store per row, cheaper, and the figure was not fitted again.)
 // Fitted with bench/tile_choice.py on a Zen 3 with AVX2 (codes out), on every convolution of the CIFAR CNNs,
 // ResNet-18/34 and the U-Net. All layouts are bit-exact; this only picks the faster.
 constexpr int64_t kOutputVectorCost = 7;
@@ -416,7 +417,7 @@ int64_t ChannelLaneWork(const TileSet& t, const Geometry& g, int64_t output_byte
   return g.steps() * CeilDiv(g.cout_g, t.lanes) * outputs + ChannelStoreWork(g, output_bytes) +
          kTileCost * Tiles(t, outputs, g.cout_g);
 }
-// The vectors of winograd position tiles that WriteWinogradTile writes one value at a time, per channel.
+// The vectors of winograd position tiles that cross an output row or its end (WinogradStores' masked runs).
 int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
   int64_t scattered = 0;
   for (int64_t q = 0; q < wg.positions; q += t.lanes) {
@@ -570,14 +571,14 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   const int64_t output_bytes = stage.codes_out ? 1 : sizeof(float);
   p.Pack(kernel, t, u.data(), 1, transforms, std::move(stage));
 
-  // Where each block's tiles widen, per transform (a method that sums in int32: once, at its end), and the work that makes (in PositionLaneWork's and
-  // ChannelLaneWork's units): the steps, a widening at about two steps' work, and two by two a cost of each
-  // transform's own (its sums added into four outputs, its AccumulateChunk calls; a tile runs 16 of them), about 5
-  // steps' work with positions on the lanes and 15 with channels (a tile of 6 positions where one of positions has
-  // 16). Fitted on a Zen 3 with AVX2 to the layers where two by two lost or won most against the rows form: CIFAR
-  // CNN-10's 16-channel 32x32 and 64-channel 8x8 ones (4 and 16 steps a transform; 1.4x slower), the U-Net's
-  // 128-channel 64x64 one on uniformly spread weight codes (32 steps, 3 widenings a transform; 1.18x faster) and
-  // ResNet-18's 64-channel 56x56 one on its trained weights (16 steps, one widening; 1.18x faster).
+  // Where each block's tiles widen, per transform (a method that sums in int32: once, at its end), and the work that
+  // makes (in PositionLaneWork's and ChannelLaneWork's units): the steps, a widening at about two steps' work, and
+  // two by two a cost of each transform's own (its sums added into four outputs, its AccumulateChunk calls; a tile
+  // runs 16 of them), about 5 steps' work with positions on the lanes and 15 with channels (a tile of 6 positions
+  // where one of positions has 16). Fitted on a Zen 3 with AVX2 to the layers where two by two lost or won most
+  // against the rows form: CIFAR CNN-10's 16-channel 32x32 and 64-channel 8x8 ones (4 and 16 steps a transform; 1.4x
+  // slower), the U-Net's 128-channel 64x64 one on uniformly spread weight codes (32 steps, 3 widenings a transform;
+  // 1.18x faster) and ResNet-18's 64-channel 56x56 one on its trained weights (16 steps, one widening; 1.18x faster).
   constexpr int64_t kChunkCost = 2;
   const int64_t transform_cost = tile_rows == 1 ? 0 : t.lanes_of == Lanes::kChannels ? 15 : 5;
   const Geometry& wg = p.g_;

@@ -430,6 +430,7 @@ struct PositionTile {
 template <int kL, int MR>
 struct WinogradStores {
   static_assert(2 * kL <= 32, "two bits a lane in a uint32_t");
+  // (A vector of kL lanes reaches at most kL tile rows, one lane each where plane_w is 1: kL runs.)
   int64_t offset[MR][kL];
   uint32_t mask[MR][kL];
   int runs[MR];
@@ -639,7 +640,8 @@ template <class M, int MR, int MAX_NR>
 Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                             const char* positions_name, const char* channels_name) {
   Microkernel k{name, isa, sizeof(typename M::W) == 1 ? WeightType::kS8 : WeightType::kS16, flush_steps,
-                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}, {}, {}, {}};
+                &M::CenterCode, MakeTileSet<PositionTile, M, MR, MAX_NR>(positions_name, Lanes::kPositions), {}, {}, {}, {}, {},
+                {}};
   if constexpr (M::kChannelLanes) k.channels = MakeTileSet<ChannelTile, M, MR, MAX_NR>(channels_name, Lanes::kChannels);
   return k;
 }

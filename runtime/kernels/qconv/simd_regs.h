@@ -103,19 +103,21 @@ struct Ymm {
     const I ordered = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 3, 6, 7));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(ordered));
   }
-  // The same, only lanes whose bit is set in `mask`, one non-empty run of consecutive lanes (PositionStores). AVX2
-  // has no byte-masked store: the run's bytes go out as 8-, 4-, 2- and 1-byte pieces of one 64-bit value.
+  // bytes[i] to p[i] for the bits i set in `mask`, one non-empty run of consecutive bits (up to 16): AVX2 has no
+  // byte-masked store, so the run goes out as 8-, 4-, 2- and 1-byte pieces.
+  static void StoreByteRun(uint8_t* p, const uint8_t* bytes, uint32_t mask) {
+    int at = __builtin_ctz(mask);
+    const int end = 32 - __builtin_clz(mask);
+    if (end - at >= 8) std::memcpy(p + at, bytes + at, 8), at += 8;
+    if (end - at >= 8) std::memcpy(p + at, bytes + at, 8), at += 8;
+    if (end - at >= 4) std::memcpy(p + at, bytes + at, 4), at += 4;
+    if (end - at >= 2) std::memcpy(p + at, bytes + at, 2), at += 2;
+    if (end > at) p[at] = bytes[at];
+  }
+  // The same, only lanes whose bit is set in `mask`, one non-empty run of consecutive lanes (PositionStores).
   static void StoreBytesMasked(uint8_t* p, I v, uint32_t mask) {
-    const int first = __builtin_ctz(mask), count = 32 - __builtin_clz(mask) - first;
-    uint64_t run = LowBytes(v) >> (8 * first);
-    p += first;
-    if (count == 8) {
-      std::memcpy(p, &run, 8);
-      return;
-    }
-    if (count & 4) std::memcpy(p, &run, 4), p += 4, run >>= 32;
-    if (count & 2) std::memcpy(p, &run, 2), p += 2, run >>= 16;
-    if (count & 1) *p = static_cast<uint8_t>(run);
+    const uint64_t bytes = LowBytes(v);
+    StoreByteRun(p, reinterpret_cast<const uint8_t*>(&bytes), mask);
   }
   // The low bytes of two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 bytes.
   // (Per 128-bit half: a0 b0 a1 b1 | a2 b2 a3 b3 interleaved as int32, packed to words and bytes in order; the
@@ -128,24 +130,21 @@ struct Ymm {
   static void StoreBytesInterleaved(uint8_t* p, I a, I b) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p), InterleavedBytes(a, b));
   }
-  // The same, only the bytes whose bit is set in `mask`, one non-empty run of consecutive bytes (WinogradStores):
-  // as StoreBytesMasked, in 8-, 4-, 2- and 1-byte pieces.
+  // The same, only the bytes whose bit is set in `mask`, one non-empty run of consecutive bytes (WinogradStores).
   static void StoreBytesInterleavedMasked(uint8_t* p, I a, I b, uint32_t mask) {
     alignas(16) uint8_t bytes[16];
     _mm_store_si128(reinterpret_cast<__m128i*>(bytes), InterleavedBytes(a, b));
-    int at = __builtin_ctz(mask);
-    const int end = 32 - __builtin_clz(mask);
-    if (end - at >= 8) std::memcpy(p + at, bytes + at, 8), at += 8;
-    if (end - at >= 8) std::memcpy(p + at, bytes + at, 8), at += 8;
-    if (end - at >= 4) std::memcpy(p + at, bytes + at, 4), at += 4;
-    if (end - at >= 2) std::memcpy(p + at, bytes + at, 2), at += 2;
-    if (end > at) p[at] = bytes[at];
+    StoreByteRun(p, bytes, mask);
   }
-  // Two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 floats.
-  static void StoreFInterleaved(float* p, F a, F b) {
+  // Two vectors' lanes interleaved, a[0], b[0], a[1], b[1], ...: 2 * kBytes / 4 floats, the first and second halves.
+  static void InterleavedF(F a, F b, F* first, F* second) {
     const F lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);  // per 128-bit half
-    _mm256_storeu_ps(p, _mm256_permute2f128_ps(lo, hi, 0x20));
-    _mm256_storeu_ps(p + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    *first = _mm256_permute2f128_ps(lo, hi, 0x20), *second = _mm256_permute2f128_ps(lo, hi, 0x31);
+  }
+  static void StoreFInterleaved(float* p, F a, F b) {
+    F first, second;
+    InterleavedF(a, b, &first, &second);
+    _mm256_storeu_ps(p, first), _mm256_storeu_ps(p + 8, second);
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) {
     const I bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -154,9 +153,9 @@ struct Ymm {
   }
   // StoreFInterleaved's 2 * kBytes / 4 floats, only those whose bit is set in `mask`.
   static void StoreFInterleavedMasked(float* p, F a, F b, uint32_t mask) {
-    const F lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
-    StoreFMasked(p, _mm256_permute2f128_ps(lo, hi, 0x20), mask & 0xFF);
-    StoreFMasked(p + 8, _mm256_permute2f128_ps(lo, hi, 0x31), mask >> 8);
+    F first, second;
+    InterleavedF(a, b, &first, &second);
+    StoreFMasked(p, first, mask & 0xFF), StoreFMasked(p + 8, second, mask >> 8);
   }
 };
 #endif
@@ -212,16 +211,21 @@ struct Zmm {
   static void StoreBytesInterleavedMasked(uint8_t* p, I a, I b, uint32_t mask) {
     _mm512_mask_storeu_epi8(p, mask, _mm512_castsi256_si512(InterleavedBytes(a, b)));
   }
-  static I InterleaveLow() { return _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23); }
+  static void InterleavedF(F a, F b, F* first, F* second) {
+    const I low = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    *first = _mm512_permutex2var_ps(a, low, b);
+    *second = _mm512_permutex2var_ps(a, _mm512_add_epi32(low, _mm512_set1_epi32(8)), b);
+  }
   static void StoreFInterleaved(float* p, F a, F b) {
-    const I high = _mm512_add_epi32(InterleaveLow(), _mm512_set1_epi32(8));
-    _mm512_storeu_ps(p, _mm512_permutex2var_ps(a, InterleaveLow(), b));
-    _mm512_storeu_ps(p + 16, _mm512_permutex2var_ps(a, high, b));
+    F first, second;
+    InterleavedF(a, b, &first, &second);
+    _mm512_storeu_ps(p, first), _mm512_storeu_ps(p + 16, second);
   }
   static void StoreFInterleavedMasked(float* p, F a, F b, uint32_t mask) {
-    const I high = _mm512_add_epi32(InterleaveLow(), _mm512_set1_epi32(8));
-    _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), _mm512_permutex2var_ps(a, InterleaveLow(), b));
-    _mm512_mask_storeu_ps(p + 16, static_cast<__mmask16>(mask >> 16), _mm512_permutex2var_ps(a, high, b));
+    F first, second;
+    InterleavedF(a, b, &first, &second);
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), first);
+    _mm512_mask_storeu_ps(p + 16, static_cast<__mmask16>(mask >> 16), second);
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v); }
 };

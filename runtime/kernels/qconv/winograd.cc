@@ -1,6 +1,7 @@
 // The integer Winograd layouts' input and weight transforms and accumulation bound (winograd.h says the
-// arithmetic). The input transforms on SSE2 (winograd_vectors.h on 16 bytes, always there on x86-64), bytes one at a
-// time elsewhere and for the last tiles of a row; the x86 microkernels run their own vectors first (WinogradInput).
+// arithmetic). The input transforms on SSE2 (winograd_vectors.h on 16 bytes, always there on x86-64; the last vector
+// of a row runs into winograd.h's slack), bytes one at a time elsewhere; the x86 microkernels run their own vectors
+// first (WinogradInput).
 #include "runtime/kernels/qconv/winograd.h"
 
 #include <algorithm>

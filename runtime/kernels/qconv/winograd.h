@@ -82,7 +82,7 @@ void WinogradWeights(int tile_rows, const int8_t* w, int32_t* u);
 
 // Whether a vector of `lanes` tile positions from column `tile` of its row writes whole within an output row
 // out_w wide (2 lanes outputs from column 2 tile; then also tile + lanes <= ceil(out_w / 2), the row's tiles):
-// the winograd position tiles store those interleaved in one go and scatter the others one value at a time.
+// the winograd position tiles store those interleaved in one go, the others as one masked store per output row.
 inline bool WinogradVectorInRow(int64_t tile, int64_t lanes, int64_t out_w) { return 2 * (tile + lanes) <= out_w; }
 
 // Whether transformed codes <= max_v are bytes and transformed weights within +-max_u signed bytes.
@@ -99,22 +99,11 @@ constexpr bool WinogradFitsBytes(int32_t max_v, int32_t max_u) { return max_v <=
 // `steps` of them) greedily, and returns their number.
 int64_t WinogradChunks(const int8_t* u, int64_t steps, int64_t channels, int32_t max_v, int32_t* ends);
 
-// B d of four values, or vectors of them (columns of a row, or row transforms down the rows), `offset` added to
-// the differences: v = (d0 - d2, d1 + d2, d2 - d1, d1 - d3) + (offset, 0, offset, offset), with add and sub
-// modulo 256.
-template <class V, class Add, class Sub>
-void Transform4(V d0, V d1, V d2, V d3, V offset, Add add, Sub sub, V v[4]) {
-  v[0] = sub(add(d0, offset), d2);
-  v[1] = add(d1, d2);
-  v[2] = sub(add(d2, offset), d1);
-  v[3] = sub(add(d1, offset), d3);
-}
-
-// One row of transformed codes along rows, from tile `first`: quads holds 2 * tiles + 2 quads (4 channels each) of
-// a padded input row; tile t reads its quads 2t .. 2t + 3 and writes quad t of transform i (v_i, offset) at
-// out + i * transform_bytes + 4 t. Codes must be <= max_code. Works in fours of tiles: reads up to
-// kWinogradRowSlack quads past the row's 2 * tiles + 2 (they must be readable) and may write up to 3 quads of
-// garbage past each transform's `tiles`.
+// One row of transformed codes along rows (winograd_vectors.h's Transform4), from tile `first`: quads holds
+// 2 * tiles + 2 quads (4 channels each) of a padded input row; tile t reads its quads 2t .. 2t + 3 and writes quad
+// t of transform i (v_i, offset) at out + i * transform_bytes + 4 t. Codes must be <= max_code. Works in fours of
+// tiles: reads up to kWinogradRowSlack quads past the row's 2 * tiles + 2 (they must be readable) and may write up
+// to 3 quads of garbage past each transform's `tiles`.
 void WinogradInputRowFrom(const uint8_t* quads, int64_t first, int64_t tiles, uint8_t max_code, uint8_t* out,
                           int64_t transform_bytes);
 // One row of two-by-two tiles: the same from four padded input rows (rows[k], each as `quads` above, each read as

@@ -1,8 +1,9 @@
 // The winograd input transforms (winograd.h) on whole vectors of tiles, written once over a byte-vector type V and
 // compiled by each translation unit that instantiates it, for its own instruction set: winograd.cc for SSE2 (4
-// tiles a vector), qconv_avx2.cc (8) and qconv_vnni.cc (16). The arithmetic is winograd.h's Transform4; a row's
-// last tiles, one at a time, are winograd.cc's. No intrinsics here. Everything is in an unnamed namespace: each
-// includer gets its own copy, so no copy compiled for one instruction set can stand in for another's at link time.
+// tiles a vector, which also finishes each row) and for bytes one at a time (Transform4 alone, where there is no
+// SSE2), qconv_avx2.cc (8) and qconv_vnni.cc (16), which do a row's whole vectors and leave the rest to
+// winograd.cc. No intrinsics here. Everything is in an unnamed namespace: each includer gets its own copy, so no
+// copy compiled for one instruction set can stand in for another's at link time.
 //
 // V has kBytes, I (its vector), Load(p) and Store(p, v) (unaligned), Set1I8(b), AddI8 and SubI8 (modulo 256), and
 // EvenI32 and OddI32 (the even and the odd 32-bit elements of two vectors side by side, in order).
@@ -14,6 +15,17 @@
 
 namespace q46::kernels::qconv {
 namespace {
+
+// B d of four values, or vectors of them (columns of a row, or row transforms down the rows), `offset` added to
+// the differences: v = (d0 - d2, d1 + d2, d2 - d1, d1 - d3) + (offset, 0, offset, offset), with add and sub
+// modulo 256.
+template <class V, class Add, class Sub>
+void Transform4(V d0, V d1, V d2, V d3, V offset, Add add, Sub sub, V v[4]) {
+  v[0] = sub(add(d0, offset), d2);
+  v[1] = add(d1, d2);
+  v[2] = sub(add(d2, offset), d1);
+  v[3] = sub(add(d1, offset), d3);
+}
 
 template <class V>
 struct WinogradVectors {
