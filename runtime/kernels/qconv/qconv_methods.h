@@ -157,6 +157,24 @@ struct MulPadalNeon {
 };
 #endif
 
+// Where a tile's MR vectors land, the same for every channel of the tile: vector m is one whole store at
+// offset[m][0] (whole[m]), or runs[m] masked stores, at offset[m][r] with mask[m][r] (PositionStores,
+// WinogradStores say what the offsets and mask bits are).
+template <int kL, int MR>
+struct VectorStores {
+  int64_t offset[MR][kL];
+  uint32_t mask[MR][kL];
+  int runs[MR];
+  bool whole[MR];
+
+  // Stores vector m through store(offset) or store_masked(offset, mask).
+  template <class Store, class StoreMasked>
+  void Put(int m, Store&& store, StoreMasked&& store_masked) const {
+    if (whole[m]) return store(offset[m][0]);
+    for (int r = 0; r < runs[m]; ++r) store_masked(offset[m][r], mask[m][r]);
+  }
+};
+
 // Where a position tile's MR vectors of kL grid positions from `first` land in a channel plane, the same for every
 // channel of the tile, so worked out once per tile. A vector within one output row is one whole store at
 // offset[m][0] (whole[m]); any other goes out as runs[m] masked stores, one per output row it reaches (none where
@@ -166,11 +184,9 @@ struct MulPadalNeon {
 // and past the last position are masked off. (Masked stores never touch masked-off lanes, so tiles on other
 // threads may own the neighbouring elements.)
 template <int kL, int MR>
-struct PositionStores {
-  int64_t offset[MR][kL];
-  uint32_t mask[MR][kL];
-  int runs[MR];
-  bool whole[MR];
+struct PositionStores : VectorStores<kL, MR> {
+  using VectorStores<kL, MR>::offset, VectorStores<kL, MR>::mask, VectorStores<kL, MR>::runs,
+      VectorStores<kL, MR>::whole;
 
   PositionStores(const TileOutput& o, int64_t first) {
     int64_t row = first / o.plane_w, col = first % o.plane_w;
@@ -188,13 +204,6 @@ struct PositionStores {
       }
       for (col += kL; col >= o.plane_w; col -= o.plane_w) ++row;
     }
-  }
-
-  // Stores vector m through store(offset) or store_masked(offset, mask).
-  template <class Store, class StoreMasked>
-  void Put(int m, Store&& store, StoreMasked&& store_masked) const {
-    if (whole[m]) return store(offset[m][0]);
-    for (int r = 0; r < runs[m]; ++r) store_masked(offset[m][r], mask[m][r]);
   }
 };
 
@@ -428,13 +437,11 @@ struct PositionTile {
 // of consecutive bits, as only a row's last column can lack its odd output. (Masked stores never touch masked-off
 // bytes, so tiles on other threads may own the neighbouring outputs.)
 template <int kL, int MR>
-struct WinogradStores {
+struct WinogradStores : VectorStores<kL, MR> {
   static_assert(2 * kL <= 32, "two bits a lane in a uint32_t");
   // (A vector of kL lanes reaches at most kL tile rows, one lane each where plane_w is 1: kL runs.)
-  int64_t offset[MR][kL];
-  uint32_t mask[MR][kL];
-  int runs[MR];
-  bool whole[MR];
+  using VectorStores<kL, MR>::offset, VectorStores<kL, MR>::mask, VectorStores<kL, MR>::runs,
+      VectorStores<kL, MR>::whole;
 
   WinogradStores(const TileOutput& o, int64_t first, int r) {
     const int64_t positions = WinogradRowPositions(o, r);
@@ -483,19 +490,13 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
       const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, channel_scale);
       if constexpr (std::is_same_v<T, uint8_t>) {
         const auto codes_e = regs.Codes(e), codes_d = regs.Codes(d);
-        if (stores.whole[m]) {
-          R::StoreBytesInterleaved(plane + stores.offset[m][0], codes_e, codes_d);
-          continue;
-        }
-        for (int k = 0; k < stores.runs[m]; ++k)
-          R::StoreBytesInterleavedMasked(plane + stores.offset[m][k], codes_e, codes_d, stores.mask[m][k]);
+        stores.Put(
+            m, [&](int64_t at) { R::StoreBytesInterleaved(plane + at, codes_e, codes_d); },
+            [&](int64_t at, uint32_t mask) { R::StoreBytesInterleavedMasked(plane + at, codes_e, codes_d, mask); });
       } else {
-        if (stores.whole[m]) {
-          R::StoreFInterleaved(plane + stores.offset[m][0], e, d);
-          continue;
-        }
-        for (int k = 0; k < stores.runs[m]; ++k)
-          R::StoreFInterleavedMasked(plane + stores.offset[m][k], e, d, stores.mask[m][k]);
+        stores.Put(
+            m, [&](int64_t at) { R::StoreFInterleaved(plane + at, e, d); },
+            [&](int64_t at, uint32_t mask) { R::StoreFInterleavedMasked(plane + at, e, d, mask); });
       }
     }
   }
