@@ -4,18 +4,12 @@
 #include <algorithm>
 #include <random>
 
-#include <oneapi/dnnl/dnnl.h>
+#include "passes/sgemm.h"
 
 namespace q46 {
 namespace {
 
 constexpr int64_t kChunkFloats = int64_t{1} << 22;  // rows are buffered up to this many floats, all groups together
-
-// C = op(A) * op(B), row-major, through oneDNN's sgemm.
-void Gemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-          int64_t ldb, float* c, int64_t ldc) {
-  dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-}
 
 }  // namespace
 
@@ -122,9 +116,9 @@ void GramBuilder::Flush() {
   std::vector<float> y(static_cast<size_t>(r * out)), h(static_cast<size_t>(kp * kp)), m(static_cast<size_t>(kp * out));
   for (int64_t g = 0; g < geo_.groups; ++g) {
     const float* q = q_rows_[g].data();
-    Gemm('N', 'T', r, out, kp, f_rows_[g].data(), kp, group_weights_[g].data(), kp, y.data(), out);  // Y = F W'^T
-    Gemm('T', 'N', kp, kp, r, q, kp, q, kp, h.data(), kp);                                            // Q^T Q
-    Gemm('T', 'N', kp, out, r, q, kp, y.data(), out, m.data(), out);                                  // Q^T Y
+    Sgemm('N', 'T', r, out, kp, f_rows_[g].data(), kp, group_weights_[g].data(), kp, y.data(), out);  // Y = F W'^T
+    Sgemm('T', 'N', kp, kp, r, q, kp, q, kp, h.data(), kp);                                            // Q^T Q
+    Sgemm('T', 'N', kp, out, r, q, kp, y.data(), out, m.data(), out);                                  // Q^T Y
     LayerGram& gram = grams_[g];
     for (size_t i = 0; i < h.size(); ++i) gram.h[i] += h[i];
     for (size_t i = 0; i < m.size(); ++i) gram.m[i] += m[i];

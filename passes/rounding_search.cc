@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include <oneapi/dnnl/dnnl.h>
+#include "passes/sgemm.h"
 
 namespace q46 {
 namespace {
@@ -178,8 +178,9 @@ ReconstructionObjective::ReconstructionObjective(const LayerGram& gram) : gram_(
 
 double ReconstructionObjective::Error(const std::vector<float>& w) const {
   const int64_t kp = gram_.k, out = gram_.out;
-  double total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(static) if (out * kp * kp >= kParallelMin)
+  // Per channel, then summed in order: an OpenMP reduction would add the threads' parts in a thread-count order.
+  std::vector<double> per_channel(static_cast<size_t>(out));
+#pragma omp parallel for schedule(static) if (out * kp * kp >= kParallelMin)
   for (int64_t c = 0; c < out; ++c) {
     const float* wc = w.data() + c * kp;
     double quad = 0, lin = 0;
@@ -190,8 +191,10 @@ double ReconstructionObjective::Error(const std::vector<float>& w) const {
       quad += wc[i] * row;
       lin += wc[i] * gram_.m[i * out + c];
     }
-    total += quad - 2 * lin + gram_.t[c];
+    per_channel[c] = quad - 2 * lin + gram_.t[c];
   }
+  double total = 0;
+  for (double e : per_channel) total += e;
   return std::max(0.0, total) / (std::max(1.0, gram_.rows) * static_cast<double>(out));
 }
 
@@ -209,7 +212,7 @@ void ReconstructionObjective::UpdateProduct(const std::vector<float>& w, Gradien
   }
   memory->product.resize(w.size());
   if (whole) {
-    dnnl_sgemm('N', 'N', out, kp, kp, 1.0f, w.data(), kp, h_.data(), kp, 0.0f, memory->product.data(), kp);
+    Sgemm('N', 'N', out, kp, kp, w.data(), kp, h_.data(), kp, memory->product.data(), kp);
     memory->updates = 0;
   } else {
     // Each output channel's row takes its changed entries in order (deterministic on any thread count).

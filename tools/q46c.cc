@@ -298,6 +298,10 @@ absl::Status Main() {
   if (!precision_map.empty())
     if (absl::Status st = q46::tools::ReadPrecisionMap(precision_map, &options); !st.ok()) return st;
   if (absl::Status st = SetAutoPrecision(&options); !st.ok()) return st;
+  // The calibration's float arithmetic runs in oneDNN, whose kernels round differently on each instruction set:
+  // capped at AVX2, the same command writes the same plan on any x86 CPU that has AVX2. --precision auto times
+  // layers on this CPU (or the --isa named), so its plans are this machine's anyway and it keeps oneDNN's best.
+  if (!options.auto_precision) setenv("DNNL_MAX_CPU_ISA", "AVX2", /*overwrite=*/0);
 
   q46::ImportOptions import_options;
   if (batch.getNumOccurrences() > 0 && batch < 1) return absl::InvalidArgumentError("--batch must be at least 1");

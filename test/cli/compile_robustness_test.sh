@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # q46c is deterministic and leaves nothing behind when interrupted:
 #  - two compilations with the same inputs and seed write byte-identical plans (and QDQ exports), also when the
-#    model comes from a pipe;
+#    model comes from a pipe, on another thread count, or with oneDNN capped at AVX2 by hand;
 #  - a compilation stopped by SIGINT, SIGTERM or SIGKILL in the middle of calibration leaves no output file and no
 #    temporary file beside it.
 # Usage: compile_robustness_test.sh BIN_DIR MODEL.onnx CALIB
@@ -26,6 +26,17 @@ cmp -s "$work/qdq1.onnx" "$work/qdq2.onnx" && echo "same seed: byte-identical QD
 "$bin/q46c" <(cat "$onnx") "${flags[@]}" -o "$work/piped.q46" >/dev/null 2>&1 || fail "compiling from a pipe failed"
 cmp -s "$work/plan1.q46" "$work/piped.q46" && echo "model from a pipe: the same plan" \
   || fail "the model read from a pipe gave another plan"
+
+# Nor does the plan depend on the machine: not on its core count (OMP_NUM_THREADS: the calibration sums the same
+# way on any; before, 8 threads split oneDNN's sgemm reductions and gave another plan), nor on its instruction set
+# (q46c caps oneDNN, whose kernels round differently on each, at AVX2 unless DNNL_MAX_CPU_ISA says otherwise: the
+# same plan as with that cap set by hand).
+OMP_NUM_THREADS=8 "$bin/q46c" "$onnx" "${flags[@]}" -o "$work/threads8.q46" >/dev/null 2>&1 || fail "8 threads failed"
+cmp -s "$work/plan1.q46" "$work/threads8.q46" && echo "8 threads: the same plan" \
+  || fail "8 threads gave another plan than the default thread count"
+DNNL_MAX_CPU_ISA=AVX2 "$bin/q46c" "$onnx" "${flags[@]}" -o "$work/avx2.q46" >/dev/null 2>&1 || fail "AVX2 cap failed"
+cmp -s "$work/plan1.q46" "$work/avx2.q46" && echo "oneDNN capped at AVX2 by hand: the same plan" \
+  || fail "q46c's plan differs from the one with oneDNN capped at AVX2"
 
 # Long enough a calibration to be interrupted in the middle of it. Job control on: without it a background job
 # starts with SIGINT ignored, as a shell script's background jobs do.
