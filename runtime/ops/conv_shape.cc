@@ -35,4 +35,15 @@ Status CheckConvShape(const OpBuilder& b, const plan::Window& window, int64_t gr
   return Status();
 }
 
+ConvShape FlattenWholeInputKernel(const ConvShape& s) {
+  const Window2d& w = s.win;
+  if (s.groups != 1 || w.kh != s.xs.h || w.kw != s.xs.w || w.dh != 1 || w.dw != 1 || w.pad_t != 0 || w.pad_l != 0 ||
+      w.pad_b != 0 || w.pad_r != 0 || (w.kh == 1 && w.kw == 1))
+    return s;
+  ConvShape flat = s;
+  flat.xs = {s.xs.n, s.xs.c * s.xs.h * s.xs.w, 1, 1};
+  flat.win = Window2d{};
+  return flat;
+}
+
 }  // namespace q46::rt

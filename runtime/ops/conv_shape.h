@@ -20,4 +20,9 @@ struct ConvShape {
 Status CheckConvShape(const OpBuilder& b, const plan::Window& window, int64_t groups, bool transposed,
                       ConvShape* s);
 
+// A kernel that covers its whole unpadded input (a fully connected layer exported as a convolution, as the CIFAR
+// CNNs' fc1) computes one position: the same as a 1x1 kernel over the input flattened into channels (C * H * W
+// of them, 1 x 1), with the same weights in the same order (OIHW flattens as NCHW does). Other shapes unchanged.
+ConvShape FlattenWholeInputKernel(const ConvShape& s);
+
 }  // namespace q46::rt

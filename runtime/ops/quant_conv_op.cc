@@ -192,7 +192,8 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
     return Status();
   }
   std::string declined;
-  const kernels::qconv::Geometry geometry = kernels::qconv::MakeGeometry(s.xs, s.ys, s.win, s.groups);
+  const ConvShape packed = FlattenWholeInputKernel(s);
+  const kernels::qconv::Geometry geometry = kernels::qconv::MakeGeometry(packed.xs, packed.ys, packed.win, s.groups);
   const int32_t max_weight = std::max(-wr.lo, wr.hi);
   for (const kernels::qconv::Microkernel* k : kernels::qconv::Microkernels()) {
     if (!kernels::qconv::IsaWithin(k->isa, b.options().max_isa)) continue;

@@ -238,6 +238,45 @@ TEST(QConv, WinogradTilesAtTheirBound) {
       << winograd_runs[1] << " winograd runs along rows, " << winograd_runs[2] << " two by two";
 }
 
+// Matrix products (1x1 kernels on 1 x 1 planes: fully connected layers): channel-lane tiles read the input where
+// it is when its channels fill whole quads (no scratch: InputAsIsApplies) and deal their steps to three sets of
+// accumulators (AccumulateDealt). Channels in whole quads and not, step counts that three does and does not
+// divide, reductions past every int16 method's widening interval (1024 channels: 256 steps), codes at the bounds,
+// one to 256 outputs, batches of two.
+TEST(QConv, MatrixProducts) {
+  std::mt19937 rng(51);
+  int ran = 0, as_is = 0;
+  for (const int64_t cin : {4, 7, 12, 64, 1024})
+    for (const int64_t cout : {1, 10, 65, 256})
+      for (const Case::Codes codes : {Case::kRandom, Case::kMaxPositive, Case::kAlternatingNegative,
+                                      Case::kHeavyLateLane}) {
+        Case c;
+        c.xs = {cout % 2 == 1 ? 2 : 1, cin, 1, 1};
+        c.cout = cout;
+        c.groups = 1;
+        c.prec = codes == Case::kRandom ? arith::Precision{256, 256} : arith::Precision{23, 23};
+        c.codes = codes;
+        c.codes_out = cout != 65;
+        ran += CheckCase(c, rng);
+        const Geometry g = MakeGeometry(c.xs, OutputDims(c), c.win, 1);
+        const std::vector<int8_t> w(static_cast<size_t>(cin * cout), 1);
+        OutputStage stage;
+        stage.bias.assign(static_cast<size_t>(cout), 0);
+        stage.scale.assign(static_cast<size_t>(cout), 1.0f);
+        for (const Microkernel* k : Microkernels()) {
+          PackedConv conv;
+          std::string why;
+          if (k->channels.name == nullptr || !IsaWithin(k->isa, DetectIsa()) ||
+              !PackedConv::Create(*k, g, w.data(), 22, 11, stage, &conv, &why, &k->channels))
+            continue;
+          EXPECT_EQ(conv.scratch_bytes() == 0, cin % 4 == 0) << conv.name() << " on " << cin << " channels";
+          as_is += conv.scratch_bytes() == 0;
+        }
+      }
+  EXPECT_GT(ran, 0);
+  EXPECT_TRUE(as_is > 0 || DetectIsa() == Isa::kRef);
+}
+
 // Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where
 // padding above or beside them needs it (in place where only padding below does): a partial quad (its pad lanes
 // read a plane of pad codes), planes past 16 columns, planes under 8 columns (scalar only), groups and batches,

@@ -118,6 +118,21 @@ Geometry MakeGeometryAs(Dims4 xs, Dims4 ys, const Window2d& win, int64_t groups,
   return g;
 }
 
+// A 1x1 layer on 1 x 1 planes (a matrix product: fully connected layers, flattened or not) that channel-lane tiles
+// run needs no repack: its quads are its input channels in fours, as NCHW has them, and no vector of positions
+// reads past them. Only unpadded, ungrouped ones whose channels fill whole quads (the tiles read every lane).
+bool InputAsIsApplies(const Geometry& g) {
+  const Window2d& w = g.win;
+  return g.xs.h == 1 && g.xs.w == 1 && w.kh == 1 && w.kw == 1 && w.pad_t == 0 && w.pad_l == 0 && w.pad_b == 0 &&
+         w.pad_r == 0 && g.groups == 1 && g.cin_g % 4 == 0 && !g.kx_folded && !g.winograd;
+}
+Geometry AsIsGeometry(Geometry g) {
+  g.input_as_is = true;
+  g.plane_len = 1, g.quad_bytes = 4, g.group_bytes = g.quads * 4;
+  for (int64_t q = 0; q < g.quads; ++q) g.step_offsets[static_cast<size_t>(q)] = q * 4;
+  return g;
+}
+
 // Multiply-adds a run computes, padding and dropped columns included, plus the repack: a repacked byte costs
 // about 16 multiply-adds' time (ResNet-18's 3x3 layers repack 3.4 bytes a cycle and multiply 64 a cycle).
 int64_t EstimatedWork(const Geometry& g) {
@@ -475,7 +490,7 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     return false;
   }
   PackedConv& p = *out;
-  p.g_ = g;
+  p.g_ = tiles->lanes_of == Lanes::kChannels && InputAsIsApplies(g) ? AsIsGeometry(g) : g;
   p.flush_steps_ = flush;
   // A centering method multiplies (x - center) by w: add center * sum(w) back to each channel's bias.
   const int64_t per_channel = g.cin_g * g.win.kh * g.win.kw;
@@ -769,7 +784,10 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
   const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
   for (int64_t image = 0; image < g_.xs.n; ++image) {
-    if (g_.winograd)
+    const uint8_t* packed = scratch;
+    if (g_.input_as_is)
+      packed = x + image * g_.xs.c;
+    else if (g_.winograd)
       RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, scratch, threads, winograd_input_);
     else
       RepackInput(g_, x, image, pad_code, scratch, threads);
@@ -779,7 +797,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
       int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;
-        RunTile(scratch, image, group, b, spans_[static_cast<size_t>(s)], y);
+        RunTile(packed, image, group, b, spans_[static_cast<size_t>(s)], y);
         if (++in < inner) continue;
         in = 0;
         if (++outer < outers) continue;

@@ -61,6 +61,7 @@ struct Geometry {
   Window2d grid;  // the one the steps walk: win, or, kx-folded, its rows only (kw, sw, dw 1, no column pads)
   bool kx_folded = false;
   bool winograd = false;
+  bool input_as_is = false;  // the packed input is the NCHW input itself (AsIsGeometry)
   int tile_rows = 1;  // winograd: output rows per tile position (1: F(2, 3) along rows; 2: F(2x2, 3x3))
   int64_t groups = 1, cin_g = 0, cout_g = 0;
   int64_t quads = 0;         // ceil(cin_g / 4), kx-folded ceil(win.kw * cin_g / 4)
@@ -241,6 +242,7 @@ class PackedConv {
   // times).
   int64_t estimated_work() const { return work_; }
   size_t scratch_bytes() const {
+    if (g_.input_as_is) return 0;
     return kScratchAlignment - 1 +
            static_cast<size_t>(g_.winograd ? g_.packed_input_bytes() + staging_.scratch_bytes() : g_.scratch_bytes());
   }
