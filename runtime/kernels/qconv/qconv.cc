@@ -317,10 +317,11 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
       const uint8_t* planes[4];
       for (int e = 0; e < 4; ++e) planes[e] = channel[e] ? channel[e] : pad_row;
       InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, staged);
+      if (in_place) return (void)std::memset(quad + hw * 4, pad_code, static_cast<size_t>(plane_bytes - hw * 4));
       const auto pad = [&](int64_t from, int64_t to) {
         if (to > from) std::memset(quad + from, pad_code, static_cast<size_t>(to - from));
       };
-      for (int64_t iy = 0; iy < xs.h && !in_place; ++iy) {
+      for (int64_t iy = 0; iy < xs.h; ++iy) {
         const int64_t row = (iy + g.win.pad_t) * row_bytes;
         std::memmove(quad + row + g.win.pad_l * 4, staged + iy * w * 4, static_cast<size_t>(w * 4));
       }

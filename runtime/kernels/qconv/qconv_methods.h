@@ -476,20 +476,23 @@ struct WinogradStores : VectorStores<kL, MR> {
     const auto bits = [](int64_t lo, int64_t hi) {
       return static_cast<uint32_t>((uint64_t{1} << hi) - (uint64_t{1} << lo));
     };
-    for (int m = 0; m < MR; ++m) {
-      const int64_t q = first + m * kL, row = q / o.plane_w, tile = q % o.plane_w;
+    // One division for the first vector, the next ones' rows and columns stepped on from it (a division for each
+    // was most of this constructor's time).
+    for (int64_t m = 0, row = first / o.plane_w, tile = first % o.plane_w; m < MR; ++m) {
+      const int64_t q = first + m * kL, vector_row = row, vector_tile = tile;
+      for (tile += kL; tile >= o.plane_w; tile -= o.plane_w) ++row;
       // (A vector within one row lies wholly before `positions` or wholly after.)
-      whole[m] = WinogradVectorInRow(tile, kL, o.out_w) && q < positions;
-      offset[m][0] = WinogradOutputAt(o, r, row, tile), runs[m] = 0;
+      whole[m] = WinogradVectorInRow(vector_tile, kL, o.out_w) && q < positions;
+      offset[m][0] = WinogradOutputAt(o, r, vector_row, vector_tile), runs[m] = 0;
       if (whole[m]) continue;
       const int64_t lanes = std::clamp<int64_t>(positions - q, 0, kL);
       // Lanes from row_start (negative in the first row) are tile row row + k from its column 0.
-      for (int64_t k = 0, row_start = -tile; row_start < lanes; ++k, row_start += o.plane_w) {
+      for (int64_t k = 0, row_start = -vector_tile; row_start < lanes; ++k, row_start += o.plane_w) {
         const int64_t lo = std::max<int64_t>(row_start, 0);
         const int64_t even_end = std::min(row_start + (o.out_w + 1) / 2, lanes);
         const int64_t odd_end = std::min(row_start + o.out_w / 2, lanes);
         if (lo >= even_end) continue;
-        offset[m][runs[m]] = WinogradOutputAt(o, r, row + k, 0) - 2 * row_start;
+        offset[m][runs[m]] = WinogradOutputAt(o, r, vector_row + k, 0) - 2 * row_start;
         mask[m][runs[m]++] = bits(2 * lo, 2 * even_end - (odd_end < even_end ? 1 : 0));
       }
     }
