@@ -164,6 +164,7 @@ struct Ymm {
 struct Zmm {
   using I = __m512i;
   using F = __m512;
+  using Half = Ymm;  // for rows too short for a whole Zmm (winograd_vectors.h)
   static constexpr int kBytes = 64;
   static I Load(const void* p) { return _mm512_loadu_si512(p); }
   static void Store(void* p, I v) { _mm512_storeu_si512(p, v); }
