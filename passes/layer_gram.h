@@ -10,7 +10,8 @@
 // its unquantized value u with probability p, independently; the statistics are then the expectation over those
 // drops: q_r becomes (1-p) Q(u) + p u and H gains the diagonal p (1-p) sum (Q(u) - u)^2. Rows are an even
 // random sample of positions (seeded per sample index) so the accumulation stays cheap on large layers.
-// Receptive fields are built here (im2col); products use oneDNN's sgemm.
+// Receptive fields are built here (im2col); products use passes/sgemm.h (oneDNN's, summed the same way on any
+// thread count).
 // Knows nothing about passes or plans: it reads activations handed to it.
 #pragma once
 

@@ -19,6 +19,51 @@ std::string ModelsDir() {
   return d ? d : "";
 }
 
+plan::Tensor* AddPlanTensor(plan::Plan& p, const char* name, const std::vector<int64_t>& dims, bool codes) {
+  plan::Tensor* t = p.add_tensors();
+  t->set_name(name);
+  for (int64_t d : dims) t->add_dims(d);
+  t->set_dtype(codes ? plan::UINT8_CODES : plan::FLOAT32);
+  if (codes) {
+    t->mutable_quant()->set_scale(0.1f);
+    t->mutable_quant()->set_zero_point(3);
+    t->mutable_quant()->set_levels(23);
+  }
+  return t;
+}
+
+plan::Plan QuantConvPlan(const QuantConvPlanSpec& s) {
+  const auto out = [&](int64_t in) { return (in + 2 * s.pad - s.kernel) / s.stride + 1; };
+  plan::Plan p;
+  AddPlanTensor(p, "x", s.x, false);
+  AddPlanTensor(p, "xq", s.x, true);
+  AddPlanTensor(p, "y", {s.x[0], s.oc, out(s.x[2]), out(s.x[3])}, false);
+  p.add_inputs(0);
+  p.add_outputs(2);
+  plan::Node* q = p.add_nodes();
+  q->set_name("quantize");
+  q->add_inputs(0);
+  q->add_outputs(1);
+  q->mutable_quantize();
+  plan::Node* c = p.add_nodes();
+  c->set_name("conv");
+  c->add_inputs(1);
+  c->add_outputs(2);
+  plan::QuantConv* qc = c->mutable_quant_conv();
+  plan::Window* w = qc->mutable_window();
+  for (int i = 0; i < 2; ++i) {
+    w->add_kernel(s.kernel);
+    if (s.stride != 1) w->add_stride(s.stride);
+  }
+  for (int i = 0; i < 4 && s.pad != 0; ++i) w->add_pads(s.pad);
+  qc->set_groups(1);
+  qc->set_weight_levels(23);
+  qc->set_weight_codes(s.weight_codes);
+  for (float scale : s.weight_scales) qc->add_weight_scales(scale);
+  for (int32_t b : s.bias) qc->add_bias(b);
+  return p;
+}
+
 absl::StatusOr<plan::Plan> CompileOnnx(const std::string& path, const CompileOptions& options) {
   absl::StatusOr<ir::Graph> g = ImportOnnxFile(path);
   if (!g.ok()) return g.status();

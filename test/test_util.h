@@ -30,4 +30,18 @@ double ToleranceRatio(const FloatTensor& a, const FloatTensor& b, double atol, d
 // Number of elements whose bits differ.
 int64_t BitDifferences(const FloatTensor& a, const FloatTensor& b);
 
+// Appends a tensor to p: floats, or codes with scale 0.1, zero point 3 and 23 levels.
+plan::Tensor* AddPlanTensor(plan::Plan& p, const char* name, const std::vector<int64_t>& dims, bool codes);
+
+// A plan of one quantized convolution, float in and out: x -> Quantize (scale 0.1, zero point 3, 23 levels) ->
+// QuantConv (square kernel, 23 weight levels; stride and pads written only where not 1 and 0) -> y.
+struct QuantConvPlanSpec {
+  std::vector<int64_t> x;  // NCHW
+  int64_t oc = 1, kernel = 1, stride = 1, pad = 0;
+  std::string weight_codes;  // int8, OIHW
+  std::vector<int32_t> bias;
+  std::vector<float> weight_scales;
+};
+plan::Plan QuantConvPlan(const QuantConvPlanSpec& s);
+
 }  // namespace q46::test

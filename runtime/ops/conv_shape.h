@@ -1,5 +1,5 @@
 // The shapes of a convolution node (float or quantized), checked against its tensors: what both convolution ops'
-// factories start from. No op logic here.
+// factories start from, and shape rewrites that leave a convolution's arithmetic as it is. No op logic here.
 #pragma once
 
 #include "runtime/kernels/ref/ref_kernels.h"

@@ -277,8 +277,8 @@ TEST(QConv, MatrixProducts) {
   EXPECT_TRUE(as_is > 0 || DetectIsa() == Isa::kRef);
 }
 
-// Unstrided layers repack each quad's channel planes as one run (a whole plane), then move the rows apart where
-// padding above or beside them needs it (in place where only padding below does): a partial quad (its pad lanes
+// Unstrided layers repack each quad's channel planes whole: one run where nothing pads them above or beside;
+// padded, rows of 16 quads or more in place and narrower ones as one run moved apart. A partial quad (its pad lanes
 // read a plane of pad codes), planes past 16 columns, planes under 8 columns (scalar only), groups and batches,
 // each padding; and stride 2 beside them (row by row).
 TEST(QConv, UnstridedLayersRepackWholePlanes) {

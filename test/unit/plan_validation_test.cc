@@ -13,47 +13,18 @@
 #include "gtest/gtest.h"
 #include "runtime/model.h"
 #include "runtime/plan_file.h"
+#include "test/test_util.h"
 
 namespace q46::rt {
 namespace {
 
-plan::Tensor* AddTensor(plan::Plan& p, const char* name, std::vector<int64_t> dims, bool codes) {
-  plan::Tensor* t = p.add_tensors();
-  t->set_name(name);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_dtype(codes ? plan::UINT8_CODES : plan::FLOAT32);
-  if (codes) {
-    t->mutable_quant()->set_scale(0.1f);
-    t->mutable_quant()->set_zero_point(3);
-    t->mutable_quant()->set_levels(23);
-  }
-  return t;
-}
-
 plan::Plan ValidPlan() {
-  plan::Plan p;
-  AddTensor(p, "x", {1, 2, 5, 5}, false);
-  AddTensor(p, "xq", {1, 2, 5, 5}, true);
-  AddTensor(p, "y", {1, 4, 3, 3}, false);
-  p.add_inputs(0);
-  p.add_outputs(2);
-  plan::Node* q = p.add_nodes();
-  q->set_name("quantize");
-  q->add_inputs(0);
-  q->add_outputs(1);
-  q->mutable_quantize();
-  plan::Node* c = p.add_nodes();
-  c->set_name("conv");
-  c->add_inputs(1);
-  c->add_outputs(2);
-  plan::QuantConv* qc = c->mutable_quant_conv();
-  qc->mutable_window()->add_kernel(3);
-  qc->mutable_window()->add_kernel(3);
-  qc->set_groups(1);
-  qc->set_weight_levels(23);
-  qc->set_weight_codes(std::string(4 * 2 * 9, '\x05'));
-  for (int i = 0; i < 4; ++i) qc->add_weight_scales(0.01f), qc->add_bias(i);
-  return p;
+  test::QuantConvPlanSpec s;
+  s.x = {1, 2, 5, 5};
+  s.oc = 4, s.kernel = 3;
+  s.weight_codes = std::string(4 * 2 * 9, '\x05');
+  for (int i = 0; i < 4; ++i) s.weight_scales.push_back(0.01f), s.bias.push_back(i);
+  return test::QuantConvPlan(s);
 }
 
 std::string LoadError(const plan::Plan& p) {
@@ -95,11 +66,11 @@ TEST(PlanValidation, BrokenPlansAreRefused) {
       {"graph output is codes", [](plan::Plan& p) { p.set_outputs(0, 1); }, "not float32"},
       {"activation memory over the limit (refused before allocating)", [](plan::Plan& p) {
          for (const char* name : {"big1", "big2", "big3"}) {
-           AddTensor(p, name, {1, 2, 1 << 15, 1 << 15}, false);
+           test::AddPlanTensor(p, name, {1, 2, 1 << 15, 1 << 15}, false);
            p.add_inputs(p.tensors_size() - 1);
          }
        }, "activation memory"},
-      {"absurd tensor count", [](plan::Plan& p) { for (int i = 0; i < (1 << 14); ++i) AddTensor(p, "t", {1}, false); }, "too many tensors"},
+      {"absurd tensor count", [](plan::Plan& p) { for (int i = 0; i < (1 << 14); ++i) test::AddPlanTensor(p, "t", {1}, false); }, "too many tensors"},
   };
   for (const Breakage& c : cases) {
     plan::Plan p = ValidPlan();
@@ -113,10 +84,10 @@ TEST(PlanValidation, BrokenPlansAreRefused) {
 // -> r [1, 2] -> Unary (LeakyRelu) -> y [1, 2].
 plan::Plan SliceReducePlan() {
   plan::Plan p;
-  AddTensor(p, "x", {1, 2, 5, 5}, false);
-  AddTensor(p, "s", {1, 2, 3, 2}, false);
-  AddTensor(p, "r", {1, 2}, false);
-  AddTensor(p, "y", {1, 2}, false);
+  test::AddPlanTensor(p, "x", {1, 2, 5, 5}, false);
+  test::AddPlanTensor(p, "s", {1, 2, 3, 2}, false);
+  test::AddPlanTensor(p, "r", {1, 2}, false);
+  test::AddPlanTensor(p, "y", {1, 2}, false);
   p.add_inputs(0);
   p.add_outputs(3);
   plan::Node* s = p.add_nodes();

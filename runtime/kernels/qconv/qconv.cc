@@ -322,8 +322,9 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
         for (int64_t i = 0; i < gap; ++i) std::memcpy(at + i * 4, &pad_word, 4);
       };
       if (w >= 16) {
-        // Rows of whole 16-quad vectors: interleaved in place, the padding between them a word at a time. (Staged as one run and moved apart, as narrower rows are below, each cost a memmove and a memset
-        // call: ResNet-18's 56-wide planes repacked 1.3x slower.)
+        // Rows of 16 quads or more (16-quad vectors, the last moved back): interleaved in place, the padding
+        // between them a word at a time. (Staged as one run and moved apart, as narrower rows are below, each cost
+        // a memmove and a memset call: ResNet-18's 56-wide planes repacked 1.3x slower.)
         for (int64_t iy = 0; iy < xs.h; ++iy) {
           uint8_t* const out = quad + top + iy * row_bytes;
           const uint8_t* const rows[4] = {planes[0] + iy * w, planes[1] + iy * w, planes[2] + iy * w,
@@ -461,7 +462,7 @@ constexpr int64_t kChannelPadding = kMaxLanes * 4;
 // Between the biases of a winograd tile's outputs: the channels padded alike.
 int64_t WinogradBiasStride(const Geometry& g) { return g.ys.c + kChannelPadding; }
 // The input repack: a byte written at 16 multiply-adds (EstimatedWork), half a vector step.
-int64_t RepackWork(const Geometry& g) { return g.packed_input_bytes() / 2; }
+int64_t RepackWork(const Geometry& g) { return g.input_as_is ? 0 : g.packed_input_bytes() / 2; }
 // A direct layout's whole work: every group's, and its repack's.
 int64_t DirectWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
   const int64_t per_group =
@@ -519,7 +520,7 @@ bool PackedConv::Create(const Microkernel& kernel, const Geometry& g, const int8
     }
   const std::vector<int16_t> values(weights, weights + g.ys.c * per_channel);
   p.Pack(kernel, *tiles, values.data(), g.win.kw, 1, std::move(stage));
-  p.work_ = DirectWork(*tiles, g, output_bytes);
+  p.work_ = DirectWork(*tiles, p.g_, output_bytes);
   if (const size_t at = p.name_.find("_quadplanar"); g.kx_folded && at != std::string::npos)
     p.name_.replace(at, std::strlen("_quadplanar"), "_kxfolded");
   p.BindTiles();

@@ -1,7 +1,8 @@
 // Fast integer convolution: the interface between the conv op and the SIMD microkernels.
 //
 // Layout ("quad-planar"): before a convolution runs, each image's input codes are repacked per group into
-// planes of 4-channel quads, one plane per stride phase, padding materialised with the pad code:
+// planes of 4-channel quads, one plane per stride phase, padding materialised with the pad code (except where the
+// planes are 1 x 1 and the channels fill whole quads: NCHW already is that layout, Geometry::input_as_is):
 //   packed[group][quad][phase_y][phase_x][position][4 channels],  position = row * plane_width + column.
 // Splitting rows and columns by stride phase makes every kernel tap a constant offset from the output
 // position on a grid as wide as the plane, so a vector of consecutive output positions reads one contiguous
@@ -86,8 +87,9 @@ struct Geometry {
     *ic = v % cin_g, *kx = v / cin_g;
     return true;
   }
-  // Unstrided and unfolded, the repack interleaves each quad's channel planes as one run, then (if padded) moves
-  // the rows apart into place: one long vector run instead of a short one per row.
+  // Unstrided and unfolded, the repack takes each quad's channel planes whole: as one run where nothing pads
+  // them above or beside; padded, rows of 16 quads or more interleaved in place, narrower ones as one run then
+  // moved apart (RepackInput).
   bool repacks_whole_planes() const { return !kx_folded && !winograd && win.sh == 1 && win.sw == 1; }
   // Bytes between a quad's transformed planes, and how many it has (winograd).
   int64_t transform_bytes() const { return plane_len * 4; }

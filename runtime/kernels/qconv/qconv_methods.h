@@ -362,20 +362,27 @@ void AccumulateChunk(int64_t s0, int64_t s1, const Step& step, Flush flush) {
     for (int m = 0; m < MR; ++m) flush(m, n, M::Widen(acc[m][n]));
 }
 
-// All of a tile's steps in chunks of at most flush_steps (the method's widening interval), its sums in `partial`
-// ([n][m] vectors).
-template <class M, int MR, int NR, class Step>
-void Accumulate(const TileArgs& a, const Step& step) {
+// A tile's steps in chunks of at most flush_steps (the method's widening interval): chunk(s0, s1, add) for each,
+// where add(m, n, wide) puts the chunk's int32 sums of vector (m, n) into `partial` ([n][m] vectors: stored by the
+// first chunk, added by the others).
+template <class M, int MR, class Chunk>
+void ForEachChunk(const TileArgs& a, const Chunk& chunk) {
   using R = typename M::Reg;
   int32_t* const partial = a.partial;
   for (int64_t s0 = 0, s1; s0 < a.steps; s0 = s1) {
     s1 = a.steps - s0 <= a.flush_steps ? a.steps : s0 + a.flush_steps;
     const bool first = s0 == 0;
-    AccumulateChunk<M, MR, NR>(s0, s1, step, [partial, first](int m, int n, typename R::I wide) {
+    chunk(s0, s1, [partial, first](int m, int n, typename R::I wide) {
       int32_t* sums = partial + (n * MR + m) * M::kLanes;
       R::Store(sums, first ? wide : R::AddI32(wide, R::Load(sums)));
     });
   }
+}
+
+// All of a tile's steps, its sums in `partial`.
+template <class M, int MR, int NR, class Step>
+void Accumulate(const TileArgs& a, const Step& step) {
+  ForEachChunk<M, MR>(a, [&step](int64_t s0, int64_t s1, auto add) { AccumulateChunk<M, MR, NR>(s0, s1, step, add); });
 }
 
 // Accumulate for tiles of one position (NR 1): the steps are dealt in turn to kSets sets of accumulators, added
@@ -386,9 +393,7 @@ template <class M, int MR, class Step>
 void AccumulateDealt(const TileArgs& a, const Step& step) {
   using R = typename M::Reg;
   constexpr int kSets = 3;  // the loop below names each
-  int32_t* const partial = a.partial;
-  for (int64_t s0 = 0, s1; s0 < a.steps; s0 = s1) {
-    s1 = a.steps - s0 <= a.flush_steps ? a.steps : s0 + a.flush_steps;
+  ForEachChunk<M, MR>(a, [&step](int64_t s0, int64_t s1, auto add) {
     typename M::Acc acc[kSets][MR][1];
     for (auto& set : acc)
       for (auto& v : set) v[0] = M::Zero();
@@ -400,10 +405,9 @@ void AccumulateDealt(const TileArgs& a, const Step& step) {
     for (int m = 0; m < MR; ++m) {
       typename R::I wide = M::Widen(acc[0][m][0]);
       for (int k = 1; k < kSets; ++k) wide = R::AddI32(wide, M::Widen(acc[k][m][0]));
-      int32_t* const sums = partial + m * M::kLanes;
-      R::Store(sums, s0 == 0 ? wide : R::AddI32(wide, R::Load(sums)));
+      add(m, 0, wide);
     }
-  }
+  });
 }
 
 // A value read from TileArgs, or an array it points to, with a load of its own. PackedConv::RunTile writes them

@@ -1,12 +1,13 @@
 // The winograd input transforms (winograd.h) on whole vectors of tiles, written once over a byte-vector type V and
 // compiled by each translation unit that instantiates it, for its own instruction set: winograd.cc for SSE2 (4
 // tiles a vector, which also finishes each row) and for bytes one at a time (Transform4 alone, where there is no
-// SSE2), qconv_avx2.cc (8) and qconv_vnni.cc (16), which do a row's whole vectors and leave the rest to
-// winograd.cc. No intrinsics here. Everything is in an unnamed namespace: each includer gets its own copy, so no
-// copy compiled for one instruction set can stand in for another's at link time.
+// SSE2), qconv_avx2.cc (8) and qconv_vnni.cc (16, then 8 on its V::Half), which do a row's whole vectors and
+// leave the rest to winograd.cc. No intrinsics here. Everything is in an unnamed namespace: each includer gets its
+// own copy, so no copy compiled for one instruction set can stand in for another's at link time.
 //
 // V has kBytes, I (its vector), Load(p) and Store(p, v) (unaligned), Set1I8(b), AddI8 and SubI8 (modulo 256), and
-// EvenI32 and OddI32 (the even and the odd 32-bit elements of two vectors side by side, in order).
+// EvenI32 and OddI32 (the even and the odd 32-bit elements of two vectors side by side, in order); optionally
+// Half, a vector type of half its width with the same members (WinogradInputOn).
 #pragma once
 
 #include <cstdint>
