@@ -8,7 +8,6 @@
 #include <limits>
 #include <vector>
 
-#include <oneapi/dnnl/dnnl.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -303,11 +302,7 @@ absl::Status Main() {
   // capped at AVX2, the same command writes the same plan on any x86 CPU that has AVX2 (DNNL_MAX_CPU_ISA, if set,
   // is the user's choice). --precision auto times layers on this CPU (or the --isa named), so its plans are this
   // machine's anyway and it keeps oneDNN's best. (oneDNN takes the cap only before its first use: it says so.)
-#if defined(__x86_64__)
-  if (!options.auto_precision && std::getenv("DNNL_MAX_CPU_ISA") == nullptr &&
-      dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) != dnnl_success)
-    std::fprintf(stderr, "q46c: warning: oneDNN refused the AVX2 cap: this plan may differ on other CPUs\n");
-#endif
+  if (!options.auto_precision) q46::tools::CapOnednnIsa(q46::kernels::qconv::Isa::kAvx2);
 
   q46::ImportOptions import_options;
   if (batch.getNumOccurrences() > 0 && batch < 1) return absl::InvalidArgumentError("--batch must be at least 1");

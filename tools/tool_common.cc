@@ -11,6 +11,7 @@
 #include <numeric>
 #include <vector>
 
+#include <oneapi/dnnl/dnnl.h>
 #include <unistd.h>
 
 #include "absl/strings/numbers.h"
@@ -268,13 +269,19 @@ void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes) {
 }
 
 void CapOnednnIsa(kernels::qconv::Isa isa) {
+#if defined(__x86_64__)
   using kernels::qconv::Isa;
-  const char* name = isa == Isa::kRef      ? "SSE41"
-                     : isa == Isa::kAvx2   ? "AVX2"
-                     : isa == Isa::kAvx512 ? "AVX512_CORE"
-                     : isa == Isa::kVnni   ? "AVX512_CORE_VNNI"
-                                           : nullptr;
-  if (name) setenv("DNNL_MAX_CPU_ISA", name, /*overwrite=*/0);
+  if (std::getenv("DNNL_MAX_CPU_ISA") != nullptr || isa == Isa::kNeon) return;  // the user's choice; not x86
+  const dnnl_cpu_isa_t cap = isa == Isa::kRef      ? dnnl_cpu_isa_sse41
+                             : isa == Isa::kAvx2   ? dnnl_cpu_isa_avx2
+                             : isa == Isa::kAvx512 ? dnnl_cpu_isa_avx512_core
+                                                   : dnnl_cpu_isa_avx512_core_vnni;
+  if (dnnl_set_max_cpu_isa(cap) != dnnl_success)
+    std::fprintf(stderr, "q46: warning: oneDNN refused the cap at %s: its float kernels may use more\n",
+                 kernels::qconv::IsaName(isa));
+#else
+  (void)isa;
+#endif
 }
 
 }  // namespace q46::tools

@@ -78,8 +78,9 @@ absl::Status RunBatched(int64_t batch, int64_t per_in, int64_t per_out, const fl
 // Prints the layers of a plan with their precisions, and the plan's size.
 void PrintPlanSummary(const plan::Plan& plan, size_t plan_bytes);
 
-// Caps oneDNN (the float layers) at the instruction set an --isa flag names, as on a CPU that has no more, by
-// setting DNNL_MAX_CPU_ISA unless it is set already. Must run before the first oneDNN call.
+// Caps oneDNN (the float layers) at `isa`'s instruction set (an --isa flag's, as on a CPU that has no more; q46c's
+// AVX2 for reproducible plans), unless DNNL_MAX_CPU_ISA is set: the user's choice. Must run before the first oneDNN
+// call (oneDNN refuses it after: a warning on stderr). Nothing on non-x86 builds.
 void CapOnednnIsa(kernels::qconv::Isa isa);
 
 }  // namespace q46::tools

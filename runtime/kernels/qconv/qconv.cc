@@ -315,35 +315,28 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
         InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, quad);
         return (void)std::memset(quad + hw * 4, pad_code, static_cast<size_t>(plane_bytes - hw * 4));
       }
+      // Padded: each row put in its place, then the padding up to the next row written a word at a time (a memset
+      // call per row, with a memmove, had cost three times the interleaving). Rows of 16 quads or more (16-quad
+      // vectors, the last moved back) are interleaved in place. Narrower rows would take short vectors or none
+      // (row by row, ResNet-18's 14-wide planes went 1.2x slower, its 7-wide 2.7x): the whole planes go first as
+      // one vector run at the plane's end, `staged`, and each row is moved from there, front to back (a row's
+      // destination, and the padding after it, end before the next row's source starts, as plane_len >= plane_h *
+      // plane_w).
       std::memset(quad, pad_code, static_cast<size_t>(top));
       const uint32_t pad_word = pad_code * 0x01010101u;
       const int64_t gap = g.plane_w - w;  // pad quads after a row's last, to the next one's first
-      const auto pad_gap = [&](uint8_t* at) {
-        for (int64_t i = 0; i < gap; ++i) std::memcpy(at + i * 4, &pad_word, 4);
-      };
-      if (w >= 16) {
-        // Rows of 16 quads or more (16-quad vectors, the last moved back): interleaved in place, the padding
-        // between them a word at a time. (Staged as one run and moved apart, as narrower rows are below, each cost
-        // a memmove and a memset call: ResNet-18's 56-wide planes repacked 1.3x slower.)
-        for (int64_t iy = 0; iy < xs.h; ++iy) {
-          uint8_t* const out = quad + top + iy * row_bytes;
+      uint8_t* const staged = w >= 16 ? nullptr : quad + plane_bytes - hw * 4;
+      if (staged) InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, staged);
+      for (int64_t iy = 0; iy < xs.h; ++iy) {
+        uint8_t* const out = quad + top + iy * row_bytes;
+        if (staged) {
+          std::memmove(out, staged + iy * w * 4, static_cast<size_t>(w * 4));
+        } else {
           const uint8_t* const rows[4] = {planes[0] + iy * w, planes[1] + iy * w, planes[2] + iy * w,
                                           planes[3] + iy * w};
           InterleaveRow(rows, w, zero, 1, w, InsideColumns{0, w}, pad_code, out);
-          if (iy + 1 < xs.h) pad_gap(out + w * 4);
         }
-      } else {
-        // Narrower rows take short vectors or none (row by row, ResNet-18's 14-wide planes went 1.2x slower, its
-        // 7-wide 2.7x): the whole planes as one vector run at the plane's end, each row then moved to its place,
-        // front to back (a row's destination, and the padding after it, end before the next row's source starts,
-        // as plane_len >= plane_h * plane_w).
-        uint8_t* const staged = quad + plane_bytes - hw * 4;
-        InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, staged);
-        for (int64_t iy = 0; iy < xs.h; ++iy) {
-          uint8_t* const out = quad + top + iy * row_bytes;
-          std::memmove(out, staged + iy * w * 4, static_cast<size_t>(w * 4));
-          if (iy + 1 < xs.h) pad_gap(out + w * 4);
-        }
+        for (int64_t i = 0; i < gap && iy + 1 < xs.h; ++i) std::memcpy(out + (w + i) * 4, &pad_word, 4);
       }
       const int64_t rows_end = top + (xs.h - 1) * row_bytes + w * 4;
       return (void)std::memset(quad + rows_end, pad_code, static_cast<size_t>(plane_bytes - rows_end));
