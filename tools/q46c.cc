@@ -78,9 +78,10 @@ cl::opt<double> max_size_ratio("max-size-ratio",
                                cl::desc("With --precision auto: estimated plan size at most R times the global "
                                         "assignment's (instead of a latency budget)"),
                                cl::value_desc("R"), cl::init(0), cl::cat(kPrecision));
-cl::opt<std::string> target_isa("isa", cl::desc("With --precision auto: the instruction set whose kernels latency is "
-                                                "measured with (ref, avx2, avx512, vnni; caps oneDNN's too unless "
-                                                "DNNL_MAX_CPU_ISA is set; default: this CPU's best)"),
+cl::opt<std::string> target_isa("isa", cl::desc("With --precision auto: the instruction set whose integer kernels' "
+                                                "latency is measured (ref, avx2, avx512, vnni; default: this CPU's "
+                                                "best); oneDNN's float layers run capped at AVX2 in every compile "
+                                                "unless DNNL_MAX_CPU_ISA is set"),
                                 cl::cat(kPrecision));
 cl::opt<int64_t> sensitivity_samples("sensitivity-samples",
                                      cl::desc("With --precision auto: calibration samples per-layer damage is "
@@ -255,7 +256,6 @@ absl::Status SetAutoPrecision(q46::CompileOptions* o) {
   if (!target_isa.empty())
     if (q46::rt::Status st = q46::rt::ResolveIsa(target_isa, &o->isa); !st.ok())
       return absl::InvalidArgumentError("--isa: " + st.message());
-  if (!target_isa.empty()) q46::tools::CapOnednnIsa(o->isa);
   return absl::OkStatus();
 }
 
@@ -300,9 +300,9 @@ absl::Status Main() {
   if (absl::Status st = SetAutoPrecision(&options); !st.ok()) return st;
   // The calibration's float arithmetic runs in oneDNN, whose kernels round differently on each instruction set:
   // capped at AVX2, the same command writes the same plan on any x86 CPU that has AVX2 (DNNL_MAX_CPU_ISA, if set,
-  // is the user's choice). --precision auto times layers on this CPU (or the --isa named), so its plans are this
-  // machine's anyway and it keeps oneDNN's best. (oneDNN takes the cap only before its first use: it says so.)
-  if (!options.auto_precision) q46::tools::CapOnednnIsa(q46::kernels::qconv::Isa::kAvx2);
+  // is the user's choice). --precision auto too: a map it emits then gives the same plan fed back (with oneDNN
+  // uncapped there, a float layer between quantized ones made the two differ); its float layers are timed at AVX2.
+  q46::tools::CapOnednnIsa(q46::kernels::qconv::Isa::kAvx2);
 
   q46::ImportOptions import_options;
   if (batch.getNumOccurrences() > 0 && batch < 1) return absl::InvalidArgumentError("--batch must be at least 1");
