@@ -114,6 +114,10 @@ TEST(MaxPool, MatchesTheReferenceOnCodesAndFloats) {
   Window2d wide;
   wide.kh = 2, wide.kw = 19, wide.sh = 1, wide.sw = 2, wide.pad_l = 3, wide.pad_r = 5;
   EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 3, 61}, wide, {1, 2, 2, 26}));
+  // ResNets' stem pool (3x3, stride 2, padded by 1: MaxRowOfThreeStride2's vectors), on a row of 56 outputs.
+  Window2d stem;
+  stem.kh = stem.kw = 3, stem.sh = stem.sw = 2, stem.pad_t = stem.pad_l = stem.pad_b = stem.pad_r = 1;
+  EXPECT_TRUE(MaxPoolMatches(rng, {1, 3, 9, 112}, stem, {1, 3, 5, 56}));
 }
 
 FloatActivation WithParameters(FloatActivation::Kind kind, float alpha, float beta) {
@@ -207,18 +211,31 @@ TEST(BinaryBlocks, MatchesTheReference) {
   EXPECT_FALSE(FindBlockBroadcast({2, 1, 3, 7}, {1, 5, 1, 1}, y).has_value());  // neither operand full
 }
 
+// QuantizeRow against arith::Quantize: values on and a few ulps around every tie (x = (k + 1/2) scale) among plain
+// values, values past the clamp, NaN and infinities, subnormals, and scales whose inverse is inexact, tiny or
+// overflows.
 TEST(QuantizeRow, MatchesArithQuantize) {
   std::mt19937 rng(3);
-  std::vector<float> x;
-  for (float v : {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f}) x.push_back(v);
-  for (int i = 0; i < 100000; ++i) x.push_back(std::uniform_real_distribution<float>(-40.0f, 40.0f)(rng));
-  for (int i = 0; i < 2000; ++i) x.push_back(static_cast<float>(i % 200) * 0.05f + 0.025f);  // ties at scale 0.05
-  for (const auto& [levels, zp, scale] : {std::tuple{23, 0, 0.05f}, {23, 11, 0.1f}, {256, 128, 0.3f}, {16, 3, 1.0f}}) {
+  const std::tuple<int, int, float> cases[] = {{23, 0, 0.05f},     {23, 11, 0.1f}, {256, 128, 0.3f}, {16, 3, 1.0f},
+                                               {23, 11, 0.0731f},  {256, 0, 3e-5f}, {23, 5, 1.0f / 3}, {256, 128, 1e-37f},
+                                               {23, 11, 2e-39f},   {256, 64, 1e30f}};
+  for (const auto& [levels, zp, scale] : cases) {
+    std::vector<float> x;
+    for (float v : {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 1e-45f})
+      x.push_back(v);
+    for (int i = 0; i < 100000; ++i) x.push_back(std::uniform_real_distribution<float>(-40.0f, 40.0f)(rng));
+    for (int i = 0; i < 2000; ++i) x.push_back(static_cast<float>(i % 200) * 0.05f + 0.025f);  // ties at scale 0.05
+    for (int k = -300; k <= 300; ++k) {  // ties at this scale and their neighbours, among plain values
+      float tie = (static_cast<float>(k) + 0.5f) * scale;
+      for (int step = 0; step < 3; ++step) tie = std::nextafter(tie, -INFINITY);
+      for (int step = 0; step < 7; ++step, tie = std::nextafter(tie, INFINITY)) x.push_back(tie);
+      for (int i = 0; i < 60; ++i) x.push_back(std::uniform_real_distribution<float>(-300.0f, 300.0f)(rng) * scale);
+    }
     const arith::CodeRange r = arith::ActivationCodes(levels);
     std::vector<uint8_t> got(x.size());
     QuantizeRow(x.data(), static_cast<int64_t>(x.size()), scale, zp, r.lo, r.hi, got.data());
     for (size_t i = 0; i < x.size(); ++i)
-      ASSERT_EQ(got[i], arith::Quantize(x[i], scale, zp, r)) << "x = " << x[i] << " levels " << levels;
+      ASSERT_EQ(got[i], arith::Quantize(x[i], scale, zp, r)) << "x = " << x[i] << " scale " << scale;
   }
 }
 

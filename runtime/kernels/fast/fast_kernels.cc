@@ -11,6 +11,17 @@
 
 namespace q46::kernels {
 
+// The float loops of this file marked so are built three times, for AVX-512, AVX2 and the baseline, and the loader picks by CPU
+// (GCC's target_clones; flatten inlines the helpers into each clone, which would otherwise call the baseline's
+// copy). Each clone does the same IEEE operations in the same order (no contraction: the build has
+// -ffp-contract=off), so all three give the reference's results bit for bit. Not under ThreadSanitizer: the
+// clones' resolver runs while the program is relocated, before TSan's runtime exists, and crashed there.
+#if defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
+#define Q46_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), flatten))
+#else
+#define Q46_FLOAT_LOOP_CLONES
+#endif
+
 bool AcceptsMaxPool2x2(Dims4 xs, const Window2d& win, Dims4 ys) {
   return win.kh == 2 && win.kw == 2 && win.sh == 2 && win.sw == 2 && win.dh == 1 && win.dw == 1 && win.pad_t == 0 &&
          win.pad_l == 0 && win.pad_b == 0 && win.pad_r == 0 && ys.h == xs.h / 2 && ys.w == xs.w / 2;
@@ -141,6 +152,25 @@ MaxPoolColumns MakeMaxPoolColumns(Dims4 xs, const Window2d& win, Dims4 ys) {
   return c;
 }
 
+namespace {
+
+// out[i] = the reference's running maximum (take: a tap wins when greater) of out[i] (or, `first`, the lowest float)
+// and row[2 i], row[2 i + 1], row[2 i + 2], in that order, for i in [0, n): one row of taps of a 3-wide, stride-2
+// window (ResNets' stem pool), a plain loop that each clone vectorises on its own vectors (the SSE2 path below does
+// four floats a vector).
+Q46_FLOAT_LOOP_CLONES void MaxRowOfThreeStride2(const float* __restrict row, int64_t n, bool first,
+                                                float* __restrict out) {
+  const auto take = [](float m, float v) { return v > m ? v : m; };
+  if (first) {
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = take(take(take(std::numeric_limits<float>::lowest(), row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = take(take(take(out[i], row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& columns, T* y, Dims4 ys) {
   // Row by row, each output's taps in the reference's order (ky, then kx), which starts from the lowest value and
@@ -179,6 +209,17 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
       });
       // The interior, in registers.
       int64_t ox = inside_lo;
+      if constexpr (std::is_same_v<T, float>) {
+        if (win.sw == 2 && cols.size() == 3 && cols[1].shift == cols[0].shift + 1 &&
+            cols[2].shift == cols[0].shift + 2 && taps_rows > 0 && ox < inside_hi) {
+          bool first = true;
+          each_row([&](const float* row) {
+            MaxRowOfThreeStride2(row + 2 * ox + cols[0].shift, inside_hi - ox, first, out + ox);
+            first = false;
+          });
+          ox = inside_hi;
+        }
+      }
 #if defined(__SSE2__)
       // A vector of outputs from the even elements of the two vectors of columns each tap reads (while the last
       // tap's are inside the row). For floats maxps(v, m) is exactly take(m, v): v > m ? v : m, NaN never taken.
@@ -227,17 +268,6 @@ template void MaxPool<float>(const float*, Dims4, const Window2d&, const MaxPool
 template void MaxPool<uint8_t>(const uint8_t*, Dims4, const Window2d&, const MaxPoolColumns&, uint8_t*, Dims4);
 
 namespace {
-
-// The float loops below are built three times, for AVX-512, AVX2 and the baseline, and the loader picks by CPU
-// (GCC's target_clones; flatten inlines the helpers into each clone, which would otherwise call the baseline's
-// copy). Each clone does the same IEEE operations in the same order (no contraction: the build has
-// -ffp-contract=off), so all three give the reference's results bit for bit. Not under ThreadSanitizer: the
-// clones' resolver runs while the program is relocated, before TSan's runtime exists, and crashed there.
-#if defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
-#define Q46_FLOAT_LOOP_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), flatten))
-#else
-#define Q46_FLOAT_LOOP_CLONES
-#endif
 
 // y[i] = act(value(i)) for i in [0, n): the activation is chosen once, outside the loop, so that the loop
 // vectorises (the sigmoid's and tanh's Exp included).
