@@ -454,7 +454,8 @@ int64_t WinogradScatteredVectors(const TileSet& t, const Geometry& wg) {
 constexpr int64_t kChannelPadding = kMaxLanes * 4;
 // Between the biases of a winograd tile's outputs: the channels padded alike.
 int64_t WinogradBiasStride(const Geometry& g) { return g.ys.c + kChannelPadding; }
-// The input repack: a byte written at 16 multiply-adds (EstimatedWork), half a vector step.
+// The input repack: a byte written at 16 multiply-adds (EstimatedWork), half a vector step (padded rows; winograd's
+// transformed planes count half that, CreateWinograd).
 int64_t RepackWork(const Geometry& g) { return g.input_as_is ? 0 : g.packed_input_bytes() / 2; }
 // A direct layout's whole work: every group's, and its repack's.
 int64_t DirectWork(const TileSet& t, const Geometry& g, int64_t output_bytes) {
@@ -637,7 +638,7 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   // Every group's, and the repack's: the padded rows written (RepackWork), then the transformed planes at half that
   // per byte (the transforms store whole vectors of the kernel's width, the padded rows' interleave 16 bytes at a
   // time: on a Zen 5, CNN-10's 8-channel 32x32 layer transformed its 18 KiB in 0.40 us after 0.47 us for the 9 KiB of
-  // padded rows; counted alike, the direct layout was picked there, 1.15x slower).
+  // padded rows; counted alike, the direct layout was picked there, 1.15x slower in q46bench).
   p.work_ = p.work_ * wg.groups + RepackWork(p.staging_) + RepackWork(wg) / 2;
   p.BindTiles();
   return true;
