@@ -1,13 +1,14 @@
 // Microbenchmark of the integer convolution kernels (runtime/kernels/qconv/) on the layer shapes of ResNet-18
-// at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut), CIFAR-10 layers and a grayscale 3x3, one
-// thread: the whole packed convolution per microkernel and tile form (position lanes, channel lanes, and winograd
+// at 224x224 (the 7x7 stem, the 3x3 layers, a 1x1 stride-2 shortcut), CIFAR-10 layers and a grayscale 3x3, on one
+// thread unless --threads says more: the whole packed convolution per microkernel and tile form (position lanes, channel lanes, and winograd
 // on stride-1 3x3 layers) and the one PackedConv::Create picks on the layout MakeGeometry picks (`auto`, labelled
 // with its name), and its parts (input repack alone, direct and winograd); layers with a partial quad of input
 // channels in both layouts (quad-planar and kx-folded). Counters: MACs per second, and Create's estimate of each
 // form's work.
-// Run: build/bin/qconv_bench [--shape=NAME:C,H,W,OC,K,STRIDE,PAD ...] [--benchmark_format=json]. Each --shape
-// replaces the built-in list by that layer (square kernel, the same padding on every side; bench/tile_choice.py
-// passes a network's layers this way). Measures only; asserts nothing.
+// Run: build/bin/qconv_bench [--shape=NAME:C,H,W,OC,K,STRIDE,PAD ...] [--threads=N] [--benchmark_format=json].
+// Each --shape replaces the built-in list by that layer (square kernel, the same padding on every side;
+// bench/tile_choice.py passes a network's layers this way); --threads runs each convolution (and repack) on N
+// threads, as PackedConv::Run splits them, with the same input every iteration. Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -22,6 +23,8 @@
 
 namespace q46::kernels::qconv {
 namespace {
+
+int g_threads = 1;  // --threads
 
 struct Shape {
   std::string name;
@@ -72,8 +75,8 @@ void BM_Conv(benchmark::State& state, Shape shape, KxFold fold, const Microkerne
   if (!PackedConv::Create(*kernel, p.g, p.w.data(), 22, 11, p.stage, &conv, &why, tiles))
     return state.SkipWithError(why.c_str());
   if (tiles == nullptr) state.SetLabel(conv.name());
-  std::vector<uint8_t> scratch(conv.scratch_bytes()), y(static_cast<size_t>(p.g.ys.size()));
-  for (auto _ : state) conv.Run(p.x.data(), 0, y.data(), scratch.data(), 1);
+  std::vector<uint8_t> scratch(conv.scratch_bytes(g_threads)), y(static_cast<size_t>(p.g.ys.size()));
+  for (auto _ : state) conv.Run(p.x.data(), 0, y.data(), scratch.data(), g_threads);
   state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(p.macs), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["estimated_work"] = static_cast<double>(conv.estimated_work());
 }
@@ -81,7 +84,7 @@ void BM_Conv(benchmark::State& state, Shape shape, KxFold fold, const Microkerne
 void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
   Problem p = MakeProblem(shape, fold);
   std::vector<uint8_t> scratch(static_cast<size_t>(p.g.scratch_bytes()));
-  for (auto _ : state) RepackInput(p.g, p.x.data(), 0, 0, scratch.data(), 1);
+  for (auto _ : state) RepackInput(p.g, p.x.data(), 0, 0, scratch.data(), g_threads);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -92,7 +95,7 @@ void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows, Wino
   // On a cache line, as PackedConv::Run puts it.
   std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes() + 63));
   uint8_t* const packed = AlignUp(scratch.data());
-  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, 1, transforms);
+  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, g_threads, transforms);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -148,6 +151,16 @@ int main(int argc, char** argv) {
   std::vector<Shape> shapes;
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) {
+      char* end = nullptr;
+      const long threads = std::strtol(argv[i] + 10, &end, 10);
+      if (end == argv[i] + 10 || *end != '\0' || threads < 1 || threads > 256) {
+        std::fprintf(stderr, "qconv_bench: bad %s (want --threads=N, 1 to 256)\n", argv[i]);
+        return 2;
+      }
+      q46::kernels::qconv::g_threads = static_cast<int>(threads);
+      continue;
+    }
     if (std::strncmp(argv[i], "--shape=", 8) != 0) {
       argv[kept++] = argv[i];
       continue;

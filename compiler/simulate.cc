@@ -96,7 +96,7 @@ absl::StatusOr<std::vector<FloatTensor>> SimulatePlan(const plan::Plan& plan, co
     std::unique_ptr<rt::Op> op;
     if (rt::Status st = rt::CreateOp(plan, node, rt::LoadOptions(), &op); !st.ok())
       return absl::InvalidArgumentError(st.message());
-    std::vector<unsigned char> scratch(op->scratch_bytes());
+    std::vector<unsigned char> scratch(op->scratch_bytes(1));
     rt::RunState state{pointers.data(), &stream, scratch.data(), 1, nullptr};
     const std::unique_ptr<rt::PreparedOp> prepared = op->Prepare(state);
     state.prepared = prepared.get();

@@ -11,7 +11,7 @@
 namespace q46::rt {
 
 Context::Context(const Model& model)
-    : model_(model), arena_(model.arena_bytes() + 64), scratch_(model.scratch_bytes()), stream_(kernels::CpuEngine()) {
+    : model_(model), arena_(model.arena_bytes() + 64), stream_(kernels::CpuEngine()) {
   const auto& placements = model.placements();
   unsigned char* aligned = kernels::AlignUp(arena_.data());
   buffers_.resize(placements.size());
@@ -21,10 +21,15 @@ Context::Context(const Model& model)
 }
 
 void Context::PrepareOps(int threads) {
-  const RunState state{buffers_.data(), &stream_, scratch_.data(), threads, nullptr};
+  // Scratch sized for this thread count (the integer convolutions take a copy of their input per thread), and
+  // the ops bound to it.
+  std::vector<unsigned char> scratch(model_.scratch_bytes(threads));
+  const RunState state{buffers_.data(), &stream_, scratch.data(), threads, nullptr};
   std::vector<std::unique_ptr<PreparedOp>> prepared;
   for (const auto& op : model_.ops()) prepared.push_back(op->Prepare(state));
-  prepared_.swap(prepared);  // only once every op is prepared: a throw above leaves the context as it was
+  // Only once every op is prepared: a throw above leaves the context as it was.
+  prepared_.swap(prepared);
+  scratch_.swap(scratch);
   threads_ = threads;
 }
 

@@ -41,7 +41,6 @@ Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const Loa
   for (const plan::Node& node : m->plan_.nodes()) {
     std::unique_ptr<Op> op;
     Q46_RETURN_IF_ERROR(CreateOp(m->plan_, node, *options, &op));
-    m->scratch_bytes_ = std::max(m->scratch_bytes_, op->scratch_bytes());
     m->ops_.push_back(std::move(op));
   }
   for (int i = 0; i < m->plan_.tensors_size(); ++i) {
@@ -54,6 +53,12 @@ Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const Loa
   }
   *model = std::move(m);
   return Status();
+}
+
+size_t Model::scratch_bytes(int threads) const {
+  size_t bytes = 0;
+  for (const auto& op : ops_) bytes = std::max(bytes, op->scratch_bytes(threads));
+  return bytes;
 }
 
 }  // namespace q46::rt

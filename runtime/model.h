@@ -36,8 +36,8 @@ class Model {
   const std::vector<std::unique_ptr<Op>>& ops() const { return ops_; }
   const std::vector<TensorPlacement>& placements() const { return placements_; }
   size_t arena_bytes() const { return arena_bytes_; }
-  // The largest scratch space any op needs while it runs.
-  size_t scratch_bytes() const { return scratch_bytes_; }
+  // The largest scratch space any op needs while it runs on `threads` threads.
+  size_t scratch_bytes(int threads) const;
 
  private:
   Model() = default;
@@ -46,7 +46,6 @@ class Model {
   std::vector<std::vector<float>> constants_;  // aligned float copies of constant tensors
   std::vector<TensorPlacement> placements_;
   size_t arena_bytes_ = 0;
-  size_t scratch_bytes_ = 0;
 };
 
 // Structural checks of a plan before any op is built: limits, dtypes, indices, single assignment, order.

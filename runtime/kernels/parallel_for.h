@@ -46,10 +46,18 @@ void ParallelRanges(int64_t n, int64_t grain, int threads, Body&& body) {
 // whichever is more (or what is left of the share). (On virtual machines one core ran 10-16% slower than the
 // other for minutes at a time, and equal static shares waited for it.) For loops whose items cost at least a few
 // hundred cycles: each slice is a compare-and-swap on its share's cache line.
-template <class Body>
-void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) {
+// With `prologue`, each thread first runs prologue(part) (part < threads numbers the threads) and then
+// body(part, begin, end) on the items it takes, its own share's or another's: a thread can set up a working copy of
+// its own before it takes any item (the integer convolutions' repacked inputs).
+template <class Prologue, class Body>
+void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Prologue&& prologue, Body&& body) {
   const int parts = static_cast<int>(PartsOf(n, grain, threads));
-  if (parts == 1 || n > INT32_MAX) return ParallelRanges(n, grain, threads, body);
+  if (parts == 1 || n > INT32_MAX) {
+    return ParallelParts(n, grain, threads, [&](int64_t part, int64_t begin, int64_t end) {
+      prologue(static_cast<int>(part));
+      body(static_cast<int>(part), begin, end);
+    });
+  }
   // A share's unclaimed items [front, back), as front << 32 | back, on a cache line of its own. On the stack for up
   // to kStackShares threads (the convolutions call this once per layer and image), on the heap past that.
   struct alignas(64) Share {
@@ -63,8 +71,8 @@ void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) 
   for (int p = 0; p < parts; ++p)
     shares[p].bounds = static_cast<uint64_t>(n * p / parts) << 32 | static_cast<uint64_t>(n * (p + 1) / parts);
   const int64_t slice = std::max<int64_t>(std::max<int64_t>(grain, 1), n / parts / 8);
-  // Claims up to `slice` items of share q, from its front (its owner) or its back; false once it is empty.
-  const auto claim = [&](int q, bool front) {
+  // Part p claims up to `slice` items of share q, from its front (its owner) or its back; false once it is empty.
+  const auto claim = [&](int p, int q, bool front) {
     uint64_t b = shares[q].bounds.load(std::memory_order_relaxed);
     for (;;) {
       const uint64_t lo = b >> 32, hi = b & 0xFFFFFFFFu;
@@ -72,19 +80,27 @@ void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) 
       const uint64_t take = std::min<uint64_t>(static_cast<uint64_t>(slice), hi - lo);
       const uint64_t next = front ? (lo + take) << 32 | hi : lo << 32 | (hi - take);
       if (shares[q].bounds.compare_exchange_weak(b, next, std::memory_order_relaxed)) {
-        front ? body(static_cast<int64_t>(lo), static_cast<int64_t>(lo + take))
-              : body(static_cast<int64_t>(hi - take), static_cast<int64_t>(hi));
+        front ? body(p, static_cast<int64_t>(lo), static_cast<int64_t>(lo + take))
+              : body(p, static_cast<int64_t>(hi - take), static_cast<int64_t>(hi));
         return true;
       }
     }
   };
-  ParallelFor(parts, parts, [&](int64_t p) {
-    while (claim(static_cast<int>(p), true)) {
+  ParallelFor(parts, parts, [&](int64_t i) {
+    const int p = static_cast<int>(i);
+    prologue(p);
+    while (claim(p, p, true)) {
     }
     for (int k = 1; k < parts; ++k)
-      while (claim(static_cast<int>((p + k) % parts), false)) {
+      while (claim(p, (p + k) % parts, false)) {
       }
   });
+}
+
+template <class Body>
+void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) {
+  ParallelRangesBalanced(
+      n, grain, threads, [](int) {}, [&](int, int64_t begin, int64_t end) { body(begin, end); });
 }
 
 }  // namespace q46::kernels

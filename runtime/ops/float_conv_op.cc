@@ -98,7 +98,7 @@ class OnednnFloatConv final : public OnednnConvOp {
     rebuildable_ = conv_->ThreadCountInvariant() && recipe_.Macs() >= 2 * kMacsPerThread;
     if (!rebuildable_) recipe_.w = {}, recipe_.bias = {};
   }
-  size_t scratch_bytes() const override { return conv_->scratch_bytes(); }
+  size_t scratch_bytes(int) const override { return conv_->scratch_bytes(); }
   std::unique_ptr<PreparedOp> PrepareOn(const RunState& st, const float* x, float* y) const override {
     auto binding = std::make_unique<Binding>();
     if (rebuildable_ && st.threads > 1 && recipe_.Macs() / st.threads >= kMacsPerThread) {
@@ -193,7 +193,7 @@ class BandedFloatConv final : public OnednnConvOp {
            std::to_string(rows_) + " rows";
   }
   // Every band its own slice of the scratch and its own stream: bands run at once on different threads.
-  size_t scratch_bytes() const override {
+  size_t scratch_bytes(int) const override {
     size_t bytes = 0;
     for (const Band& band : bands_) bytes += convs_[band.conv]->scratch_bytes();
     return bytes;
@@ -278,7 +278,9 @@ class TapPlanesTransposedConv final : public Op {
   }
 
   std::string implementation() const override { return "onednn 1x1 to tap planes, " + detail_; }
-  size_t scratch_bytes() const override { return PlanesBytes() + kAlign + planes_->scratch_bytes(); }
+  size_t scratch_bytes(int threads) const override {
+    return PlanesBytes() + kAlign + planes_->scratch_bytes(threads);
+  }
   // The scratch holds the planes (64-byte aligned), then the 1x1 convolution's own scratch, bound here.
   std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
     auto binding = std::make_unique<Binding>();

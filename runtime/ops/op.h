@@ -35,11 +35,12 @@ class Op {
  public:
   virtual ~Op() = default;
   virtual void Run(const RunState& state) const = 0;
-  virtual size_t scratch_bytes() const { return 0; }
+  // Scratch a run on `threads` threads needs (RunState::scratch).
+  virtual size_t scratch_bytes(int /*threads*/) const { return 0; }
   // Called when a context is created, before any Run, and again when its thread count changes (state.threads is
-  // the count its runs will get). A context's buffers and scratch never move, so an op can bind itself to them
-  // here (state.prepared is null) and leave Run nothing to set up. Run always gets this context's latest
-  // result in state.prepared.
+  // the count its runs will get). A context's buffers never move and its scratch moves only with a new thread
+  // count, when every op is prepared again, so an op can bind itself to them here (state.prepared is null) and
+  // leave Run nothing to set up. Run always gets this context's latest result in state.prepared.
   virtual std::unique_ptr<PreparedOp> Prepare(const RunState&) const { return nullptr; }
   // The kernel that runs this op, for reports (q46bench); "" when there is only one.
   virtual std::string implementation() const { return ""; }

@@ -103,7 +103,7 @@ class FastQuantConv final : public Op {
   void Run(const RunState& st) const override {
     conv_.Run(static_cast<const uint8_t*>(st.buffers[x_]), pad_code_, st.buffers[y_], st.scratch, st.threads);
   }
-  size_t scratch_bytes() const override { return conv_.scratch_bytes(); }
+  size_t scratch_bytes(int threads) const override { return conv_.scratch_bytes(threads); }
   std::string implementation() const override { return conv_.name(); }
 
  private:

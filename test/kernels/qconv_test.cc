@@ -137,10 +137,10 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
           continue;
         }
         if (winograd_runs != nullptr) ++winograd_runs[rows];
-        std::vector<uint8_t> scratch(conv.scratch_bytes());
         for (int threads : {1, 3}) {
-          // Guard bytes past the output: no store may reach them.
+          // Guard bytes past the output and the scratch: no store may reach them.
           constexpr size_t kGuard = 256;
+          std::vector<uint8_t> scratch(conv.scratch_bytes(threads) + kGuard, 0xCD);
           std::vector<unsigned char> got(y_bytes + kGuard, 0xAB);
           conv.Run(x.data(), pad, got.data(), scratch.data(), threads);
           const auto diff = std::mismatch(want.begin(), want.end(), got.begin());
@@ -150,6 +150,8 @@ int CheckCase(const Case& c, std::mt19937& rng, int* winograd_runs = nullptr) {
           EXPECT_TRUE(std::all_of(got.begin() + static_cast<std::ptrdiff_t>(y_bytes), got.end(),
                                   [](unsigned char b) { return b == 0xAB; }))
               << conv.name() << " wrote past the output (" << threads << " threads) on " << Describe(c);
+          EXPECT_TRUE(std::all_of(scratch.end() - kGuard, scratch.end(), [](uint8_t b) { return b == 0xCD; }))
+              << conv.name() << " wrote past its scratch (" << threads << " threads) on " << Describe(c);
         }
         ++ran;
       }

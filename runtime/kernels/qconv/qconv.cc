@@ -797,21 +797,27 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   // blocks (the input stays in cache), else the reverse.
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
   const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
+  const size_t copy = copy_bytes();
   for (int64_t image = 0; image < g_.xs.n; ++image) {
-    const uint8_t* packed = scratch;
-    if (g_.input_as_is)
-      packed = x + image * g_.xs.c;
-    else if (g_.winograd)
-      RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, scratch, threads, winograd_input_);
-    else
-      RepackInput(g_, x, image, pad_code, scratch, threads);
+    // Each thread's packed input: its own copy (see the header), or the NCHW input as it is.
+    const auto packed = [&](int part) {
+      return g_.input_as_is ? x + image * g_.xs.c : scratch + static_cast<size_t>(part) * copy;
+    };
+    const auto repack = [&](int part) {
+      uint8_t* const own = scratch + static_cast<size_t>(part) * copy;
+      if (g_.input_as_is) return;
+      if (g_.winograd)
+        RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, own, 1, winograd_input_);
+      else
+        RepackInput(g_, x, image, pad_code, own, 1);
+    };
     // Each thread walks slices of contiguous items (ParallelRangesBalanced), dividing only for a slice's first: a
     // tile of a small layer costs little more than the divisions did.
-    ParallelRangesBalanced(items, 1, threads, [&](int64_t begin, int64_t end) {
+    ParallelRangesBalanced(items, 1, threads, repack, [&](int part, int64_t begin, int64_t end) {
       int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;
-        RunTile(packed, image, group, b, spans_[static_cast<size_t>(s)], y);
+        RunTile(packed(part), image, group, b, spans_[static_cast<size_t>(s)], y);
         if (++in < inner) continue;
         in = 0;
         if (++outer < outers) continue;
