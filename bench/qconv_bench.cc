@@ -7,7 +7,7 @@
 // form's work.
 // Run: build/bin/qconv_bench [--shape=NAME:C,H,W,OC,K,STRIDE,PAD ...] [--threads=N] [--benchmark_format=json].
 // Each --shape replaces the built-in list by that layer (square kernel, the same padding on every side;
-// bench/tile_choice.py passes a network's layers this way); --threads runs each convolution (and repack) on N
+// bench/tile_choice.py passes a network's layers this way); --threads runs each whole convolution on N
 // threads, as PackedConv::Run splits them, with the same input every iteration. Measures only; asserts nothing.
 #include <benchmark/benchmark.h>
 
@@ -84,7 +84,7 @@ void BM_Conv(benchmark::State& state, Shape shape, KxFold fold, const Microkerne
 void BM_Repack(benchmark::State& state, Shape shape, KxFold fold) {
   Problem p = MakeProblem(shape, fold);
   std::vector<uint8_t> scratch(static_cast<size_t>(p.g.scratch_bytes()));
-  for (auto _ : state) RepackInput(p.g, p.x.data(), 0, 0, scratch.data(), g_threads);
+  for (auto _ : state) RepackInput(p.g, p.x.data(), 0, 0, scratch.data());
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -95,7 +95,7 @@ void BM_RepackWinograd(benchmark::State& state, Shape shape, int tile_rows, Wino
   // On a cache line, as PackedConv::Run puts it.
   std::vector<uint8_t> scratch(static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes() + 63));
   uint8_t* const packed = AlignUp(scratch.data());
-  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, g_threads, transforms);
+  for (auto _ : state) RepackWinogradInput(g, staging, p.x.data(), 0, 0, 22, packed, transforms);
   state.counters["bytes/s"] = benchmark::Counter(static_cast<double>(p.x.size()), benchmark::Counter::kIsIterationInvariantRate);
 }
 

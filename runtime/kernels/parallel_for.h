@@ -46,15 +46,16 @@ void ParallelRanges(int64_t n, int64_t grain, int threads, Body&& body) {
 // whichever is more (or what is left of the share). (On virtual machines one core ran 10-16% slower than the
 // other for minutes at a time, and equal static shares waited for it.) For loops whose items cost at least a few
 // hundred cycles: each slice is a compare-and-swap on its share's cache line.
-// With `prologue`, each thread first runs prologue(part) (part < threads numbers the threads) and then
-// body(part, begin, end) on the items it takes, its own share's or another's: a thread can set up a working copy of
-// its own before it takes any item (the integer convolutions' repacked inputs).
+// With `prologue`, each thread first runs prologue(part, begin, end) on its own share (part < threads numbers the
+// threads), then body(part, begin, end) on the items it takes, its own share's or others': a thread can set up
+// what its share's items need in memory of its own (the integer convolutions' repacked inputs), and what others'
+// need when it takes them.
 template <class Prologue, class Body>
 void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Prologue&& prologue, Body&& body) {
   const int parts = static_cast<int>(PartsOf(n, grain, threads));
   if (parts == 1 || n > INT32_MAX) {
     return ParallelParts(n, grain, threads, [&](int64_t part, int64_t begin, int64_t end) {
-      prologue(static_cast<int>(part));
+      prologue(static_cast<int>(part), begin, end);
       body(static_cast<int>(part), begin, end);
     });
   }
@@ -88,7 +89,7 @@ void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Prologue&& pr
   };
   ParallelFor(parts, parts, [&](int64_t i) {
     const int p = static_cast<int>(i);
-    prologue(p);
+    prologue(p, n * p / parts, n * (p + 1) / parts);
     while (claim(p, p, true)) {
     }
     for (int k = 1; k < parts; ++k)
@@ -100,7 +101,7 @@ void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Prologue&& pr
 template <class Body>
 void ParallelRangesBalanced(int64_t n, int64_t grain, int threads, Body&& body) {
   ParallelRangesBalanced(
-      n, grain, threads, [](int) {}, [&](int, int64_t begin, int64_t end) { body(begin, end); });
+      n, grain, threads, [](int, int64_t, int64_t) {}, [&](int, int64_t begin, int64_t end) { body(begin, end); });
 }
 
 }  // namespace q46::kernels

@@ -283,6 +283,39 @@ TEST(QConv, MatrixProducts) {
 // padded, rows of 16 quads or more in place and narrower ones as one run moved apart. A partial quad (its pad lanes
 // read a plane of pad codes), planes past 16 columns, planes under 8 columns (scalar only), groups and batches,
 // each padding; and stride 2 beside them (row by row).
+// A thread repacks only the transformed rows its tiles read (PackedConv::Run): any band of rows, on images whose
+// rows are repacked in place (16 quads or more) or staged whole and moved, equals those rows of the whole repack.
+TEST(QConv, WinogradRepackOfABandOfRows) {
+  std::mt19937 rng(7);
+  Window2d win;
+  win.kh = win.kw = 3, win.pad_t = win.pad_l = win.pad_b = win.pad_r = 1;
+  for (const int64_t w : {13, 21})
+    for (const int tile_rows : {1, 2}) {
+      const Dims4 xs{1, 12, 9, w}, ys{1, 8, 9, w};
+      const Geometry g = MakeWinogradGeometry(xs, ys, win, 1, tile_rows);
+      const Geometry staging = WinogradStagingGeometry(g);
+      std::vector<uint8_t> x(static_cast<size_t>(xs.size()));
+      for (auto& v : x) v = static_cast<uint8_t>(rng() % 23);
+      const size_t bytes = static_cast<size_t>(g.packed_input_bytes() + staging.scratch_bytes());
+      std::vector<uint8_t> whole(bytes), band(bytes);
+      RepackWinogradInput(g, staging, x.data(), 0, 3, 22, whole.data());
+      for (int64_t r0 = 0; r0 < g.plane_h; ++r0)
+        for (int64_t r1 = r0 + 1; r1 <= g.plane_h; ++r1) {
+          std::fill(band.begin(), band.end(), 0xCD);
+          RepackWinogradInput(g, staging, x.data(), 0, 3, 22, band.data(), WinogradInput{}, {r0, r1});
+          int64_t differ = 0;
+          for (int64_t q = 0; q < g.quads; ++q)
+            for (int t = 0; t < g.transforms(); ++t) {
+              const int64_t at = q * g.quad_bytes + t * g.transform_bytes();
+              differ += !std::equal(whole.begin() + at + r0 * g.plane_w * 4, whole.begin() + at + r1 * g.plane_w * 4,
+                                    band.begin() + at + r0 * g.plane_w * 4);
+            }
+          EXPECT_EQ(differ, 0) << "rows " << r0 << ".." << r1 << " of " << g.plane_h << ", width " << w
+                               << ", tile rows " << tile_rows;
+        }
+    }
+}
+
 TEST(QConv, UnstridedLayersRepackWholePlanes) {
   std::mt19937 rng(7);
   const Dims4 inputs[] = {{1, 6, 5, 7}, {2, 5, 2, 3}, {1, 8, 9, 9}, {1, 13, 4, 4}, {2, 6, 1, 1}, {1, 4, 3, 19}};
@@ -371,6 +404,11 @@ TEST(QConv, ThreadsShareLargeLayers) {
   c.xs = {1, 64, 21, 45}, c.win = {};
   c.win.kh = c.win.kw = 3, c.win.dw = 8;
   c.codes_out = true;
+  EXPECT_GT(CheckCase(c, rng), 0);
+  // Rows narrower than 16 quads (repacked whole, then moved row by row), with fewer weights than input: each thread
+  // repacks the rows of its own share of positions.
+  c.xs = {1, 256, 14, 13}, c.cout = 24, c.win = {};
+  c.win.kh = c.win.kw = 3, c.win.pad_t = c.win.pad_l = c.win.pad_b = c.win.pad_r = 1;
   EXPECT_GT(CheckCase(c, rng), 0);
 }
 

@@ -285,14 +285,14 @@ void InterleaveRow(const uint8_t* const rows[4], int64_t width, const int64_t fi
 
 }  // namespace
 
-void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads) {
+void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, PlaneRows band) {
   const Dims4& xs = g.xs;
   const int64_t plane_bytes = g.plane_len * 4, used = g.plane_h * g.plane_w * 4, hw = xs.h * xs.w;
   const bool whole = g.repacks_whole_planes();
   uint8_t* pad_row = packed + g.packed_input_bytes();  // pad codes, for missing channels and rows
   if (!whole || g.cin_g % 4 != 0) std::memset(pad_row, pad_code, static_cast<size_t>(whole ? hw : xs.w));
   const Window2d& grid = g.grid;
-  ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
+  for (int64_t item = 0; item < g.groups * g.quads; ++item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
     // Each lane's channel, and its first column before the phase (kx-folded: its kernel column's offset).
     // Pad lanes read the pad row at lane 0's columns (lane 0 is always a channel's).
@@ -313,21 +313,31 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
       const int64_t top = g.win.pad_t * row_bytes + pad_l * 4;  // the plane's bytes before its first input byte
       if (top == 0 && g.plane_w == w) {  // the rows are back to back: the whole planes as one run
         InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, quad);
-        return (void)std::memset(quad + hw * 4, pad_code, static_cast<size_t>(plane_bytes - hw * 4));
+        std::memset(quad + hw * 4, pad_code, static_cast<size_t>(plane_bytes - hw * 4));
+        continue;
       }
-      // Padded: each row put in its place, then the padding up to the next row written a word at a time (a memset
-      // call per row, with a memmove, had cost three times the interleaving). Rows of 16 quads or more (16-quad
-      // vectors, the last moved back) are interleaved in place. Narrower rows would take short vectors or none
-      // (row by row, ResNet-18's 14-wide planes went 1.2x slower, its 7-wide 2.7x): the whole planes go first as
-      // one vector run at the plane's end, `staged`, and each row is moved from there, front to back (a row's
-      // destination, and the padding after it, end before the next row's source starts, as plane_len >= plane_h *
-      // plane_w).
-      std::memset(quad, pad_code, static_cast<size_t>(top));
-      const uint32_t pad_word = pad_code * 0x01010101u;
-      const int64_t gap = g.plane_w - w;  // pad quads after a row's last, to the next one's first
+      // Padded: each row of the range put in its place, then the padding up to the next row written a word at a
+      // time (a memset call per row, with a memmove, had cost three times the interleaving). Rows of 16 quads or
+      // more (16-quad vectors, the last moved back) are interleaved in place. Narrower rows would take short
+      // vectors or none (row by row, ResNet-18's 14-wide planes went 1.2x slower, its 7-wide 2.7x): the whole
+      // planes go first as one vector run at the plane's end, `staged`, and each row is moved from there, front to
+      // back (a row's destination, and the padding after it, end before the next row's source starts, as
+      // plane_len >= plane_h * plane_w). The range's bytes: from its first row to its last's end, or the plane's.
+      const int64_t first_byte = std::min(band.begin, g.plane_h) * row_bytes;
+      const int64_t end_byte = band.end >= g.plane_h ? plane_bytes : band.end * row_bytes;
+      const int64_t iy0 = std::clamp<int64_t>(band.begin - g.win.pad_t, 0, xs.h);
+      const int64_t iy1 = std::clamp<int64_t>(band.end - g.win.pad_t, iy0, xs.h);  // its input rows
+      if (iy0 == iy1) {
+        std::memset(quad + first_byte, pad_code, static_cast<size_t>(end_byte - first_byte));
+        continue;
+      }
+      // (Staged first: the padding before the range's first row may lie where rows before it were staged.)
       uint8_t* const staged = w >= 16 ? nullptr : quad + plane_bytes - hw * 4;
       if (staged) InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, staged);
-      for (int64_t iy = 0; iy < xs.h; ++iy) {
+      std::memset(quad + first_byte, pad_code, static_cast<size_t>(top + iy0 * row_bytes - first_byte));
+      const uint32_t pad_word = pad_code * 0x01010101u;
+      const int64_t gap = g.plane_w - w;  // pad quads after a row's last, to the next one's first
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
         uint8_t* const out = quad + top + iy * row_bytes;
         if (staged) {
           std::memmove(out, staged + iy * w * 4, static_cast<size_t>(w * 4));
@@ -336,10 +346,11 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
                                           planes[3] + iy * w};
           InterleaveRow(rows, w, zero, 1, w, InsideColumns{0, w}, pad_code, out);
         }
-        for (int64_t i = 0; i < gap && iy + 1 < xs.h; ++i) std::memcpy(out + (w + i) * 4, &pad_word, 4);
+        for (int64_t i = 0; i < gap && iy + 1 < iy1; ++i) std::memcpy(out + (w + i) * 4, &pad_word, 4);
       }
-      const int64_t rows_end = top + (xs.h - 1) * row_bytes + w * 4;
-      return (void)std::memset(quad + rows_end, pad_code, static_cast<size_t>(plane_bytes - rows_end));
+      const int64_t rows_end = top + (iy1 - 1) * row_bytes + w * 4;
+      std::memset(quad + rows_end, pad_code, static_cast<size_t>(end_byte - rows_end));
+      continue;
     }
     for (int64_t ph = 0; ph < grid.sh; ++ph)
       for (int64_t pw = 0; pw < grid.sw; ++pw) {
@@ -356,26 +367,30 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
           InterleaveRow(rows, xs.w, phase_first, g.win.sw, g.plane_w, inside, pad_code, plane + r * g.plane_w * 4);
         }
       }
-  });
+  }
 }
 
 void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
-                         uint8_t max_code, uint8_t* packed, int threads, const WinogradInput& input) {
+                         uint8_t max_code, uint8_t* packed, const WinogradInput& input, PlaneRows band) {
   // The padded rows in quads first, as the quad-planar layout has them, whole planes at a time (after `packed`);
   // then each row transformed (two by two: each tile row, from four padded rows). The transforms read up to
   // kWinogradRowSlack quads past a row's 2 * tiles + 2 (at most one past the padded row, for an odd output width):
   // the next row's, or the plane's slack; two by two, a tile row of an odd output height also reads a whole padded
-  // row past the plane, which WinogradStagingGeometry's slack holds.
+  // row past the plane, which WinogradStagingGeometry's slack holds. For a band, the padded rows its transforms
+  // read: its own (two by two: from twice its first to twice its end and two more), and one more for the slack.
+  const int64_t first = std::min(band.begin, g.plane_h), end = std::clamp(band.end, first, g.plane_h);
   uint8_t* rows = packed + g.packed_input_bytes();
-  RepackInput(staging, x, n, pad_code, rows, threads);
+  const int64_t rows_past = g.tile_rows == 1 ? 1 : 3;
+  RepackInput(staging, x, n, pad_code, rows,
+              {g.tile_rows * first, end == g.plane_h ? staging.plane_h : g.tile_rows * end + rows_past});
   const int64_t plane_bytes = g.transform_bytes(), used = g.plane_h * g.plane_w * 4, row_bytes = staging.plane_w * 4;
   const int transforms = g.transforms();
-  ParallelFor(g.groups * g.quads, threads, [&](int64_t item) {
+  for (int64_t item = 0; item < g.groups * g.quads; ++item) {
     const int64_t grp = item / g.quads, q = item % g.quads;
     const uint8_t* in = rows + grp * staging.group_bytes + q * staging.quad_bytes;
     uint8_t* quad = packed + grp * g.group_bytes + q * g.quad_bytes;
     // Rows in order: each overwrites what the one before wrote past its end.
-    for (int64_t r = 0; r < g.plane_h; ++r) {
+    for (int64_t r = first; r < end; ++r) {
       uint8_t* const out = quad + r * g.plane_w * 4;
       if (g.tile_rows == 1) {
         input.row(in + r * row_bytes, g.plane_w, max_code, out, plane_bytes);
@@ -385,9 +400,10 @@ void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8
         input.rows(patch, g.plane_w, max_code, out, plane_bytes);
       }
     }
+    if (end < g.plane_h) continue;
     for (int i = 0; i < transforms; ++i)  // read past the last tile, by lanes whose outputs are dropped
       std::memset(quad + i * plane_bytes + used, 0, static_cast<size_t>(plane_bytes - used));
-  });
+  }
 }
 
 namespace {
@@ -784,6 +800,18 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
   }
 }
 
+PlaneRows PackedConv::RowsRead(int64_t begin, int64_t end, bool weights_outer) const {
+  const int64_t spans = static_cast<int64_t>(spans_.size()), per_group = spans * static_cast<int64_t>(blocks_.size());
+  const int64_t inner = weights_outer ? spans : static_cast<int64_t>(blocks_.size());
+  // Positions-outer items of one group take a run of spans; others, all of them.
+  if (weights_outer || end <= begin || begin / per_group != (end - 1) / per_group) return {0, g_.plane_h};
+  const Span& first = spans_[static_cast<size_t>(begin % per_group / inner)];
+  const Span& last = spans_[static_cast<size_t>((end - 1) % per_group / inner)];
+  // The spans' rows, and (along rows) the kernel's rows below them.
+  const int64_t rows_below = g_.grid.dh * (g_.grid.kh - 1);
+  return {first.first / g_.plane_w, CeilDiv(last.first + last.count, g_.plane_w) + rows_below};
+}
+
 void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
   scratch = AlignUp(scratch, kScratchAlignment);
   // A thread only pays for its fork and join with about a million MACs of work (~10 us here).
@@ -798,22 +826,31 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
   const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
   const size_t copy = copy_bytes();
+  const int parts = static_cast<int>(PartsOf(items, 1, threads));  // as ParallelRangesBalanced shares them out
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     // Each thread's packed input: its own copy (see the header), or the NCHW input as it is.
     const auto packed = [&](int part) {
       return g_.input_as_is ? x + image * g_.xs.c : scratch + static_cast<size_t>(part) * copy;
     };
-    const auto repack = [&](int part) {
+    // Into a thread's copy: winograd, the rows that items [begin, end) read; else everything.
+    const auto repack = [&](int part, int64_t begin, int64_t end) {
       uint8_t* const own = scratch + static_cast<size_t>(part) * copy;
       if (g_.input_as_is) return;
       if (g_.winograd)
-        RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, own, 1, winograd_input_);
+        RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, own, winograd_input_,
+                            RowsRead(begin, end, weights_outer));
       else
-        RepackInput(g_, x, image, pad_code, own, 1);
+        RepackInput(g_, x, image, pad_code, own);
     };
     // Each thread walks slices of contiguous items (ParallelRangesBalanced), dividing only for a slice's first: a
-    // tile of a small layer costs little more than the divisions did.
+    // tile of a small layer costs little more than the divisions did. A thread whose copy holds only its own
+    // share's rows repacks those of a slice it takes from another's (the slice's input is then in its own cache).
     ParallelRangesBalanced(items, 1, threads, repack, [&](int part, int64_t begin, int64_t end) {
+      const int64_t own_begin = items * part / parts, own_end = items * (part + 1) / parts;
+      if (g_.winograd && (begin < own_begin || end > own_end)) {
+        const PlaneRows own = RowsRead(own_begin, own_end, weights_outer);
+        if (own.begin > 0 || own.end < g_.plane_h) repack(part, begin, end);
+      }
       int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;

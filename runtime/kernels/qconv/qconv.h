@@ -111,13 +111,22 @@ Geometry MakeWinogradGeometry(Dims4 xs, Dims4 ys, const Window2d& win, int64_t g
 // The quad-planar geometry whose padded rows the winograd repack transforms, with the slack its reads need.
 Geometry WinogradStagingGeometry(const Geometry& winograd);
 
+// Rows [begin, end) of every plane of a layout (winograd: of its transformed planes); a range that ends at the
+// planes' last row also takes what lies past it (slack the tiles and transforms read).
+struct PlaneRows {
+  int64_t begin, end;
+};
 // Repacks image `n` of NCHW codes x into g's layout (quad-planar or kx-folded) at `packed`
-// (Geometry::scratch_bytes() long).
-void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed, int threads);
+// (Geometry::scratch_bytes() long): at least the rows of `band` in every plane (unstrided layers whose rows are 16 quads wide
+// or more write those alone; others whole planes), all of them by default.
+void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed,
+                 PlaneRows band = {0, std::numeric_limits<int64_t>::max()});
 // The same into a winograd geometry g, transforming codes <= max_code, by way of the padded rows in `staging`'s
 // layout (WinogradStagingGeometry(g)) after g's; `packed` is g.packed_input_bytes() + staging.scratch_bytes() long.
+// Writes at least `band`'s transformed rows.
 void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8_t* x, int64_t n, uint8_t pad_code,
-                         uint8_t max_code, uint8_t* packed, int threads, const WinogradInput& input = {});
+                         uint8_t max_code, uint8_t* packed, const WinogradInput& input = {},
+                         PlaneRows band = {0, std::numeric_limits<int64_t>::max()});
 
 // Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
 // p (row * out_w + column) to out + c * channel_stride + p. Codes: requantize with scale[c], clamp the scaled
@@ -292,6 +301,8 @@ class PackedConv {
   // With the layout packed and its output stage set: bound_.
   void BindTiles();
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span, void* y) const;
+  // Winograd: the transformed rows that the tiles of Run's items [begin, end) read.
+  PlaneRows RowsRead(int64_t begin, int64_t end, bool weights_outer) const;
   const TileSet* tiles_ = nullptr;
   std::string name_;
   Geometry g_;
