@@ -296,6 +296,34 @@ TEST(ParallelRangesBalanced, CoverEveryElementOnce) {
   EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](const std::atomic<int>& h) { return h == 1; }));
 }
 
+// With a prologue: each thread's runs once, on its own share (the shares cover [0, n) once), before any body call
+// on that thread; the items still each once, their shares' slow first items likely taken by the others.
+TEST(ParallelRangesBalanced, PrologueRunsFirstOnEachThreadsShare) {
+  for (const int threads : {1, 2, 3, 4}) {
+    constexpr int64_t kItems = 256;
+    std::vector<std::atomic<int>> hits(kItems), covered(kItems), prologues(static_cast<size_t>(threads));
+    std::atomic<bool> body_before_prologue{false};
+    ParallelRangesBalanced(
+        kItems, 1, threads,
+        [&](int part, int64_t begin, int64_t end) {
+          for (int64_t i = begin; i < end; ++i) ++covered[static_cast<size_t>(i)];
+          ++prologues[static_cast<size_t>(part)];
+        },
+        [&](int part, int64_t begin, int64_t end) {
+          if (prologues[static_cast<size_t>(part)] != 1) body_before_prologue = true;
+          for (int64_t i = begin; i < end; ++i) {
+            if (i % (kItems / threads) < 16) std::this_thread::sleep_for(std::chrono::microseconds(50));
+            ++hits[static_cast<size_t>(i)];
+          }
+        });
+    const auto once = [](const std::atomic<int>& h) { return h == 1; };
+    EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), once)) << threads << " threads";
+    EXPECT_TRUE(std::all_of(covered.begin(), covered.end(), once)) << threads << " threads";
+    EXPECT_TRUE(std::all_of(prologues.begin(), prologues.end(), once)) << threads << " threads";
+    EXPECT_FALSE(body_before_prologue) << threads << " threads";
+  }
+}
+
 // The depthwise kernel against ConvQuantRef with the reference op's output stage (RefQuantConv in quant_conv_op.cc), on
 // random shapes (strides 1-3, dilation, asymmetric padding, 1x1 to 5x5 windows, a batch of 2; trial 7 spans
 // several bands of rows), random and extreme codes (every code and weight at its maximum magnitude; trial 13 at

@@ -258,10 +258,12 @@ class PackedConv {
     return g_.input_as_is ? 0 : kScratchAlignment - 1 + copy_bytes() * static_cast<size_t>(std::max(threads, 1));
   }
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(threads), any alignment) and up to
-  // `threads`. Each thread repacks the whole input into a copy of its own and then computes tiles, its own share's
-  // and others' as it finishes: a tile reads only what its own thread wrote. (Where the threads shared one copy,
-  // each repacking a part, a tile read half its input from the other core's cache: on a machine whose two cores
-  // share no cache, ResNet-18's 3x3 layers ran no faster on two threads than on one.)
+  // `threads`. Each thread repacks into a copy of its own what its share of the tiles reads (winograd layers whose
+  // tiles walk positions outermost: the transformed rows of its positions, RowsRead; others: the whole input), then
+  // computes its tiles, and those it takes from others' shares as it finishes (repacking their rows first where
+  // its copy holds only its own): a tile reads only what its own thread wrote. (Where the threads shared one copy,
+  // each repacking a part of the channels, a tile read half its input from the other core's cache: on a machine
+  // whose two cores share no cache, ResNet-18's 3x3 layers ran no faster on two threads than on one.)
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
 
  private:
@@ -301,7 +303,8 @@ class PackedConv {
   // With the layout packed and its output stage set: bound_.
   void BindTiles();
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span, void* y) const;
-  // Winograd: the transformed rows that the tiles of Run's items [begin, end) read.
+  // Winograd: the transformed rows that the tiles of Run's items [begin, end) read (all of them unless the items
+  // walk positions outermost within one group).
   PlaneRows RowsRead(int64_t begin, int64_t end, bool weights_outer) const;
   const TileSet* tiles_ = nullptr;
   std::string name_;
