@@ -75,7 +75,8 @@ q46_status q46_context_set_input(q46_context* context, size_t index, const float
    primitive, scratch and weights of the context's own for the count; brgemm- and gemm-based ones (not
    transposed, weights under ~1-2 MB) run, on any count, as fixed bands of output rows chosen at load, each band
    a one-thread primitive, shared out over the threads; any other stays on one thread. Results do not depend on
-   the count (tested bit for bit on 2-8 threads). Call it between runs, not during one: a change
+   the count (tested bit for bit on 2-8 threads). The context's scratch grows with the count: each thread of an
+   integer layer repacks its input into a copy of its own. Call it between runs, not during one: a change
    prepares the context again (and may allocate); runs still allocate nothing. */
 q46_status q46_context_set_threads(q46_context* context, int threads);
 /* Runs the network on the inputs set so far. */
