@@ -296,18 +296,20 @@ TEST(ParallelRangesBalanced, CoverEveryElementOnce) {
   EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](const std::atomic<int>& h) { return h == 1; }));
 }
 
-// With a prologue: each thread's runs once, on its own share (the shares cover [0, n) once), before any body call
-// on that thread; the items still each once, their shares' slow first items likely taken by the others.
+// With a prologue: each thread's runs once, on its own share, [n * part / threads, n * (part + 1) / threads) (what
+// PackedConv::Run takes a thread's share to be), before any body call on that thread; the items still each once,
+// their shares' slow first items likely taken by the others.
 TEST(ParallelRangesBalanced, PrologueRunsFirstOnEachThreadsShare) {
   for (const int threads : {1, 2, 3, 4}) {
     constexpr int64_t kItems = 256;
     std::vector<std::atomic<int>> hits(kItems), covered(kItems), prologues(static_cast<size_t>(threads));
-    std::atomic<bool> body_before_prologue{false};
+    std::atomic<bool> body_before_prologue{false}, other_share{false};
     ParallelRangesBalanced(
         kItems, 1, threads,
         [&](int part, int64_t begin, int64_t end) {
           for (int64_t i = begin; i < end; ++i) ++covered[static_cast<size_t>(i)];
           ++prologues[static_cast<size_t>(part)];
+          if (begin != kItems * part / threads || end != kItems * (part + 1) / threads) other_share = true;
         },
         [&](int part, int64_t begin, int64_t end) {
           if (prologues[static_cast<size_t>(part)] != 1) body_before_prologue = true;
@@ -321,6 +323,7 @@ TEST(ParallelRangesBalanced, PrologueRunsFirstOnEachThreadsShare) {
     EXPECT_TRUE(std::all_of(covered.begin(), covered.end(), once)) << threads << " threads";
     EXPECT_TRUE(std::all_of(prologues.begin(), prologues.end(), once)) << threads << " threads";
     EXPECT_FALSE(body_before_prologue) << threads << " threads";
+    EXPECT_FALSE(other_share) << threads << " threads";
   }
 }
 

@@ -812,12 +812,21 @@ PlaneRows PackedConv::RowsRead(int64_t begin, int64_t end, bool weights_outer) c
   return {first.first / g_.plane_w, CeilDiv(last.first + last.count, g_.plane_w) + rows_below};
 }
 
-void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
-  scratch = AlignUp(scratch, kScratchAlignment);
+int PackedConv::RunThreads(int threads) const {
   // A thread only pays for its fork and join with about a million MACs of work (~10 us here).
   constexpr int64_t kMacsPerThread = 1 << 20;
   const int64_t macs = g_.ys.h * g_.ys.w * g_.ys.c * g_.cin_g * g_.win.kh * g_.win.kw;
-  threads = static_cast<int>(std::clamp<int64_t>(macs / kMacsPerThread, 1, threads));
+  const int64_t items = g_.groups * static_cast<int64_t>(blocks_.size() * spans_.size());
+  return static_cast<int>(std::clamp<int64_t>(std::min(macs / kMacsPerThread, items), 1, std::max(threads, 1)));
+}
+
+size_t PackedConv::scratch_bytes(int threads) const {
+  return g_.input_as_is ? 0 : kScratchAlignment - 1 + copy_bytes() * static_cast<size_t>(RunThreads(threads));
+}
+
+void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
+  scratch = AlignUp(scratch, kScratchAlignment);
+  threads = RunThreads(threads);  // each one a share of the items (ParallelRangesBalanced) and a copy of the input
   const int64_t blocks = static_cast<int64_t>(blocks_.size()), spans = static_cast<int64_t>(spans_.size());
   const int64_t per_group = blocks * spans, items = g_.groups * per_group;
   if (items == 0) return;
@@ -826,7 +835,6 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   const bool weights_outer = group_weight_bytes_ > g_.group_bytes;
   const int64_t inner = weights_outer ? spans : blocks, outers = weights_outer ? blocks : spans;
   const size_t copy = copy_bytes();
-  const int parts = static_cast<int>(PartsOf(items, 1, threads));  // as ParallelRangesBalanced shares them out
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     // Each thread's packed input: its own copy (see the header), or the NCHW input as it is.
     const auto packed = [&](int part) {
@@ -834,8 +842,8 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
     };
     // Into a thread's copy: winograd, the rows that items [begin, end) read; else everything.
     const auto repack = [&](int part, int64_t begin, int64_t end) {
-      uint8_t* const own = scratch + static_cast<size_t>(part) * copy;
       if (g_.input_as_is) return;
+      uint8_t* const own = scratch + static_cast<size_t>(part) * copy;
       if (g_.winograd)
         RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, own, winograd_input_,
                             RowsRead(begin, end, weights_outer));
@@ -846,7 +854,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
     // tile of a small layer costs little more than the divisions did. A thread whose copy holds only its own
     // share's rows repacks those of a slice it takes from another's (the slice's input is then in its own cache).
     ParallelRangesBalanced(items, 1, threads, repack, [&](int part, int64_t begin, int64_t end) {
-      const int64_t own_begin = items * part / parts, own_end = items * (part + 1) / parts;
+      const int64_t own_begin = items * part / threads, own_end = items * (part + 1) / threads;  // its share
       if (g_.winograd && (begin < own_begin || end > own_end)) {
         const PlaneRows own = RowsRead(own_begin, own_end, weights_outer);
         if (own.begin > 0 || own.end < g_.plane_h) repack(part, begin, end);

@@ -253,10 +253,8 @@ class PackedConv {
   // stage and input repack): the figure it compares to pick a layout (bench/tile_choice.py sets it beside measured
   // times).
   int64_t estimated_work() const { return work_; }
-  // Scratch a run on `threads` threads needs: a copy of the packed input per thread (Run).
-  size_t scratch_bytes(int threads = 1) const {
-    return g_.input_as_is ? 0 : kScratchAlignment - 1 + copy_bytes() * static_cast<size_t>(std::max(threads, 1));
-  }
+  // Scratch a run on `threads` threads needs: a copy of the packed input per thread it uses (Run).
+  size_t scratch_bytes(int threads = 1) const;
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(threads), any alignment) and up to
   // `threads`. Each thread repacks into a copy of its own what its share of the tiles reads (winograd layers whose
   // tiles walk positions outermost: the transformed rows of its positions, RowsRead; others: the whole input), then
@@ -303,6 +301,8 @@ class PackedConv {
   // With the layout packed and its output stage set: bound_.
   void BindTiles();
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span, void* y) const;
+  // The threads Run uses when given `threads`: at most one per item and per million MACs, at least one.
+  int RunThreads(int threads) const;
   // Winograd: the transformed rows that the tiles of Run's items [begin, end) read (all of them unless the items
   // walk positions outermost within one group).
   PlaneRows RowsRead(int64_t begin, int64_t end, bool weights_outer) const;
