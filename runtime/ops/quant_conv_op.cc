@@ -57,22 +57,20 @@ class RefQuantConv final : public Op {
   UnpackedQuantConv c_;
 };
 
-// Depthwise integer convolution (fast_kernels.h), planes split over threads; each thread's working set is
-// allocated per context, when its thread count is set.
+// Depthwise integer convolution (fast_kernels.h), planes split over threads; each thread its own working set in the
+// context's scratch (sized for its thread count).
 class DepthwiseQuantConv final : public Op {
  public:
   std::string implementation() const override { return "depthwise"; }
   DepthwiseQuantConv(const OpBuilder& b, UnpackedQuantConv c, bool int16_sums)
       : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)), int16_sums_(int16_sums),
         thread_bytes_((kernels::DepthwiseScratchBytes(c_.s.xs, c_.s.ys, c_.s.win) + 63) / 64 * 64) {}
-  std::unique_ptr<PreparedOp> Prepare(const RunState& st) const override {
-    auto scratch = std::make_unique<Scratch>();
-    scratch->bytes.resize(thread_bytes_ * static_cast<size_t>(std::max(st.threads, 1)) + 64);
-    return scratch;
+  size_t scratch_bytes(int threads) const override {
+    return thread_bytes_ * static_cast<size_t>(std::max(threads, 1)) + 63;
   }
   void Run(const RunState& st) const override {
     const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);
-    uint8_t* scratch = static_cast<const Scratch*>(st.prepared)->Aligned();
+    uint8_t* scratch = kernels::AlignUp(st.scratch);
     const ConvShape& s = c_.s;
     // Planes of at least ~256 K MACs per thread (a fork and join costs microseconds).
     const int64_t plane_macs = s.ys.h * s.ys.w * s.win.kh * s.win.kw;
@@ -85,10 +83,6 @@ class DepthwiseQuantConv final : public Op {
   }
 
  private:
-  struct Scratch final : PreparedOp {
-    mutable std::vector<uint8_t> bytes;
-    uint8_t* Aligned() const { return kernels::AlignUp(bytes.data()); }
-  };
   int x_, y_;
   UnpackedQuantConv c_;
   bool int16_sums_;

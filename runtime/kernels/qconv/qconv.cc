@@ -837,13 +837,12 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   const size_t copy = copy_bytes();
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     // Each thread's packed input: its own copy (see the header), or the NCHW input as it is.
-    const auto packed = [&](int part) {
-      return g_.input_as_is ? x + image * g_.xs.c : scratch + static_cast<size_t>(part) * copy;
-    };
+    const auto own_copy = [&](int part) { return scratch + static_cast<size_t>(part) * copy; };
+    const auto packed = [&](int part) { return g_.input_as_is ? x + image * g_.xs.c : own_copy(part); };
     // Into a thread's copy: winograd, the rows that items [begin, end) read; else everything.
     const auto repack = [&](int part, int64_t begin, int64_t end) {
       if (g_.input_as_is) return;
-      uint8_t* const own = scratch + static_cast<size_t>(part) * copy;
+      uint8_t* const own = own_copy(part);
       if (g_.winograd)
         RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, own, winograd_input_,
                             RowsRead(begin, end, weights_outer));

@@ -37,7 +37,6 @@
 // translation units (qconv_avx2.cc, qconv_avx512.cc, qconv_vnni.cc; qconv_neon.cc on aarch64).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
