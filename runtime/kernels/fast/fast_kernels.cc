@@ -169,6 +169,18 @@ Q46_FLOAT_LOOP_CLONES void MaxRowOfThreeStride2(const float* __restrict row, int
   }
 }
 
+// The same over three rows of taps at once, out[i] written once: a 3x3 stride-2 window's nine taps in the
+// reference's order (row by row). One call per output row instead of three, and no partial maximum stored and
+// reloaded in between: ResNet-18's stem pool (64 x 112 x 112 floats) took 200 us a row of taps at a time.
+Q46_FLOAT_LOOP_CLONES void MaxThreeRowsOfThreeStride2(const float* __restrict r0, const float* __restrict r1,
+                                                      const float* __restrict r2, int64_t n, float* __restrict out) {
+  const auto take = [](float m, float v) { return v > m ? v : m; };
+  const auto three = [&](float m, const float* __restrict row, int64_t i) {
+    return take(take(take(m, row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
+  };
+  for (int64_t i = 0; i < n; ++i) out[i] = three(three(three(std::numeric_limits<float>::lowest(), r0, i), r1, i), r2, i);
+}
+
 }  // namespace
 
 template <typename T>
@@ -212,11 +224,17 @@ void MaxPool(const T* x, Dims4 xs, const Window2d& win, const MaxPoolColumns& co
       if constexpr (std::is_same_v<T, float>) {
         if (win.sw == 2 && cols.size() == 3 && cols[1].shift == cols[0].shift + 1 &&
             cols[2].shift == cols[0].shift + 2 && taps_rows > 0 && ox < inside_hi) {
-          bool first = true;
-          each_row([&](const float* row) {
-            MaxRowOfThreeStride2(row + 2 * ox + cols[0].shift, inside_hi - ox, first, out + ox);
-            first = false;
-          });
+          const int64_t at = 2 * ox + cols[0].shift, row_step = win.dh * xs.w;
+          if (taps_rows == 3) {
+            MaxThreeRowsOfThreeStride2(first_row + at, first_row + row_step + at, first_row + 2 * row_step + at,
+                                       inside_hi - ox, out + ox);
+          } else {
+            bool first = true;
+            each_row([&](const float* row) {
+              MaxRowOfThreeStride2(row + at, inside_hi - ox, first, out + ox);
+              first = false;
+            });
+          }
           ox = inside_hi;
         }
       }

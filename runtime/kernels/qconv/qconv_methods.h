@@ -385,8 +385,8 @@ void Accumulate(const TileArgs& a, const Step& step) {
   ForEachChunk<M, MR>(a, [&step](int64_t s0, int64_t s1, auto add) { AccumulateChunk<M, MR, NR>(s0, s1, step, add); });
 }
 
-// Accumulate for tiles of one position (NR 1): the steps are dealt in turn to kSets sets of accumulators, added
-// together at each chunk's end. With one set, each vector's multiply-adds formed one chain, each waiting for the
+// Accumulate for tiles of one position (NR 1): the steps are dealt in turn to kSets sets of accumulators (the last
+// one or two to the first set), added together at each chunk's end. With one set, each vector's multiply-adds formed one chain, each waiting for the
 // one before (CNN-10's fc1, 128 steps of 4 vpdpbusd, ran at a third of their throughput). Exact as Accumulate: a
 // set holds some of a chunk's steps, and any of them sum within the method's bound as the whole chunk does.
 template <class M, int MR, class Step>
@@ -400,8 +400,7 @@ void AccumulateDealt(const TileArgs& a, const Step& step) {
     // Each set named by a constant: an index known only at run time kept them on the stack.
     int64_t s = s0;
     for (; s + kSets <= s1; s += kSets) step(s, acc[0]), step(s + 1, acc[1]), step(s + 2, acc[2]);
-    if (s < s1) step(s++, acc[0]);
-    if (s < s1) step(s, acc[1]);
+    for (; s < s1; ++s) step(s, acc[0]);  // at most two left
     for (int m = 0; m < MR; ++m) {
       typename R::I wide = M::Widen(acc[0][m][0]);
       for (int k = 1; k < kSets; ++k) wide = R::AddI32(wide, M::Widen(acc[k][m][0]));
