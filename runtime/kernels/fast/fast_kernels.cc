@@ -178,7 +178,8 @@ Q46_FLOAT_LOOP_CLONES void MaxThreeRowsOfThreeStride2(const float* __restrict r0
   const auto three = [&](float m, const float* __restrict row, int64_t i) {
     return take(take(take(m, row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
   };
-  for (int64_t i = 0; i < n; ++i) out[i] = three(three(three(std::numeric_limits<float>::lowest(), r0, i), r1, i), r2, i);
+  constexpr float kLowest = std::numeric_limits<float>::lowest();
+  for (int64_t i = 0; i < n; ++i) out[i] = three(three(three(kLowest, r0, i), r1, i), r2, i);
 }
 
 }  // namespace

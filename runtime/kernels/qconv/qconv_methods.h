@@ -386,8 +386,9 @@ void Accumulate(const TileArgs& a, const Step& step) {
 }
 
 // Accumulate for tiles of one position (NR 1): the steps are dealt in turn to kSets sets of accumulators (the last
-// one or two to the first set), added together at each chunk's end. With one set, each vector's multiply-adds formed one chain, each waiting for the
-// one before (CNN-10's fc1, 128 steps of 4 vpdpbusd, ran at a third of their throughput). Exact as Accumulate: a
+// one or two to the first set), added together at each chunk's end. With one set, each vector's multiply-adds
+// formed one chain, each waiting for the one before (CNN-10's fc1, 128 steps of 4 vpdpbusd, ran at a third of
+// their throughput). Exact as Accumulate: a
 // set holds some of a chunk's steps, and any of them sum within the method's bound as the whole chunk does.
 template <class M, int MR, class Step>
 void AccumulateDealt(const TileArgs& a, const Step& step) {
