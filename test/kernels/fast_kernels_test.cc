@@ -115,8 +115,8 @@ TEST(MaxPool, MatchesTheReferenceOnCodesAndFloats) {
   wide.kh = 2, wide.kw = 19, wide.sh = 1, wide.sw = 2, wide.pad_l = 3, wide.pad_r = 5;
   EXPECT_TRUE(MaxPoolMatches(rng, {1, 2, 3, 61}, wide, {1, 2, 2, 26}));
   // ResNets' stem pool (3x3, stride 2, padded by 1: MaxThreeRowsOfThreeStride2's vectors, and
-  // MaxRowOfThreeStride2's on the top row, which has two rows of taps), on a row of 56 outputs; then rows two apart
-  // and a window of four rows, three of them inside on the first and last output rows.
+  // MaxRowOfThreeStride2's on the top and bottom rows, which have two rows of taps), on a row of 56 outputs; then
+  // rows two apart and a window of four rows, three of them inside on the first and last output rows.
   Window2d stem;
   stem.kh = stem.kw = 3, stem.sh = stem.sw = 2, stem.pad_t = stem.pad_l = stem.pad_b = stem.pad_r = 1;
   EXPECT_TRUE(MaxPoolMatches(rng, {1, 3, 9, 112}, stem, {1, 3, 5, 56}));

@@ -156,7 +156,8 @@ namespace {
 
 // out[i] = the reference's running maximum (take: a tap wins when greater) of out[i] (or, `first`, the lowest float)
 // and row[2 i], row[2 i + 1], row[2 i + 2], in that order, for i in [0, n): one row of taps of a 3-wide, stride-2
-// window (ResNets' stem pool), a plain loop that each clone vectorises on its own vectors (the SSE2 path below does
+// window (ResNets' stem pool) on output rows that do not have three rows of taps inside the input (those take
+// MaxThreeRowsOfThreeStride2), a plain loop that each clone vectorises on its own vectors (the SSE2 path below does
 // four floats a vector).
 Q46_FLOAT_LOOP_CLONES void MaxRowOfThreeStride2(const float* __restrict row, int64_t n, bool first,
                                                 float* __restrict out) {

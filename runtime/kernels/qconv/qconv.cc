@@ -705,7 +705,7 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
   // Per block [transform][step][channel][4 lanes]; step s is (quad, grid tap), and the lane adds its kernel
   // column where the geometry folds them. Each step's lanes worked out once, and each kernel position's transforms
   // read together (they lie side by side in values): a model's load was a fifth packing.
-  weights_.assign(static_cast<size_t>(g.groups * group_weight_bytes_), 0);
+  weights_.assign(static_cast<size_t>(g.groups * group_weight_bytes_ + kWeightPrefetchSteps * kMaxStepWeightBytes), 0);
   const int64_t channel_values = g.cin_g * g.grid.kh * values_kw * transforms;
   for (int64_t s = 0; s < steps; ++s) {
     const int64_t grid_tap = s % grid_taps, ky = grid_tap / g.grid.kw, column = grid_tap % g.grid.kw;

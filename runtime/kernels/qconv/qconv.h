@@ -176,6 +176,12 @@ constexpr int kMaxNr = 6;
 // outputs (WinogradTileOf asserts it).
 constexpr int kPartialSums = kMaxNr * 4 * kMaxLanes * kWinogradMaxOutputs;
 
+// Tiles ask for their weights kWeightPrefetchSteps steps ahead (qconv_methods.h's PrefetchWeights), at most
+// kMaxStepWeightBytes a step (four vectors of kMaxLanes channels' quads); PackedConv's weights end with
+// kWeightPrefetchSteps * kMaxStepWeightBytes zeros, so the addresses asked for past the last step stay inside them.
+constexpr int64_t kWeightPrefetchSteps = 32;
+constexpr int64_t kMaxStepWeightBytes = 4 * kMaxLanes * 4;
+
 // Microkernel::flush_steps of a method that accumulates in int32: it never widens.
 constexpr int64_t kNoFlush = std::numeric_limits<int64_t>::max();
 

@@ -388,8 +388,8 @@ void Accumulate(const TileArgs& a, const Step& step) {
 // Accumulate for tiles of one position (NR 1): the steps are dealt in turn to kSets sets of accumulators (the last
 // one or two to the first set), added together at each chunk's end. With one set, each vector's multiply-adds
 // formed one chain, each waiting for the one before (CNN-10's fc1, 128 steps of 4 vpdpbusd, ran at a third of
-// their throughput). Exact as Accumulate: a
-// set holds some of a chunk's steps, and any of them sum within the method's bound as the whole chunk does.
+// their throughput). Exact as Accumulate: a set holds some of a chunk's steps, and any of them sum within the
+// method's bound as the whole chunk does.
 template <class M, int MR, class Step>
 void AccumulateDealt(const TileArgs& a, const Step& step) {
   using R = typename M::Reg;
@@ -428,10 +428,11 @@ inline T LoadAlone(const T& field) {
 // 100 ns of a tile's work. On a Zen 5, ResNet-18 in q46bench (A/B, one core): layer4's 3x3 layers took 0.74-0.78x
 // the time on VNNI (channel lanes) and 0.73-0.9x on AVX2 (position lanes), the others unchanged; 16 and 64 steps
 // ahead measured slower than 32. Past a tile's last step it asks for the next transform's or block's weights,
-// which follow in memory; a prefetch never faults.
-constexpr int64_t kWeightPrefetchSteps = 32;
+// which follow in memory, and past the last block's for the zeros that end the weights (qconv.h). (Worked out as an
+// integer, the address took registers of its own: GCC then spilled accumulators in 74 tiles.)
 template <int kStepBytes>
 inline void PrefetchWeights(const void* step_weights) {
+  static_assert(kStepBytes <= kMaxStepWeightBytes, "the weights' zeros cover kWeightPrefetchSteps such steps");
   const char* ahead = static_cast<const char*>(step_weights) + kWeightPrefetchSteps * kStepBytes;
   for (int b = 0; b < kStepBytes; b += 64) __builtin_prefetch(ahead + b);
 }
