@@ -429,7 +429,8 @@ inline T LoadAlone(const T& field) {
 // the time on VNNI (channel lanes) and 0.73-0.9x on AVX2 (position lanes), the others unchanged; 16 and 64 steps
 // ahead measured slower than 32. Past a tile's last step it asks for the next transform's or block's weights,
 // which follow in memory, and past the last block's for the zeros that end the weights (qconv.h). (Worked out as an
-// integer, the address took registers of its own: GCC then spilled accumulators in 74 tiles.)
+// integer, the address took registers of its own: clang 14, which builds the kernels, then spilled accumulators in
+// 74 tiles.)
 template <int kStepBytes>
 inline void PrefetchWeights(const void* step_weights) {
   static_assert(kStepBytes <= kMaxStepWeightBytes, "the weights' zeros cover kWeightPrefetchSteps such steps");
