@@ -64,9 +64,10 @@ class DepthwiseQuantConv final : public Op {
   std::string implementation() const override { return "depthwise"; }
   DepthwiseQuantConv(const OpBuilder& b, UnpackedQuantConv c, bool int16_sums)
       : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)), int16_sums_(int16_sums),
-        thread_bytes_((kernels::DepthwiseScratchBytes(c_.s.xs, c_.s.ys, c_.s.win) + 63) / 64 * 64) {}
+        thread_bytes_((kernels::DepthwiseScratchBytes(c_.s.xs, c_.s.ys, c_.s.win) + kernels::kCacheLine - 1) /
+                      kernels::kCacheLine * kernels::kCacheLine) {}
   size_t scratch_bytes(int threads) const override {
-    return thread_bytes_ * static_cast<size_t>(std::max(threads, 1)) + 63;
+    return thread_bytes_ * static_cast<size_t>(std::max(threads, 1)) + kernels::kCacheLine - 1;  // AlignUp
   }
   void Run(const RunState& st) const override {
     const auto* x = static_cast<const uint8_t*>(st.buffers[x_]);

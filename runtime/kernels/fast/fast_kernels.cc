@@ -154,20 +154,21 @@ MaxPoolColumns MakeMaxPoolColumns(Dims4 xs, const Window2d& win, Dims4 ys) {
 
 namespace {
 
-// out[i] = the reference's running maximum (take: a tap wins when greater) of out[i] (or, `first`, the lowest float)
-// and row[2 i], row[2 i + 1], row[2 i + 2], in that order, for i in [0, n): one row of taps of a 3-wide, stride-2
-// window (ResNets' stem pool) on output rows that do not have three rows of taps inside the input (those take
+// The reference's running maximum m (a tap wins when greater: NaN never, of +0 and -0 the first stays) taken over
+// row[2 i], row[2 i + 1], row[2 i + 2], in that order: one row of taps of output i of a 3-wide, stride-2 window.
+inline float TakeRowOfThreeStride2(float m, const float* __restrict row, int64_t i) {
+  const auto take = [](float m, float v) { return v > m ? v : m; };
+  return take(take(take(m, row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
+}
+
+// out[i] = TakeRowOfThreeStride2 of out[i] (or, `first`, the lowest float) for i in [0, n): one row of taps of
+// ResNets' stem pool on output rows that do not have three rows of taps inside the input (those take
 // MaxThreeRowsOfThreeStride2), a plain loop that each clone vectorises on its own vectors (the SSE2 path below does
 // four floats a vector).
 Q46_FLOAT_LOOP_CLONES void MaxRowOfThreeStride2(const float* __restrict row, int64_t n, bool first,
                                                 float* __restrict out) {
-  const auto take = [](float m, float v) { return v > m ? v : m; };
-  if (first) {
-    for (int64_t i = 0; i < n; ++i)
-      out[i] = take(take(take(std::numeric_limits<float>::lowest(), row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
-  } else {
-    for (int64_t i = 0; i < n; ++i) out[i] = take(take(take(out[i], row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
-  }
+  constexpr float kLowest = std::numeric_limits<float>::lowest();
+  for (int64_t i = 0; i < n; ++i) out[i] = TakeRowOfThreeStride2(first ? kLowest : out[i], row, i);
 }
 
 // The same over three rows of taps at once, out[i] written once: a 3x3 stride-2 window's nine taps in the
@@ -175,12 +176,9 @@ Q46_FLOAT_LOOP_CLONES void MaxRowOfThreeStride2(const float* __restrict row, int
 // reloaded in between: ResNet-18's stem pool (64 x 112 x 112 floats) took 200 us a row of taps at a time.
 Q46_FLOAT_LOOP_CLONES void MaxThreeRowsOfThreeStride2(const float* __restrict r0, const float* __restrict r1,
                                                       const float* __restrict r2, int64_t n, float* __restrict out) {
-  const auto take = [](float m, float v) { return v > m ? v : m; };
-  const auto three = [&](float m, const float* __restrict row, int64_t i) {
-    return take(take(take(m, row[2 * i]), row[2 * i + 1]), row[2 * i + 2]);
-  };
   constexpr float kLowest = std::numeric_limits<float>::lowest();
-  for (int64_t i = 0; i < n; ++i) out[i] = three(three(three(kLowest, r0, i), r1, i), r2, i);
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = TakeRowOfThreeStride2(TakeRowOfThreeStride2(TakeRowOfThreeStride2(kLowest, r0, i), r1, i), r2, i);
 }
 
 }  // namespace
