@@ -14,7 +14,8 @@ class Context {
   explicit Context(const Model& model);
 
   Status SetInput(size_t index, const float* data, size_t count);
-  // Runs every op; with `op_seconds`, also times each op (a vector of one entry per plan node, overwritten).
+  // Runs every op; with `op_seconds`, also times each op (a vector of one entry per op, i.e. per node of
+  // the model's plan(), overwritten).
   void Run(std::vector<double>* op_seconds = nullptr);
   // Threads each layer is split over (default 1; from OpenMP's pool, created once). A change prepares the ops
   // again (large float layers build primitives for the new count), so it may allocate; Run still does not.

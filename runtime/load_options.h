@@ -12,6 +12,9 @@ namespace q46::rt {
 
 struct LoadOptions {
   kernels::qconv::Isa max_isa = kernels::qconv::DetectIsa();
+  // Fuse each Add of a residual into the quantized convolution before it (fuse_residual_adds.h). Off, the model's
+  // ops are the plan's nodes one for one (what per-node timings of a plan as written need).
+  bool fuse_residual_adds = true;
 };
 
 // Parses an ISA name for this CPU: an unknown name, or a level the CPU lacks, is an error.

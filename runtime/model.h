@@ -32,6 +32,7 @@ class Model {
   // Builds from an already parsed plan (the compiler's in-process use).
   static Status FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const LoadOptions* options = nullptr);
 
+  // The plan as loaded, after the load options' fusions: ops() holds one op per node of it.
   const plan::Plan& plan() const { return plan_; }
   const std::vector<std::unique_ptr<Op>>& ops() const { return ops_; }
   const std::vector<TensorPlacement>& placements() const { return placements_; }

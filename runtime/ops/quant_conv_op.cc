@@ -1,6 +1,7 @@
-// QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out. Implementations
-// in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD microkernels (qconv/), the
-// reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
+// QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out, to which a second
+// input (a residual, the loader's fusion of a following Add: runtime/fuse_residual_adds.h) may be added before the
+// activation. Implementations in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD
+// microkernels (qconv/), the reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
 #include <limits>
 
 #include "runtime/arith.h"
@@ -15,13 +16,35 @@
 namespace q46::rt {
 namespace {
 
+using kernels::FloatActivation;
+
+// A residual input: y = activation(y + residual) over elements [first, last), as the Add it replaces computes it.
+struct ResidualInput {
+  int tensor = -1;  // -1: none
+  FloatActivation activation;
+  void AddTo(const RunState& st, int y, int64_t first, int64_t last) const {
+    auto* out = static_cast<float*>(st.buffers[y]) + first;
+    kernels::BinaryFlat(kernels::BinaryKind::kAdd, out, static_cast<const float*>(st.buffers[tensor]) + first,
+                        last - first, activation, out);
+  }
+};
+
 // A quantized convolution as the plan gives it (OIHW weight codes, unpacked) with its output stage: what the
-// reference and the depthwise implementations run from.
+// reference and the depthwise implementations run from. With a residual the stage has no activation (`residual`
+// applies it after the addition).
 struct UnpackedQuantConv {
   ConvShape s;
   std::vector<int8_t> w;
   uint8_t pad_code;
   kernels::qconv::OutputStage stage;
+  ResidualInput residual;
+  UnpackedQuantConv(const OpBuilder& b, ConvShape shape, std::vector<int8_t> weights, uint8_t pad,
+                    kernels::qconv::OutputStage output_stage)
+      : s(shape), w(std::move(weights)), pad_code(pad), stage(std::move(output_stage)) {
+    if (!stage.residual) return;
+    residual = {b.input_index(1), stage.activation};
+    stage.residual = false, stage.activation = FloatActivation();
+  }
 };
 
 // Integer convolution through the reference kernel; the output stage requantizes or dequantizes.
@@ -49,6 +72,7 @@ class RefQuantConv final : public Op {
       run([&](int64_t i, int64_t c, int32_t acc) {
         y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, stage.scale[c]), stage.activation);
       });
+      if (c_.residual.tensor >= 0) c_.residual.AddTo(st, y_, 0, c_.s.ys.n * c_.s.ys.c * c_.s.ys.h * c_.s.ys.w);
     }
   }
 
@@ -80,6 +104,8 @@ class DepthwiseQuantConv final : public Op {
                              kernels::DepthwiseConvQuant(x, s.xs, c_.w.data(), s.win, c_.pad_code, c_.stage,
                                                          int16_sums_, st.buffers[y_], s.ys, first, last,
                                                          scratch + static_cast<size_t>(part) * thread_bytes_);
+                             const int64_t plane = s.ys.h * s.ys.w;  // planes [first, last) are NCHW's
+                             if (c_.residual.tensor >= 0) c_.residual.AddTo(st, y_, first * plane, last * plane);
                            });
   }
 
@@ -94,15 +120,17 @@ class DepthwiseQuantConv final : public Op {
 class FastQuantConv final : public Op {
  public:
   FastQuantConv(const OpBuilder& b, kernels::qconv::PackedConv conv, uint8_t pad_code)
-      : x_(b.input_index(0)), y_(b.output_index(0)), conv_(std::move(conv)), pad_code_(pad_code) {}
+      : x_(b.input_index(0)), y_(b.output_index(0)), residual_(b.num_inputs() == 2 ? b.input_index(1) : -1),
+        conv_(std::move(conv)), pad_code_(pad_code) {}
   void Run(const RunState& st) const override {
-    conv_.Run(static_cast<const uint8_t*>(st.buffers[x_]), pad_code_, st.buffers[y_], st.scratch, st.threads);
+    conv_.Run(static_cast<const uint8_t*>(st.buffers[x_]), pad_code_, st.buffers[y_], st.scratch, st.threads,
+              residual_ >= 0 ? static_cast<const float*>(st.buffers[residual_]) : nullptr);
   }
   size_t scratch_bytes(int threads) const override { return conv_.scratch_bytes(threads); }
-  std::string implementation() const override { return conv_.name(); }
+  std::string implementation() const override { return conv_.name() + (residual_ >= 0 ? "+add" : ""); }
 
  private:
-  int x_, y_;
+  int x_, y_, residual_;
   kernels::qconv::PackedConv conv_;
   uint8_t pad_code_;
 };
@@ -111,8 +139,9 @@ class FastQuantConv final : public Op {
 
 Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   const plan::QuantConv& p = b.node().quant_conv();
-  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 1, 1));
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 2, 1));
   Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::UINT8_CODES));
+  const bool residual = b.num_inputs() == 2;
   ConvShape s;
   Q46_RETURN_IF_ERROR(CheckConvShape(b, p.window(), p.groups(), /*transposed=*/false, &s));
   const plan::ActivationQuant& xq = b.input(0).quant();
@@ -160,6 +189,12 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   const plan::Tensor& y = b.output(0);
   Q46_RETURN_IF_ERROR(b.ToActivation(p.activation(), &stage.activation));
   stage.codes_out = y.dtype() == plan::UINT8_CODES;
+  if (residual) {
+    if (stage.codes_out) return b.Fail("a residual input needs a float output");
+    Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(1), plan::FLOAT32));
+    Q46_RETURN_IF_ERROR(b.ExpectDims(b.input(1), DimsOf(y)));
+    stage.residual = true;
+  }
   if (stage.codes_out) {
     const plan::ActivationQuant& yq = y.quant();
     const arith::CodeRange full = arith::ActivationCodes(yq.levels());
@@ -182,7 +217,7 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   // Depthwise layers first: the packed microkernels waste three of every four lanes on them.
   if (s.groups == s.xs.c && s.ys.c == s.xs.c && b.options().max_isa != kernels::qconv::Isa::kRef) {
     LogDispatch(b.node().name(), "quant_conv", "depthwise", "");
-    *op = std::make_unique<DepthwiseQuantConv>(b, UnpackedQuantConv{s, std::move(w), pad_code, std::move(stage)},
+    *op = std::make_unique<DepthwiseQuantConv>(b, UnpackedQuantConv(b, s, std::move(w), pad_code, std::move(stage)),
                                                max_products <= std::numeric_limits<int16_t>::max());
     return Status();
   }
@@ -206,7 +241,7 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
               declined.empty() ? std::string("no SIMD kernel up to ISA ") +
                                      kernels::qconv::IsaName(b.options().max_isa)
                                : declined);
-  *op = std::make_unique<RefQuantConv>(b, UnpackedQuantConv{s, std::move(w), pad_code, std::move(stage)});
+  *op = std::make_unique<RefQuantConv>(b, UnpackedQuantConv(b, s, std::move(w), pad_code, std::move(stage)));
   return Status();
 }
 

@@ -756,7 +756,7 @@ void PackedConv::BindTiles() {
     for (const Block& block : blocks_) {
       const int64_t c0 = group * g_.cout_g + block.first_channel;
       const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
-      const TileOutput out{nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
+      const TileOutput out{nullptr, nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
                            stage_.codes_out, stage_.bias.data() + c0,
                            g_.winograd ? winograd_bias_.data() + c0 : nullptr, bias_stride,
                            stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w,
@@ -768,8 +768,9 @@ void PackedConv::BindTiles() {
     }
 }
 
-void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span,
-                         void* y) const {
+void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, int64_t span_index,
+                         void* y, const float* residual) const {
+  const Span& span = spans_[static_cast<size_t>(span_index)];
   const TileSet& t = *tiles_;
   const bool channel_lanes = t.lanes_of == Lanes::kChannels;
   const int64_t width = blocks_[static_cast<size_t>(block)].width;
@@ -782,6 +783,15 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
   args.first = span.first;
   args.position_bytes = position_bytes;
   args.out.out = static_cast<unsigned char*>(y) + image * image_output_bytes_ + bound.out_offset;
+  if (residual) {
+    // The output stage adds the residual of the tile's outputs: asked for now, it arrives while the steps run.
+    args.out.residual = residual + (image * image_output_bytes_ + bound.out_offset) / sizeof(float);
+    const float* const group_planes = residual + (image * g_.ys.c + group * g_.cout_g) * g_.ys.h * g_.ys.w;
+    ForEachOutputRun(block, span_index, span_index + 1, [&](int64_t at, int64_t count) {
+      for (int64_t k = 0; k < count; k += kCacheLine / sizeof(float)) __builtin_prefetch(group_planes + at + k);
+      __builtin_prefetch(group_planes + at + count - 1);
+    });
+  }
   if (channel_lanes && g_.winograd) {  // tile positions are the planes' positions
     for (int64_t i = 0; i < span.count; ++i) position_bytes[i] = 4 * (span.first + i);
   } else if (channel_lanes) {
@@ -824,7 +834,30 @@ size_t PackedConv::scratch_bytes(int threads) const {
   return g_.input_as_is ? 0 : kScratchAlignment - 1 + copy_bytes() * static_cast<size_t>(RunThreads(threads));
 }
 
-void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const {
+template <class Fn>
+void PackedConv::ForEachOutputRun(int64_t block, int64_t span_begin, int64_t span_end, Fn&& fn) const {
+  // The channels and the run of positions (in the layout's units; spans are consecutive).
+  const Block& b = blocks_[static_cast<size_t>(block)];
+  const int64_t c_begin = b.first_channel, c_end = std::min(b.first_channel + b.width, g_.cout_g);
+  const int64_t p_begin = spans_[static_cast<size_t>(span_begin)].first;
+  const int64_t p_end = spans_[static_cast<size_t>(span_end - 1)].first + spans_[static_cast<size_t>(span_end - 1)].count;
+  // A unit of positions covers `rows` output rows and `cols` columns, `per_row` units to a row of them: winograd
+  // tile positions, grid positions (position lanes), or output positions (channel lanes).
+  const bool output_positions = tiles_->lanes_of == Lanes::kChannels && !g_.winograd;
+  const int64_t per_row = output_positions ? g_.ys.w : g_.plane_w;
+  const int64_t rows = g_.winograd ? g_.tile_rows : 1, cols = g_.winograd ? 2 : 1;
+  const int64_t plane = g_.ys.h * g_.ys.w;
+  for (int64_t u = p_begin / per_row * per_row; u < p_end; u += per_row) {  // the units' rows
+    const int64_t col_begin = std::max<int64_t>(p_begin - u, 0) * cols;
+    const int64_t col_end = std::min(std::min(p_end - u, per_row) * cols, g_.ys.w);
+    if (col_begin >= col_end) continue;
+    for (int64_t row = u / per_row * rows; row < std::min(u / per_row * rows + rows, g_.ys.h); ++row)
+      for (int64_t c = c_begin; c < c_end; ++c) fn(c * plane + row * g_.ys.w + col_begin, col_end - col_begin);
+  }
+}
+
+void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads,
+                     const float* residual) const {
   scratch = AlignUp(scratch, kScratchAlignment);
   threads = RunThreads(threads);  // each one a share of the items (ParallelRangesBalanced) and a copy of the input
   const int64_t blocks = static_cast<int64_t>(blocks_.size()), spans = static_cast<int64_t>(spans_.size());
@@ -861,7 +894,7 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
       int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;
-        RunTile(packed(part), image, group, b, spans_[static_cast<size_t>(s)], y);
+        RunTile(packed(part), image, group, b, s, y, residual);
         if (++in < inner) continue;
         in = 0;
         if (++outer < outers) continue;

@@ -130,9 +130,11 @@ void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8
 // Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
 // p (row * out_w + column) to out + c * channel_stride + p. Codes: requantize with scale[c], clamp the scaled
 // value to [lo_f, hi_f] (= [lo, hi] - zero_point), round, add the zero point. Floats: dequantize with
-// scale[c], clip to [lo_f, hi_f]. bias and scale may be read up to kMaxLanes * 4 channels past `channels`.
+// scale[c], add the residual's element at the same place (if any), clip to [lo_f, hi_f]. bias and scale may be
+// read up to kMaxLanes * 4 channels past `channels`.
 struct TileOutput {
   void* out;               // the tile's first channel's NCHW plane: uint8 codes or floats
+  const float* residual;   // floats: the same in a residual tensor of the output's shape, or null
   int64_t channel_stride;  // elements between consecutive channels' planes
   int channels;            // channels to write: the tile's width (channel lanes: fewer in the last one)
   bool codes;
@@ -234,7 +236,8 @@ struct OutputStage {
   std::vector<int32_t> bias;   // per output channel, zero-point term folded in
   int32_t zero_point = 0;      // codes out
   int32_t lo = 0, hi = 255;    // codes out: the clamp on codes
-  FloatActivation activation;  // float out
+  FloatActivation activation;  // float out (with a residual: applied after adding it)
+  bool residual = false;       // float out: Run adds a residual tensor of the output's shape (a fused Add)
 };
 
 class PackedConv {
@@ -267,7 +270,10 @@ class PackedConv {
   // its copy holds only its own): a tile reads only what its own thread wrote. (Where the threads shared one copy,
   // each repacking a part of the channels, a tile read half its input from the other core's cache: on a machine
   // whose two cores share no cache, ResNet-18's 3x3 layers ran no faster on two threads than on one.)
-  void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads) const;
+  // With OutputStage::residual, y = activation(conv(x) + residual) (residual NCHW floats, y's shape): each tile's
+  // output stage adds the residual of its outputs (asked for when the tile starts) before the clamp.
+  void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads,
+           const float* residual = nullptr) const;
 
  private:
   // Run aligns the packed input to a cache line (the winograd layouts' planes start on lines).
@@ -305,7 +311,13 @@ class PackedConv {
             int64_t transforms, OutputStage stage);
   // With the layout packed and its output stage set: bound_.
   void BindTiles();
-  void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, const Span& span, void* y) const;
+  // Tile (block, span) of `group` and `image`; residual: the whole residual tensor, or null.
+  void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, int64_t span, void* y,
+               const float* residual) const;
+  // Calls fn(at, count) for each run of `count` consecutive outputs, `at` elements from a group's first output
+  // plane, that the tiles of block `block` and spans [span_begin, span_end) write.
+  template <class Fn>
+  void ForEachOutputRun(int64_t block, int64_t span_begin, int64_t span_end, Fn&& fn) const;
   // The threads Run uses when given `threads`: at most one per item and per million MACs, at least one.
   int RunThreads(int threads) const;
   // Winograd: the transformed rows that the tiles of Run's items [begin, end) read (all of them unless the items

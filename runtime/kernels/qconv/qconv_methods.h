@@ -219,8 +219,19 @@ struct OutputRegs {
   typename R::I zero_point;
   explicit OutputRegs(const TileOutput& o)
       : lo(R::Set1F(o.lo_f)), hi(R::Set1F(o.hi_f)), zero_point(R::Set1I32(o.zero_point)) {}
+  typename R::F Scale(typename R::I sums, typename R::I bias, typename R::F scale) const {
+    return R::MulF(R::ToF32(R::AddI32(sums, bias)), scale);
+  }
+  typename R::F Clamp(typename R::F v) const { return R::MinF(R::MaxF(v, lo), hi); }
   typename R::F ScaleAndClamp(typename R::I sums, typename R::I bias, typename R::F scale) const {
-    return R::MinF(R::MaxF(R::MulF(R::ToF32(R::AddI32(sums, bias)), scale), lo), hi);
+    return Clamp(Scale(sums, bias, scale));
+  }
+  // Floats with a residual: clamp(v + residual[at]), the residual's lanes off `mask` not read (masked stores).
+  typename R::F PlusResidual(typename R::F v, const float* residual, int64_t at) const {
+    return Clamp(R::AddF(v, R::LoadF(residual + at)));
+  }
+  typename R::F PlusResidual(typename R::F v, const float* residual, int64_t at, uint32_t mask) const {
+    return Clamp(R::AddF(v, R::LoadFMasked(residual + at, mask)));
   }
   typename R::I Codes(typename R::F clamped) const { return R::AddI32(R::RoundToI32(clamped), zero_point); }
 };
@@ -242,6 +253,7 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
   const OutputRegs<R> regs(o);
   const PositionStores<kL, MR> stores(o, first);
   T* const out = static_cast<T*>(o.out);
+  const float* const residual = o.residual;
   const int64_t channel_stride = o.channel_stride;
   const int32_t* const bias = o.bias;
   const float* const scale = o.scale;
@@ -261,13 +273,20 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
       }
     }
     for (int m = 0; m < MR; ++m) {
-      const auto clamped = regs.ScaleAndClamp(R::Load(partial + (n * MR + m) * kL), channel_bias, channel_scale);
+      const auto sums = R::Load(partial + (n * MR + m) * kL);
       if constexpr (std::is_same_v<T, uint8_t>) {
-        const auto codes = regs.Codes(clamped);
+        const auto codes = regs.Codes(regs.ScaleAndClamp(sums, channel_bias, channel_scale));
         stores.Put(
             m, [&](int64_t at) { R::StoreBytes(plane + at, codes); },
             [&](int64_t at, uint32_t mask) { R::StoreBytesMasked(plane + at, codes, mask); });
+      } else if (residual) {
+        const auto v = regs.Scale(sums, channel_bias, channel_scale);
+        const float* const r = residual + n * channel_stride;
+        stores.Put(
+            m, [&](int64_t at) { R::StoreF(plane + at, regs.PlusResidual(v, r, at)); },
+            [&](int64_t at, uint32_t mask) { R::StoreFMasked(plane + at, regs.PlusResidual(v, r, at, mask), mask); });
       } else {
+        const auto clamped = regs.ScaleAndClamp(sums, channel_bias, channel_scale);
         stores.Put(
             m, [&](int64_t at) { R::StoreF(plane + at, clamped); },
             [&](int64_t at, uint32_t mask) { R::StoreFMasked(plane + at, clamped, mask); });
@@ -276,15 +295,32 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
   }
 }
 
-// One vector of channels' sums through the output stage, into values (codes or floats).
+// One vector of channels' sums through the output stage, into values (codes or floats; floats left unclamped
+// where a residual is still to be added: ChannelOutput).
 template <class R, class T>
 void ChannelValues(const OutputRegs<R>& regs, const int32_t* sums, typename R::I bias, typename R::F scale,
-                   T* values) {
-  const auto clamped = regs.ScaleAndClamp(R::Load(sums), bias, scale);
+                   bool residual, T* values) {
   if constexpr (std::is_same_v<T, uint8_t>)
-    R::StoreBytes(values, regs.Codes(clamped));
+    R::StoreBytes(values, regs.Codes(regs.ScaleAndClamp(R::Load(sums), bias, scale)));
   else
-    R::StoreF(values, clamped);
+    R::StoreF(values, residual ? regs.Scale(R::Load(sums), bias, scale) : regs.ScaleAndClamp(R::Load(sums), bias, scale));
+}
+
+// Stores ChannelValues' first `count` values, value i at `at` + i channel planes from the tile's first channel's
+// plane; with a residual, each clamped after adding the residual's element there (Clip: the vector clamp's
+// arithmetic, lane by lane).
+template <class T>
+void ScatterChannelValues(const TileOutput& o, const T* values, int count, int64_t at) {
+  T* const out = static_cast<T*>(o.out) + at;
+  const int64_t stride = o.channel_stride;
+  if constexpr (std::is_same_v<T, float>) {
+    if (o.residual) {
+      const float* const r = o.residual + at;
+      for (int i = 0; i < count; ++i) out[i * stride] = Clip(values[i] + r[i * stride], o.lo_f, o.hi_f);
+      return;
+    }
+  }
+  for (int i = 0; i < count; ++i) out[i * stride] = values[i];
 }
 
 // Channel lanes: the outputs of a tile's channels (MR vectors of kL) at its NR output positions from `first`,
@@ -297,11 +333,10 @@ void WriteChannelTile(const TileOutput o, int64_t first, const int32_t* partial)
     const int c = m * kL, count = std::min(kL, o.channels - c);
     const auto bias = R::Load(o.bias + c);
     const auto scale = R::LoadF(o.scale + c);
-    T* out = static_cast<T*>(o.out) + c * o.channel_stride + first;
     for (int n = 0; n < NR; ++n) {
       alignas(64) T values[kL];
-      ChannelValues<R>(regs, partial + (n * MR + m) * kL, bias, scale, values);
-      for (int i = 0; i < count; ++i) out[i * o.channel_stride + n] = values[i];
+      ChannelValues<R>(regs, partial + (n * MR + m) * kL, bias, scale, o.residual != nullptr, values);
+      ScatterChannelValues(o, values, count, c * o.channel_stride + first + n);
     }
   }
 }
@@ -336,14 +371,13 @@ void WriteWinogradChannelTile(const TileOutput o, int64_t first, int r, const in
     const int c = m * kL, count = std::min(kL, o.channels - c);
     const auto bias_even = R::Load(WinogradBias(o, 2 * r) + c), bias_odd = R::Load(WinogradBias(o, 2 * r + 1) + c);
     const auto scale = R::LoadF(o.scale + c);
-    T* out = static_cast<T*>(o.out) + c * o.channel_stride;
+    const bool residual = o.residual != nullptr;
     for (int n = 0; n < written; ++n) {
       alignas(64) T values[2][kL];
-      ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, values[0]);
-      ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, values[1]);
-      for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n]] = values[0][i];
-      if (has_odd[n])
-        for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n] + 1] = values[1][i];
+      ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, residual, values[0]);
+      ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, residual, values[1]);
+      ScatterChannelValues(o, values[0], count, c * o.channel_stride + at[n]);
+      if (has_odd[n]) ScatterChannelValues(o, values[1], count, c * o.channel_stride + at[n] + 1);
     }
   }
 }
@@ -531,6 +565,7 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
   const OutputRegs<R> regs(o);
   const WinogradStores<kL, MR> stores(o, first, r);
   T* const out = static_cast<T*>(o.out);
+  const float* const residual = o.residual;
   const int64_t channel_stride = o.channel_stride;
   const int32_t *const bias = WinogradBias(o, 2 * r), *const odd_bias = WinogradBias(o, 2 * r + 1);
   const float* const scale = o.scale;
@@ -539,14 +574,32 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
     const auto channel_scale = R::Set1F(scale[n]);
     T* const plane = out + n * channel_stride;
     for (int m = 0; m < MR; ++m) {
-      const auto e = regs.ScaleAndClamp(R::Load(even + (n * MR + m) * kL), bias_even, channel_scale);
-      const auto d = regs.ScaleAndClamp(R::Load(odd + (n * MR + m) * kL), bias_odd, channel_scale);
+      const auto sums_e = R::Load(even + (n * MR + m) * kL), sums_d = R::Load(odd + (n * MR + m) * kL);
       if constexpr (std::is_same_v<T, uint8_t>) {
-        const auto codes_e = regs.Codes(e), codes_d = regs.Codes(d);
+        const auto codes_e = regs.Codes(regs.ScaleAndClamp(sums_e, bias_even, channel_scale));
+        const auto codes_d = regs.Codes(regs.ScaleAndClamp(sums_d, bias_odd, channel_scale));
         stores.Put(
             m, [&](int64_t at) { R::StoreBytesInterleaved(plane + at, codes_e, codes_d); },
             [&](int64_t at, uint32_t mask) { R::StoreBytesInterleavedMasked(plane + at, codes_e, codes_d, mask); });
+      } else if (residual) {  // the two columns interleaved first, as the residual lies
+        typename R::F low, high;
+        R::InterleavedF(regs.Scale(sums_e, bias_even, channel_scale), regs.Scale(sums_d, bias_odd, channel_scale), &low,
+                        &high);
+        const float* const res = residual + n * channel_stride;
+        stores.Put(
+            m,
+            [&](int64_t at) {
+              R::StoreF(plane + at, regs.PlusResidual(low, res, at));
+              R::StoreF(plane + at + kL, regs.PlusResidual(high, res, at + kL));
+            },
+            [&](int64_t at, uint32_t mask) {
+              const uint32_t low_mask = mask & ((uint32_t{1} << kL) - 1), high_mask = mask >> kL;
+              R::StoreFMasked(plane + at, regs.PlusResidual(low, res, at, low_mask), low_mask);
+              R::StoreFMasked(plane + at + kL, regs.PlusResidual(high, res, at + kL, high_mask), high_mask);
+            });
       } else {
+        const auto e = regs.ScaleAndClamp(sums_e, bias_even, channel_scale);
+        const auto d = regs.ScaleAndClamp(sums_d, bias_odd, channel_scale);
         stores.Put(
             m, [&](int64_t at) { R::StoreFInterleaved(plane + at, e, d); },
             [&](int64_t at, uint32_t mask) { R::StoreFInterleavedMasked(plane + at, e, d, mask); });

@@ -81,6 +81,7 @@ struct Ymm {
   static F ToF32(I v) { return _mm256_cvtepi32_ps(v); }
   static F Set1F(float v) { return _mm256_set1_ps(v); }
   static F LoadF(const float* p) { return _mm256_loadu_ps(p); }
+  static F AddF(F a, F b) { return _mm256_add_ps(a, b); }
   static F MulF(F a, F b) { return _mm256_mul_ps(a, b); }
   static F MaxF(F a, F b) { return _mm256_max_ps(a, b); }
   static F MinF(F a, F b) { return _mm256_min_ps(a, b); }
@@ -146,11 +147,12 @@ struct Ymm {
     InterleavedF(a, b, &first, &second);
     _mm256_storeu_ps(p, first), _mm256_storeu_ps(p + 8, second);
   }
-  static void StoreFMasked(float* p, F v, uint32_t mask) {
+  static I MaskLanes(uint32_t mask) {  // lane i all ones where bit i of mask is set
     const I bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    const I select = _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int32_t>(mask)), bits), bits);
-    _mm256_maskstore_ps(p, select, v);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(static_cast<int32_t>(mask)), bits), bits);
   }
+  static void StoreFMasked(float* p, F v, uint32_t mask) { _mm256_maskstore_ps(p, MaskLanes(mask), v); }
+  static F LoadFMasked(const float* p, uint32_t mask) { return _mm256_maskload_ps(p, MaskLanes(mask)); }
   // StoreFInterleaved's 2 * kBytes / 4 floats, only those whose bit is set in `mask`.
   static void StoreFInterleavedMasked(float* p, F a, F b, uint32_t mask) {
     F first, second;
@@ -193,6 +195,7 @@ struct Zmm {
   static F ToF32(I v) { return _mm512_cvtepi32_ps(v); }
   static F Set1F(float v) { return _mm512_set1_ps(v); }
   static F LoadF(const float* p) { return _mm512_loadu_ps(p); }
+  static F AddF(F a, F b) { return _mm512_add_ps(a, b); }
   static F MulF(F a, F b) { return _mm512_mul_ps(a, b); }
   static F MaxF(F a, F b) { return _mm512_max_ps(a, b); }
   static F MinF(F a, F b) { return _mm512_min_ps(a, b); }
@@ -229,6 +232,7 @@ struct Zmm {
     _mm512_mask_storeu_ps(p + 16, static_cast<__mmask16>(mask >> 16), second);
   }
   static void StoreFMasked(float* p, F v, uint32_t mask) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>(mask), v); }
+  static F LoadFMasked(const float* p, uint32_t mask) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p); }
 };
 #endif
 
@@ -247,6 +251,7 @@ struct Neon {
   static F ToF32(I v) { return vcvtq_f32_s32(v); }
   static F Set1F(float v) { return vdupq_n_f32(v); }
   static F LoadF(const float* p) { return vld1q_f32(p); }
+  static F AddF(F a, F b) { return vaddq_f32(a, b); }
   static F MulF(F a, F b) { return vmulq_f32(a, b); }
   static F MaxF(F a, F b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
   static F MinF(F a, F b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
@@ -268,6 +273,12 @@ struct Neon {
     vst1q_f32(values, v);
     for (int i = 0; i < 4; ++i)
       if (mask >> i & 1) p[i] = values[i];
+  }
+  static F LoadFMasked(const float* p, uint32_t mask) {
+    float values[4] = {};
+    for (int i = 0; i < 4; ++i)
+      if (mask >> i & 1) values[i] = p[i];
+    return vld1q_f32(values);
   }
 };
 #endif

@@ -1,0 +1,197 @@
+// The loader's fusion of residual Adds into quantized convolutions (runtime/fuse_residual_adds.cc): which pairs it
+// fuses and which it must leave, and that a fused network computes bit for bit what the plan as written computes
+// (and what the compiler's simulation of it computes), on every ISA path and layout of the integer convolution,
+// on one and two threads.
+#include <random>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "runtime/context.h"
+#include "runtime/fuse_residual_adds.h"
+#include "runtime/model.h"
+#include "test/test_util.h"
+
+namespace q46 {
+namespace {
+
+using kernels::qconv::Isa;
+
+struct Block {
+  std::vector<int64_t> x;  // NCHW
+  int64_t oc, k, stride, groups;
+  int max_weight = 11;  // the main convolution's weight codes are within +-max_weight (small: two-by-two winograd)
+};
+
+plan::QuantConv* AddConv(plan::Plan& p, const char* name, int in, int out, int64_t k, int64_t stride, int64_t groups,
+                         int64_t ic, int64_t oc, int max_weight, std::mt19937& rng) {
+  plan::Node* n = p.add_nodes();
+  n->set_name(name);
+  n->add_inputs(in);
+  n->add_outputs(out);
+  plan::QuantConv* c = n->mutable_quant_conv();
+  for (int i = 0; i < 2; ++i) c->mutable_window()->add_kernel(k), c->mutable_window()->add_stride(stride);
+  for (int i = 0; i < 4; ++i) c->mutable_window()->add_pads(k / 2);
+  c->set_groups(groups);
+  c->set_weight_levels(23);
+  std::uniform_int_distribution<int> code(-max_weight, max_weight), bias(-300, 300);
+  std::string w(static_cast<size_t>(oc * ic / groups * k * k), 0);
+  for (char& v : w) v = static_cast<char>(code(rng));
+  c->set_weight_codes(w);
+  for (int64_t o = 0; o < oc; ++o) c->add_weight_scales(0.01f + 0.001f * static_cast<float>(o % 7)), c->add_bias(bias(rng));
+  return c;
+}
+
+// A residual block: x -> codes -> conv k x k (stride, groups) -> main; codes -> conv 1x1 (same stride) -> shortcut,
+// written after the main convolution (as ResNet's downsampling); y = ReLU6(main + shortcut).
+plan::Plan ResidualBlockPlan(const Block& b, std::mt19937& rng) {
+  const int64_t oh = (b.x[2] - 1) / b.stride + 1, ow = (b.x[3] - 1) / b.stride + 1;
+  const std::vector<int64_t> ys = {b.x[0], b.oc, oh, ow};
+  plan::Plan p;
+  test::AddPlanTensor(p, "x", b.x, false);
+  test::AddPlanTensor(p, "xq", b.x, true);
+  test::AddPlanTensor(p, "main", ys, false);
+  test::AddPlanTensor(p, "shortcut", ys, false);
+  test::AddPlanTensor(p, "y", ys, false);
+  p.add_inputs(0);
+  p.add_outputs(4);
+  plan::Node* q = p.add_nodes();
+  q->set_name("quantize");
+  q->add_inputs(0);
+  q->add_outputs(1);
+  q->mutable_quantize();
+  AddConv(p, "main_conv", 1, 2, b.k, b.stride, b.groups, b.x[1], b.oc, b.max_weight, rng);
+  AddConv(p, "shortcut_conv", 1, 3, 1, b.stride, 1, b.x[1], b.oc, 11, rng);
+  plan::Node* add = p.add_nodes();
+  add->set_name("add");
+  add->add_inputs(3);  // the shortcut first: the fused addition must not depend on the order
+  add->add_inputs(2);
+  add->add_outputs(4);
+  plan::Activation* relu6 = add->mutable_binary()->mutable_activation();
+  relu6->set_kind(plan::Activation::CLIP), relu6->set_lo(0), relu6->set_hi(6);
+  return p;
+}
+
+FloatTensor RunBlock(const plan::Plan& plan, Isa isa, bool fuse, int threads, const FloatTensor& x, std::string* kernel) {
+  rt::LoadOptions options;
+  options.max_isa = isa, options.fuse_residual_adds = fuse;
+  std::unique_ptr<rt::Model> model;
+  const rt::Status st = rt::Model::FromPlan(plan, &model, &options);
+  EXPECT_TRUE(st.ok()) << st.message();
+  if (!st.ok()) return {};
+  EXPECT_EQ(model->ops().size(), static_cast<size_t>(plan.nodes_size() - (fuse ? 1 : 0)));
+  for (int i = 0; i < model->plan().nodes_size(); ++i)
+    if (model->plan().nodes(i).name() == "main_conv") *kernel = model->ops()[static_cast<size_t>(i)]->implementation();
+  rt::Context ctx(*model);
+  ctx.set_threads(threads);
+  EXPECT_TRUE(ctx.SetInput(0, x.data.data(), x.data.size()).ok());
+  ctx.Run();
+  size_t count = 0;
+  const float* y = ctx.Output(0, &count);
+  return {x.dims, std::vector<float>(y, y + count)};
+}
+
+TEST(FuseResidualAdds, FusedBlocksMatchThePlanAsWritten) {
+  const Block blocks[] = {
+      {{1, 32, 30, 30}, 32, 3, 1, 1},  // winograd, positions on the lanes; large enough for two threads
+      {{1, 64, 24, 20}, 64, 3, 1, 1, 2},  // winograd two by two
+      {{2, 64, 7, 9}, 64, 3, 1, 1},    // winograd, channels on the lanes, two images
+      {{1, 256, 10, 10}, 256, 3, 1, 1, 2},  // winograd two by two, channels on the lanes
+      {{1, 16, 17, 23}, 24, 3, 2, 1},  // strided: the direct layout, positions on the lanes, dropped columns
+      {{1, 40, 3, 5}, 72, 1, 1, 1},    // 1x1 on a small plane: channels on the lanes
+      {{1, 24, 12, 12}, 24, 3, 1, 24},  // depthwise
+  };
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kVnni, Isa::kNeon})
+    if (kernels::qconv::IsaWithin(isa, kernels::qconv::DetectIsa())) isas.push_back(isa);
+  std::mt19937 rng(46);
+  for (const Block& b : blocks) {
+    const plan::Plan plan = ResidualBlockPlan(b, rng);
+    FloatTensor x{b.x, std::vector<float>(static_cast<size_t>(FloatTensor::NumElements(b.x)))};
+    std::uniform_real_distribution<float> value(-0.2f, 2.2f);
+    for (float& v : x.data) v = value(rng);
+    absl::StatusOr<FloatTensor> simulated = test::SimulatePlanBatched(plan, x);
+    ASSERT_TRUE(simulated.ok()) << simulated.status();
+    for (Isa isa : isas)
+      for (int threads : {1, 2}) {
+        std::string kernel, unfused_kernel;
+        const FloatTensor fused = RunBlock(plan, isa, true, threads, x, &kernel);
+        const FloatTensor unfused = RunBlock(plan, isa, false, threads, x, &unfused_kernel);
+        SCOPED_TRACE(testing::Message() << "block " << b.x[1] << "x" << b.x[2] << "x" << b.x[3] << " -> " << b.oc
+                                        << ", " << kernels::qconv::IsaName(isa) << ", " << threads << " thread(s), "
+                                        << kernel);
+        EXPECT_EQ(test::BitDifferences(fused, unfused), 0);
+        EXPECT_EQ(test::BitDifferences(fused, *simulated), 0);
+      }
+  }
+}
+
+TEST(FuseResidualAdds, PutsTheFusedNodeWhereTheAddWas) {
+  std::mt19937 rng(7);
+  const plan::Plan plan = ResidualBlockPlan({{1, 8, 6, 6}, 8, 3, 1, 1}, rng);
+  plan::Plan fused = plan;
+  ASSERT_EQ(rt::FuseResidualAdds(&fused), 1);
+  // quantize, the shortcut, then the main convolution where the Add was, reading the shortcut.
+  ASSERT_EQ(fused.nodes_size(), 3);
+  const plan::Node& conv = fused.nodes(2);
+  EXPECT_EQ(fused.nodes(1).SerializeAsString(), plan.nodes(2).SerializeAsString());
+  EXPECT_EQ(conv.name(), "main_conv");
+  ASSERT_EQ(conv.inputs_size(), 2);
+  EXPECT_EQ(conv.inputs(0), 1);
+  EXPECT_EQ(conv.inputs(1), 3);
+  ASSERT_EQ(conv.outputs_size(), 1);
+  EXPECT_EQ(conv.outputs(0), 4);
+  EXPECT_EQ(conv.quant_conv().activation().SerializeAsString(), plan.nodes(3).binary().activation().SerializeAsString());
+}
+
+// y = conv(codes of x) + r, r a second graph input; change() makes it a pair that must not fuse.
+struct Variant {
+  const char* name;
+  void (*change)(plan::Plan&);
+};
+
+TEST(FuseResidualAdds, LeavesEveryOtherPair) {
+  const Variant variants[] = {
+      {"sub", [](plan::Plan& p) { p.mutable_nodes(2)->mutable_binary()->set_kind(plan::Binary::SUB); }},
+      {"conv output also a graph output", [](plan::Plan& p) { p.add_outputs(2); }},
+      {"conv output read twice", [](plan::Plan& p) { p.mutable_nodes(2)->set_inputs(0, 2); }},  // conv + conv
+      {"conv with its own activation",
+       [](plan::Plan& p) {
+         plan::Activation* a = p.mutable_nodes(1)->mutable_quant_conv()->mutable_activation();
+         a->set_kind(plan::Activation::CLIP), a->set_lo(0), a->set_hi(1);
+       }},
+      {"broadcast residual", [](plan::Plan& p) { p.mutable_tensors(3)->set_dims(2, 1), p.mutable_tensors(3)->set_dims(3, 1); }},
+      {"clamp out of order", [](plan::Plan& p) { p.mutable_nodes(2)->mutable_binary()->mutable_activation()->set_lo(7); }},
+  };
+  std::mt19937 rng(7);
+  const auto build = [&] {
+    plan::Plan p;
+    test::AddPlanTensor(p, "x", {1, 8, 6, 6}, false);
+    test::AddPlanTensor(p, "xq", {1, 8, 6, 6}, true);
+    test::AddPlanTensor(p, "conv_out", {1, 8, 6, 6}, false);
+    test::AddPlanTensor(p, "r", {1, 8, 6, 6}, false);
+    test::AddPlanTensor(p, "y", {1, 8, 6, 6}, false);
+    p.add_inputs(0), p.add_inputs(3);
+    p.add_outputs(4);
+    plan::Node* q = p.add_nodes();
+    q->add_inputs(0), q->add_outputs(1), q->mutable_quantize();
+    AddConv(p, "conv", 1, 2, 3, 1, 1, 8, 8, 11, rng);
+    plan::Node* add = p.add_nodes();
+    add->add_inputs(3), add->add_inputs(2), add->add_outputs(4);
+    plan::Activation* relu6 = add->mutable_binary()->mutable_activation();
+    relu6->set_kind(plan::Activation::CLIP), relu6->set_lo(0), relu6->set_hi(6);
+    return p;
+  };
+  plan::Plan unchanged = build();
+  EXPECT_EQ(rt::FuseResidualAdds(&unchanged), 1);  // the pair the variants break
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    plan::Plan plan = build();
+    v.change(plan);
+    plan::Plan fused = plan;
+    EXPECT_EQ(rt::FuseResidualAdds(&fused), 0);
+    EXPECT_EQ(fused.SerializeAsString(), plan.SerializeAsString());
+  }
+}
+
+}  // namespace
+}  // namespace q46
