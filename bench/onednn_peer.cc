@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<q46::rt::Model> model;
   q46::rt::LoadOptions options;
   options.max_isa = q46::kernels::qconv::Isa::kRef;  // only the plan is used, not q46's kernels
-  options.fuse_residual_adds = false;                 // its convolutions as compiled
+  options.fuse_into_convolutions = false;                 // its convolutions as compiled
   if (q46::rt::Status st = q46::rt::Model::LoadFile(path, &model, &options); !st.ok()) {
     std::fprintf(stderr, "onednn_peer: error: %s\n", st.message().c_str());
     return 1;

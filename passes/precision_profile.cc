@@ -191,7 +191,7 @@ absl::StatusOr<std::vector<std::vector<double>>> TimeNodes(const std::vector<pla
                                                            kernels::qconv::Isa isa) {
   rt::LoadOptions load;
   load.max_isa = isa;
-  load.fuse_residual_adds = false;  // a time per node of the plan as lowered
+  load.fuse_into_convolutions = false;  // a time per node of the plan as lowered
   std::vector<std::unique_ptr<rt::Model>> models(plans.size());
   std::vector<std::unique_ptr<rt::Context>> contexts;
   std::mt19937 rng(46);

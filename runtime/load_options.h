@@ -12,9 +12,9 @@ namespace q46::rt {
 
 struct LoadOptions {
   kernels::qconv::Isa max_isa = kernels::qconv::DetectIsa();
-  // Fuse each Add of a residual into the quantized convolution before it (fuse_residual_adds.h). Off, the model's
-  // ops are the plan's nodes one for one (what per-node timings of a plan as written need).
-  bool fuse_residual_adds = true;
+  // Fuse residual Adds and Quantizes into the quantized convolutions before them (fuse_into_convolutions.h). Off,
+  // the model's ops are the plan's nodes one for one (what per-node timings of a plan as written need).
+  bool fuse_into_convolutions = true;
 };
 
 // Parses an ISA name for this CPU: an unknown name, or a level the CPU lacks, is an error.

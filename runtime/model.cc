@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/fuse_residual_adds.h"
+#include "runtime/fuse_into_convolutions.h"
 #include "runtime/plan_file.h"
 #include "runtime/thread_count_scope.h"
 
@@ -34,7 +34,7 @@ Status Model::FromPlan(plan::Plan plan, std::unique_ptr<Model>* model, const Loa
   ThreadCountScope one_thread(1);
   std::unique_ptr<Model> m(new Model());
   m->plan_ = std::move(plan);
-  if (options->fuse_residual_adds) FuseResidualAdds(&m->plan_);
+  if (options->fuse_into_convolutions) FuseIntoConvolutions(&m->plan_);
   // Activation memory is known before any op packs weights or sizes scratch: refuse absurd plans here.
   m->placements_ = PlanMemory(m->plan_, &m->arena_bytes_);
   if (m->arena_bytes_ > kMaxArenaBytes)

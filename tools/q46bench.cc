@@ -36,9 +36,9 @@ cl::opt<double> min_seconds("min-time", cl::desc("Keep running past --repeats un
 cl::opt<unsigned> warmup("warmup", cl::desc("Untimed runs first"), cl::init(5), cl::cat(kBench));
 cl::opt<bool> layers("layers", cl::desc("Also time each layer (extra runs; on by default)"), cl::init(true),
                      cl::cat(kBench));
-cl::opt<bool> fuse("fuse-residual-adds",
-                   cl::desc("Fuse residual Adds into the convolutions before them at load, as the runtime does by "
-                            "default (--fuse-residual-adds=false: the plan's nodes as written, for comparison)"),
+cl::opt<bool> fuse("fuse",
+                   cl::desc("Fuse residual Adds and Quantizes into the convolutions before them at load, as the "
+                            "runtime does by default (--fuse=false: the plan's nodes as written, for comparison)"),
                    cl::init(true), cl::cat(kBench));
 cl::opt<bool> json("json", cl::desc("Print one JSON object on stdout"), cl::cat(kBench));
 
@@ -97,7 +97,7 @@ absl::Status Main() {
       !st.ok())
     return absl::InvalidArgumentError(st.message());
   if (!isa.empty()) q46::tools::CapOnednnIsa(options.max_isa);
-  options.fuse_residual_adds = fuse;
+  options.fuse_into_convolutions = fuse;
   if (threads < 1) return absl::InvalidArgumentError("--threads must be at least 1");
   if (repeats < 1 && min_seconds == 0) return absl::InvalidArgumentError("--repeats 0 and --min-time 0 time nothing");
   // A day: past that a typo (or inf) would only hang the run.

@@ -1,5 +1,5 @@
 // QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out, to which a second
-// input (a residual, the loader's fusion of a following Add: runtime/fuse_residual_adds.h) may be added before the
+// input (a residual, the loader's fusion of a following Add: runtime/fuse_into_convolutions.h) may be added before the
 // activation. Implementations in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD
 // microkernels (qconv/), the reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
 #include <limits>
@@ -29,21 +29,39 @@ struct ResidualInput {
   }
 };
 
+// A float output's quantized copy (a second output, the loader's fusion of a following Quantize), as QuantizeOp
+// writes it: elements [first, last).
+struct QuantizedCopy {
+  int tensor = -1;  // -1: none
+  kernels::qconv::OutputStage stage;  // its code_* fields
+  void From(const RunState& st, int y, int64_t first, int64_t last) const {
+    kernels::QuantizeRow(static_cast<const float*>(st.buffers[y]) + first, last - first, stage.code_scale,
+                         stage.code_zero_point, stage.code_lo, stage.code_hi,
+                         static_cast<uint8_t*>(st.buffers[tensor]) + first);
+  }
+};
+
 // A quantized convolution as the plan gives it (OIHW weight codes, unpacked) with its output stage: what the
 // reference and the depthwise implementations run from. With a residual the stage has no activation (`residual`
-// applies it after the addition).
+// applies it after the addition); with a quantized copy, `quantized` writes it after both.
 struct UnpackedQuantConv {
   ConvShape s;
   std::vector<int8_t> w;
   uint8_t pad_code;
   kernels::qconv::OutputStage stage;
   ResidualInput residual;
+  QuantizedCopy quantized;
   UnpackedQuantConv(const OpBuilder& b, ConvShape shape, std::vector<int8_t> weights, uint8_t pad,
                     kernels::qconv::OutputStage output_stage)
       : s(shape), w(std::move(weights)), pad_code(pad), stage(std::move(output_stage)) {
-    if (!stage.residual) return;
-    residual = {b.input_index(1), stage.activation};
-    stage.residual = false, stage.activation = FloatActivation();
+    if (stage.codes_too) quantized = {b.output_index(1), stage}, stage.codes_too = false;
+    if (stage.residual) residual = {b.input_index(1), stage.activation}, stage.activation = FloatActivation();
+    stage.residual = false;
+  }
+  // After the convolution wrote y's elements [first, last): the residual, then the quantized copy.
+  void Finish(const RunState& st, int y, int64_t first, int64_t last) const {
+    if (residual.tensor >= 0) residual.AddTo(st, y, first, last);
+    if (quantized.tensor >= 0) quantized.From(st, y, first, last);
   }
 };
 
@@ -72,7 +90,7 @@ class RefQuantConv final : public Op {
       run([&](int64_t i, int64_t c, int32_t acc) {
         y[i] = kernels::Activate(arith::DequantizeAccumulator(acc, stage.scale[c]), stage.activation);
       });
-      if (c_.residual.tensor >= 0) c_.residual.AddTo(st, y_, 0, c_.s.ys.n * c_.s.ys.c * c_.s.ys.h * c_.s.ys.w);
+      c_.Finish(st, y_, 0, c_.s.ys.n * c_.s.ys.c * c_.s.ys.h * c_.s.ys.w);
     }
   }
 
@@ -105,7 +123,7 @@ class DepthwiseQuantConv final : public Op {
                                                          int16_sums_, st.buffers[y_], s.ys, first, last,
                                                          scratch + static_cast<size_t>(part) * thread_bytes_);
                              const int64_t plane = s.ys.h * s.ys.w;  // planes [first, last) are NCHW's
-                             if (c_.residual.tensor >= 0) c_.residual.AddTo(st, y_, first * plane, last * plane);
+                             c_.Finish(st, y_, first * plane, last * plane);
                            });
   }
 
@@ -121,16 +139,20 @@ class FastQuantConv final : public Op {
  public:
   FastQuantConv(const OpBuilder& b, kernels::qconv::PackedConv conv, uint8_t pad_code)
       : x_(b.input_index(0)), y_(b.output_index(0)), residual_(b.num_inputs() == 2 ? b.input_index(1) : -1),
-        conv_(std::move(conv)), pad_code_(pad_code) {}
+        quantized_(b.node().outputs_size() == 2 ? b.output_index(1) : -1), conv_(std::move(conv)),
+        pad_code_(pad_code) {}
   void Run(const RunState& st) const override {
     conv_.Run(static_cast<const uint8_t*>(st.buffers[x_]), pad_code_, st.buffers[y_], st.scratch, st.threads,
-              residual_ >= 0 ? static_cast<const float*>(st.buffers[residual_]) : nullptr);
+              residual_ >= 0 ? static_cast<const float*>(st.buffers[residual_]) : nullptr,
+              quantized_ >= 0 ? static_cast<uint8_t*>(st.buffers[quantized_]) : nullptr);
   }
   size_t scratch_bytes(int threads) const override { return conv_.scratch_bytes(threads); }
-  std::string implementation() const override { return conv_.name() + (residual_ >= 0 ? "+add" : ""); }
+  std::string implementation() const override {
+    return conv_.name() + (residual_ >= 0 ? "+add" : "") + (quantized_ >= 0 ? "+quantize" : "");
+  }
 
  private:
-  int x_, y_, residual_;
+  int x_, y_, residual_, quantized_;
   kernels::qconv::PackedConv conv_;
   uint8_t pad_code_;
 };
@@ -139,9 +161,9 @@ class FastQuantConv final : public Op {
 
 Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
   const plan::QuantConv& p = b.node().quant_conv();
-  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 2, 1));
+  const bool residual = b.num_inputs() == 2, quantized = b.node().outputs_size() == 2;
+  Q46_RETURN_IF_ERROR(b.ExpectArity(1, 2, quantized ? 2 : 1));
   Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(0), plan::UINT8_CODES));
-  const bool residual = b.num_inputs() == 2;
   ConvShape s;
   Q46_RETURN_IF_ERROR(CheckConvShape(b, p.window(), p.groups(), /*transposed=*/false, &s));
   const plan::ActivationQuant& xq = b.input(0).quant();
@@ -194,6 +216,16 @@ Status CreateQuantConvOp(const OpBuilder& b, std::unique_ptr<Op>* op) {
     Q46_RETURN_IF_ERROR(b.ExpectDtype(b.input(1), plan::FLOAT32));
     Q46_RETURN_IF_ERROR(b.ExpectDims(b.input(1), DimsOf(y)));
     stage.residual = true;
+  }
+  if (quantized) {
+    if (stage.codes_out) return b.Fail("a quantized copy of the output needs a float output");
+    const plan::Tensor& q = b.output(1);
+    Q46_RETURN_IF_ERROR(b.ExpectDtype(q, plan::UINT8_CODES));
+    Q46_RETURN_IF_ERROR(b.ExpectDims(q, DimsOf(y)));
+    const arith::CodeRange range = arith::ActivationCodes(q.quant().levels());
+    stage.codes_too = true;
+    stage.code_scale = q.quant().scale(), stage.code_zero_point = q.quant().zero_point();
+    stage.code_lo = range.lo, stage.code_hi = range.hi;
   }
   if (stage.codes_out) {
     const plan::ActivationQuant& yq = y.quant();

@@ -738,7 +738,11 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
         }
       }
   }
-  const bool clip = stage.activation.kind == FloatActivation::kClip;
+  // Channel-lane tiles write each output vector across channel planes; a residual or quantized copy added there cost
+  // more than the separate ops (ResNet-18's layer3 and 4: a residual read and a code written per lane, each its own
+  // line), so Run adds them in a pass over the image after the tiles, whose clamp then waits for it.
+  finish_in_tiles_ = !stage.codes_out && t.lanes_of == Lanes::kPositions;
+  const bool clip = stage.activation.kind == FloatActivation::kClip && (finish_in_tiles_ || !stage.residual);
   lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
   hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;
   stage_ = std::move(stage);
@@ -756,11 +760,14 @@ void PackedConv::BindTiles() {
     for (const Block& block : blocks_) {
       const int64_t c0 = group * g_.cout_g + block.first_channel;
       const int32_t* chunk_ends = chunk_ends_.data() + (group * group_chunk_ends_ + block.chunk_offset);  // + 0 if none
-      const TileOutput out{nullptr, nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
-                           stage_.codes_out, stage_.bias.data() + c0,
-                           g_.winograd ? winograd_bias_.data() + c0 : nullptr, bias_stride,
-                           stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w,
-                           g_.positions, g_.ys.h, g_.tile_rows};
+      TileOutput out{nullptr, nullptr, plane, static_cast<int>(std::min(block.width, g_.cout_g - block.first_channel)),
+                     stage_.codes_out, stage_.bias.data() + c0,
+                     g_.winograd ? winograd_bias_.data() + c0 : nullptr, bias_stride,
+                     stage_.scale.data() + c0, stage_.zero_point, lo_f_, hi_f_, g_.plane_w, g_.ys.w,
+                     g_.positions, g_.ys.h, g_.tile_rows};
+      out.code_scale = stage_.code_scale, out.code_zero_point = stage_.code_zero_point;  // RunTile sets out.quantized
+      out.code_lo_f = static_cast<float>(stage_.code_lo - stage_.code_zero_point);
+      out.code_hi_f = static_cast<float>(stage_.code_hi - stage_.code_zero_point);
       const TileArgs args{nullptr, g_.step_offsets.data(), g_.steps(),
                           weights_.data() + group * group_weight_bytes_ + block.weight_offset, flush_steps_, nullptr,
                           g_.transform_bytes(), chunk_ends, 0, 1, nullptr, center_, out};
@@ -769,7 +776,7 @@ void PackedConv::BindTiles() {
 }
 
 void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, int64_t span_index,
-                         void* y, const float* residual) const {
+                         void* y, const float* residual, uint8_t* codes) const {
   const Span& span = spans_[static_cast<size_t>(span_index)];
   const TileSet& t = *tiles_;
   const bool channel_lanes = t.lanes_of == Lanes::kChannels;
@@ -783,7 +790,8 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
   args.first = span.first;
   args.position_bytes = position_bytes;
   args.out.out = static_cast<unsigned char*>(y) + image * image_output_bytes_ + bound.out_offset;
-  if (residual) {
+  if (codes) args.out.quantized = codes + (image * image_output_bytes_ + bound.out_offset) / sizeof(float);
+  if (residual) {  // (null for channel-lane tiles: see Pack)
     // The output stage adds the residual of the tile's outputs: asked for now, it arrives while the steps run.
     args.out.residual = residual + (image * image_output_bytes_ + bound.out_offset) / sizeof(float);
     const float* const group_planes = residual + (image * g_.ys.c + group * g_.cout_g) * g_.ys.h * g_.ys.w;
@@ -857,7 +865,7 @@ void PackedConv::ForEachOutputRun(int64_t block, int64_t span_begin, int64_t spa
 }
 
 void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads,
-                     const float* residual) const {
+                     const float* residual, uint8_t* codes) const {
   scratch = AlignUp(scratch, kScratchAlignment);
   threads = RunThreads(threads);  // each one a share of the items (ParallelRangesBalanced) and a copy of the input
   const int64_t blocks = static_cast<int64_t>(blocks_.size()), spans = static_cast<int64_t>(spans_.size());
@@ -871,6 +879,12 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
   for (int64_t image = 0; image < g_.xs.n; ++image) {
     // Each thread's packed input: its own copy (see the header), or the NCHW input as it is.
     const auto own_copy = [&](int part) { return scratch + static_cast<size_t>(part) * copy; };
+    // What the tiles leave to a pass over the image after them (below): an activation other than a clamp (and the
+    // quantized copy after it), or, from channel-lane tiles, the residual and the quantized copy.
+    const FloatActivation& act = stage_.activation;
+    const bool whole_activation =
+        !stage_.codes_out && act.kind != FloatActivation::kNone && act.kind != FloatActivation::kClip;
+    const bool after_tiles = whole_activation || (!finish_in_tiles_ && (residual || codes));
     const auto packed = [&](int part) { return g_.input_as_is ? x + image * g_.xs.c : own_copy(part); };
     // Into a thread's copy: winograd, the rows that items [begin, end) read; else everything.
     const auto repack = [&](int part, int64_t begin, int64_t end) {
@@ -894,20 +908,28 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
       int64_t group = begin / per_group, outer = begin % per_group / inner, in = begin % per_group % inner;
       for (int64_t i = begin; i < end; ++i) {
         const int64_t b = weights_outer ? outer : in, s = weights_outer ? in : outer;
-        RunTile(packed(part), image, group, b, s, y, residual);
+        RunTile(packed(part), image, group, b, s, y, finish_in_tiles_ ? residual : nullptr,
+                after_tiles ? nullptr : codes);
         if (++in < inner) continue;
         in = 0;
         if (++outer < outers) continue;
         outer = 0, ++group;
       }
     });
-    // Float activations other than a clamp (the output stage's), over the image's outputs in one vectorised pass.
-    const FloatActivation& act = stage_.activation;
-    if (stage_.codes_out || act.kind == FloatActivation::kNone || act.kind == FloatActivation::kClip) continue;
-    float* const values = reinterpret_cast<float*>(static_cast<unsigned char*>(y) + image * image_output_bytes_);
-    const int64_t plane = g_.ys.h * g_.ys.w;
+    // The pass: the residual and the activation as the Add computes them (or the activation alone, as the Unary
+    // op), then the quantized copy as the Quantize op writes it, over a share of the image's channels per thread.
+    if (!after_tiles) continue;
+    const int64_t plane = g_.ys.h * g_.ys.w, image_first = image * g_.ys.c * plane;
+    float* const values = static_cast<float*>(y) + image_first;
     ParallelRangesBalanced(g_.ys.c, 1, threads, [&](int64_t begin, int64_t end) {
-      UnaryFlat(values + begin * plane, (end - begin) * plane, act, values + begin * plane);
+      const int64_t first = begin * plane, count = (end - begin) * plane;
+      if (residual && !finish_in_tiles_)
+        BinaryFlat(BinaryKind::kAdd, values + first, residual + image_first + first, count, act, values + first);
+      else if (whole_activation)
+        UnaryFlat(values + first, count, act, values + first);
+      if (codes)
+        QuantizeRow(values + first, count, stage_.code_scale, stage_.code_zero_point, stage_.code_lo, stage_.code_hi,
+                    codes + image_first + first);
     });
   }
 }

@@ -130,8 +130,10 @@ void RepackWinogradInput(const Geometry& g, const Geometry& staging, const uint8
 // Where a tile's outputs go and the output stage that makes them. The tile's channel c writes output position
 // p (row * out_w + column) to out + c * channel_stride + p. Codes: requantize with scale[c], clamp the scaled
 // value to [lo_f, hi_f] (= [lo, hi] - zero_point), round, add the zero point. Floats: dequantize with
-// scale[c], add the residual's element at the same place (if any), clip to [lo_f, hi_f]. bias and scale may be
-// read up to kMaxLanes * 4 channels past `channels`.
+// scale[c], add the residual's element at the same place (if any), clip to [lo_f, hi_f], and where `quantized` is set
+// also write those floats quantized there (QuantizeRow's arithmetic, with code_scale, code_zero_point and the
+// codes' range less the zero point, [code_lo_f, code_hi_f]); residual and quantized: position-lane tiles only.
+// bias and scale may be read up to kMaxLanes * 4 channels past `channels`.
 struct TileOutput {
   void* out;               // the tile's first channel's NCHW plane: uint8 codes or floats
   const float* residual;   // floats: the same in a residual tensor of the output's shape, or null
@@ -147,6 +149,10 @@ struct TileOutput {
   int64_t plane_w, out_w, positions;  // position-lane and winograd tiles: the grid and its last position
   int64_t out_h;                      // winograd tiles
   int tile_rows;                      // winograd tiles: Geometry::tile_rows
+  uint8_t* quantized = nullptr;       // floats: the same in a code tensor of the output's shape, or null
+  float code_scale = 1;
+  int32_t code_zero_point = 0;
+  float code_lo_f = 0, code_hi_f = 0;
 };
 
 // One tile's work: its positions by its output channels, all steps, then the output stage.
@@ -238,6 +244,10 @@ struct OutputStage {
   int32_t lo = 0, hi = 255;    // codes out: the clamp on codes
   FloatActivation activation;  // float out (with a residual: applied after adding it)
   bool residual = false;       // float out: Run adds a residual tensor of the output's shape (a fused Add)
+  // Float out: Run also writes the floats quantized into a code tensor (a fused Quantize) of this quantization.
+  bool codes_too = false;
+  float code_scale = 1;
+  int32_t code_zero_point = 0, code_lo = 0, code_hi = 255;
 };
 
 class PackedConv {
@@ -270,10 +280,12 @@ class PackedConv {
   // its copy holds only its own): a tile reads only what its own thread wrote. (Where the threads shared one copy,
   // each repacking a part of the channels, a tile read half its input from the other core's cache: on a machine
   // whose two cores share no cache, ResNet-18's 3x3 layers ran no faster on two threads than on one.)
-  // With OutputStage::residual, y = activation(conv(x) + residual) (residual NCHW floats, y's shape): each tile's
-  // output stage adds the residual of its outputs (asked for when the tile starts) before the clamp.
+  // With OutputStage::residual, y = activation(conv(x) + residual) (residual NCHW floats, y's shape): each position
+  // tile's output stage adds the residual of its outputs (asked for when the tile starts) before the clamp;
+  // channel-lane layers add it in a pass after their tiles.
+  // With OutputStage::codes_too, the output stage also writes y quantized into `codes` (NCHW, y's shape).
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads,
-           const float* residual = nullptr) const;
+           const float* residual = nullptr, uint8_t* codes = nullptr) const;
 
  private:
   // Run aligns the packed input to a cache line (the winograd layouts' planes start on lines).
@@ -311,9 +323,9 @@ class PackedConv {
             int64_t transforms, OutputStage stage);
   // With the layout packed and its output stage set: bound_.
   void BindTiles();
-  // Tile (block, span) of `group` and `image`; residual: the whole residual tensor, or null.
+  // Tile (block, span) of `group` and `image`; residual, codes: the whole tensors, or null.
   void RunTile(const uint8_t* packed, int64_t image, int64_t group, int64_t block, int64_t span, void* y,
-               const float* residual) const;
+               const float* residual, uint8_t* codes) const;
   // Calls fn(at, count) for each run of `count` consecutive outputs, `at` elements from a group's first output
   // plane, that the tiles of block `block` and spans [span_begin, span_end) write.
   template <class Fn>
@@ -349,6 +361,7 @@ class PackedConv {
   std::vector<BoundBlock> bound_;
   int64_t image_output_bytes_ = 0;  // one image's outputs: out_offset's stride over images
   float lo_f_ = 0, hi_f_ = 0;           // TileOutput's clamp
+  bool finish_in_tiles_ = false;        // the tiles add the residual and write the quantized copy (see Pack)
 };
 
 }  // namespace q46::kernels::qconv

@@ -215,10 +215,12 @@ struct PositionStores : VectorStores<kL, MR> {
 // TileOutput for every vector made the compiler reload them after each store.
 template <class R>
 struct OutputRegs {
-  typename R::F lo, hi;
-  typename R::I zero_point;
+  typename R::F lo, hi, code_scale, code_lo, code_hi;
+  typename R::I zero_point, code_zero_point;
   explicit OutputRegs(const TileOutput& o)
-      : lo(R::Set1F(o.lo_f)), hi(R::Set1F(o.hi_f)), zero_point(R::Set1I32(o.zero_point)) {}
+      : lo(R::Set1F(o.lo_f)), hi(R::Set1F(o.hi_f)), code_scale(R::Set1F(o.code_scale)),
+        code_lo(R::Set1F(o.code_lo_f)), code_hi(R::Set1F(o.code_hi_f)), zero_point(R::Set1I32(o.zero_point)),
+        code_zero_point(R::Set1I32(o.code_zero_point)) {}
   typename R::F Scale(typename R::I sums, typename R::I bias, typename R::F scale) const {
     return R::MulF(R::ToF32(R::AddI32(sums, bias)), scale);
   }
@@ -232,6 +234,12 @@ struct OutputRegs {
   }
   typename R::F PlusResidual(typename R::F v, const float* residual, int64_t at, uint32_t mask) const {
     return Clamp(R::AddF(v, R::LoadFMasked(residual + at, mask)));
+  }
+  // Output floats as TileOutput::quantized takes them: QuantizeRow's arithmetic (divide by the scale, NaN to 0, clamp
+  // to the codes' range less the zero point, round half to even, add the zero point).
+  typename R::I QuantizeF(typename R::F v) const {
+    const auto scaled = R::ZeroNaN(R::DivF(v, code_scale));
+    return R::AddI32(R::RoundToI32(R::MinF(R::MaxF(scaled, code_lo), code_hi)), code_zero_point);
   }
   typename R::I Codes(typename R::F clamped) const { return R::AddI32(R::RoundToI32(clamped), zero_point); }
 };
@@ -254,6 +262,7 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
   const PositionStores<kL, MR> stores(o, first);
   T* const out = static_cast<T*>(o.out);
   const float* const residual = o.residual;
+  uint8_t* const quantized = o.quantized;
   const int64_t channel_stride = o.channel_stride;
   const int32_t* const bias = o.bias;
   const float* const scale = o.scale;
@@ -279,12 +288,22 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
         stores.Put(
             m, [&](int64_t at) { R::StoreBytes(plane + at, codes); },
             [&](int64_t at, uint32_t mask) { R::StoreBytesMasked(plane + at, codes, mask); });
-      } else if (residual) {
-        const auto v = regs.Scale(sums, channel_bias, channel_scale);
-        const float* const r = residual + n * channel_stride;
+      } else if (residual || quantized) {
+        const auto v = residual ? regs.Scale(sums, channel_bias, channel_scale)
+                                : regs.ScaleAndClamp(sums, channel_bias, channel_scale);
+        const int64_t c = n * channel_stride;
         stores.Put(
-            m, [&](int64_t at) { R::StoreF(plane + at, regs.PlusResidual(v, r, at)); },
-            [&](int64_t at, uint32_t mask) { R::StoreFMasked(plane + at, regs.PlusResidual(v, r, at, mask), mask); });
+            m,
+            [&](int64_t at) {
+              const auto f = residual ? regs.PlusResidual(v, residual + c, at) : v;
+              R::StoreF(plane + at, f);
+              if (quantized) R::StoreBytes(quantized + c + at, regs.QuantizeF(f));
+            },
+            [&](int64_t at, uint32_t mask) {
+              const auto f = residual ? regs.PlusResidual(v, residual + c, at, mask) : v;
+              R::StoreFMasked(plane + at, f, mask);
+              if (quantized) R::StoreBytesMasked(quantized + c + at, regs.QuantizeF(f), mask);
+            });
       } else {
         const auto clamped = regs.ScaleAndClamp(sums, channel_bias, channel_scale);
         stores.Put(
@@ -295,32 +314,15 @@ void WritePositionTile(const TileOutput& o, int64_t first, const int32_t* partia
   }
 }
 
-// One vector of channels' sums through the output stage, into values (codes or floats; floats left unclamped
-// where a residual is still to be added: ChannelOutput).
+// One vector of channels' sums through the output stage, into values (codes or floats).
 template <class R, class T>
 void ChannelValues(const OutputRegs<R>& regs, const int32_t* sums, typename R::I bias, typename R::F scale,
-                   bool residual, T* values) {
+                   T* values) {
+  const auto clamped = regs.ScaleAndClamp(R::Load(sums), bias, scale);
   if constexpr (std::is_same_v<T, uint8_t>)
-    R::StoreBytes(values, regs.Codes(regs.ScaleAndClamp(R::Load(sums), bias, scale)));
+    R::StoreBytes(values, regs.Codes(clamped));
   else
-    R::StoreF(values, residual ? regs.Scale(R::Load(sums), bias, scale) : regs.ScaleAndClamp(R::Load(sums), bias, scale));
-}
-
-// Stores ChannelValues' first `count` values, value i at `at` + i channel planes from the tile's first channel's
-// plane; with a residual, each clamped after adding the residual's element there (Clip: the vector clamp's
-// arithmetic, lane by lane).
-template <class T>
-void ScatterChannelValues(const TileOutput& o, const T* values, int count, int64_t at) {
-  T* const out = static_cast<T*>(o.out) + at;
-  const int64_t stride = o.channel_stride;
-  if constexpr (std::is_same_v<T, float>) {
-    if (o.residual) {
-      const float* const r = o.residual + at;
-      for (int i = 0; i < count; ++i) out[i * stride] = Clip(values[i] + r[i * stride], o.lo_f, o.hi_f);
-      return;
-    }
-  }
-  for (int i = 0; i < count; ++i) out[i * stride] = values[i];
+    R::StoreF(values, clamped);
 }
 
 // Channel lanes: the outputs of a tile's channels (MR vectors of kL) at its NR output positions from `first`,
@@ -333,10 +335,11 @@ void WriteChannelTile(const TileOutput o, int64_t first, const int32_t* partial)
     const int c = m * kL, count = std::min(kL, o.channels - c);
     const auto bias = R::Load(o.bias + c);
     const auto scale = R::LoadF(o.scale + c);
+    T* out = static_cast<T*>(o.out) + c * o.channel_stride + first;
     for (int n = 0; n < NR; ++n) {
       alignas(64) T values[kL];
-      ChannelValues<R>(regs, partial + (n * MR + m) * kL, bias, scale, o.residual != nullptr, values);
-      ScatterChannelValues(o, values, count, c * o.channel_stride + first + n);
+      ChannelValues<R>(regs, partial + (n * MR + m) * kL, bias, scale, values);
+      for (int i = 0; i < count; ++i) out[i * o.channel_stride + n] = values[i];
     }
   }
 }
@@ -371,13 +374,14 @@ void WriteWinogradChannelTile(const TileOutput o, int64_t first, int r, const in
     const int c = m * kL, count = std::min(kL, o.channels - c);
     const auto bias_even = R::Load(WinogradBias(o, 2 * r) + c), bias_odd = R::Load(WinogradBias(o, 2 * r + 1) + c);
     const auto scale = R::LoadF(o.scale + c);
-    const bool residual = o.residual != nullptr;
+    T* out = static_cast<T*>(o.out) + c * o.channel_stride;
     for (int n = 0; n < written; ++n) {
       alignas(64) T values[2][kL];
-      ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, residual, values[0]);
-      ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, residual, values[1]);
-      ScatterChannelValues(o, values[0], count, c * o.channel_stride + at[n]);
-      if (has_odd[n]) ScatterChannelValues(o, values[1], count, c * o.channel_stride + at[n] + 1);
+      ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, values[0]);
+      ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, values[1]);
+      for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n]] = values[0][i];
+      if (has_odd[n])
+        for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n] + 1] = values[1][i];
     }
   }
 }
@@ -566,6 +570,7 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
   const WinogradStores<kL, MR> stores(o, first, r);
   T* const out = static_cast<T*>(o.out);
   const float* const residual = o.residual;
+  uint8_t* const quantized = o.quantized;
   const int64_t channel_stride = o.channel_stride;
   const int32_t *const bias = WinogradBias(o, 2 * r), *const odd_bias = WinogradBias(o, 2 * r + 1);
   const float* const scale = o.scale;
@@ -581,22 +586,28 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
         stores.Put(
             m, [&](int64_t at) { R::StoreBytesInterleaved(plane + at, codes_e, codes_d); },
             [&](int64_t at, uint32_t mask) { R::StoreBytesInterleavedMasked(plane + at, codes_e, codes_d, mask); });
-      } else if (residual) {  // the two columns interleaved first, as the residual lies
+      } else if (residual || quantized) {  // the two columns interleaved first, as the residual and codes lie
+        const auto value = [&](typename R::I sums, typename R::I bias) {
+          return residual ? regs.Scale(sums, bias, channel_scale) : regs.ScaleAndClamp(sums, bias, channel_scale);
+        };
         typename R::F low, high;
-        R::InterleavedF(regs.Scale(sums_e, bias_even, channel_scale), regs.Scale(sums_d, bias_odd, channel_scale), &low,
-                        &high);
-        const float* const res = residual + n * channel_stride;
+        R::InterleavedF(value(sums_e, bias_even), value(sums_d, bias_odd), &low, &high);
+        const int64_t c = n * channel_stride;
+        // The floats (and codes) of one half at `at`, lanes masked where `mask` has bits clear (one run, or none).
+        constexpr uint32_t kAll = (uint32_t{1} << kL) - 1;
+        const auto put = [&](typename R::F half, int64_t at, uint32_t mask) {
+          if (mask == 0) return;
+          const bool whole = mask == kAll;
+          typename R::F f = half;
+          if (residual) f = whole ? regs.PlusResidual(half, residual + c, at) : regs.PlusResidual(half, residual + c, at, mask);
+          whole ? R::StoreF(plane + at, f) : R::StoreFMasked(plane + at, f, mask);
+          if (quantized)
+            whole ? R::StoreBytes(quantized + c + at, regs.QuantizeF(f))
+                  : R::StoreBytesMasked(quantized + c + at, regs.QuantizeF(f), mask);
+        };
         stores.Put(
-            m,
-            [&](int64_t at) {
-              R::StoreF(plane + at, regs.PlusResidual(low, res, at));
-              R::StoreF(plane + at + kL, regs.PlusResidual(high, res, at + kL));
-            },
-            [&](int64_t at, uint32_t mask) {
-              const uint32_t low_mask = mask & ((uint32_t{1} << kL) - 1), high_mask = mask >> kL;
-              R::StoreFMasked(plane + at, regs.PlusResidual(low, res, at, low_mask), low_mask);
-              R::StoreFMasked(plane + at + kL, regs.PlusResidual(high, res, at + kL, high_mask), high_mask);
-            });
+            m, [&](int64_t at) { put(low, at, kAll), put(high, at + kL, kAll); },
+            [&](int64_t at, uint32_t mask) { put(low, at, mask & kAll), put(high, at + kL, mask >> kL); });
       } else {
         const auto e = regs.ScaleAndClamp(sums_e, bias_even, channel_scale);
         const auto d = regs.ScaleAndClamp(sums_d, bias_odd, channel_scale);

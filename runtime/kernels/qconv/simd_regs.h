@@ -82,6 +82,8 @@ struct Ymm {
   static F Set1F(float v) { return _mm256_set1_ps(v); }
   static F LoadF(const float* p) { return _mm256_loadu_ps(p); }
   static F AddF(F a, F b) { return _mm256_add_ps(a, b); }
+  static F DivF(F a, F b) { return _mm256_div_ps(a, b); }
+  static F ZeroNaN(F v) { return _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); }
   static F MulF(F a, F b) { return _mm256_mul_ps(a, b); }
   static F MaxF(F a, F b) { return _mm256_max_ps(a, b); }
   static F MinF(F a, F b) { return _mm256_min_ps(a, b); }
@@ -196,6 +198,8 @@ struct Zmm {
   static F Set1F(float v) { return _mm512_set1_ps(v); }
   static F LoadF(const float* p) { return _mm512_loadu_ps(p); }
   static F AddF(F a, F b) { return _mm512_add_ps(a, b); }
+  static F DivF(F a, F b) { return _mm512_div_ps(a, b); }
+  static F ZeroNaN(F v) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v); }
   static F MulF(F a, F b) { return _mm512_mul_ps(a, b); }
   static F MaxF(F a, F b) { return _mm512_max_ps(a, b); }
   static F MinF(F a, F b) { return _mm512_min_ps(a, b); }
@@ -252,6 +256,8 @@ struct Neon {
   static F Set1F(float v) { return vdupq_n_f32(v); }
   static F LoadF(const float* p) { return vld1q_f32(p); }
   static F AddF(F a, F b) { return vaddq_f32(a, b); }
+  static F DivF(F a, F b) { return vdivq_f32(a, b); }
+  static F ZeroNaN(F v) { return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v))); }
   static F MulF(F a, F b) { return vmulq_f32(a, b); }
   static F MaxF(F a, F b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
   static F MinF(F a, F b) { return vbslq_f32(vcltq_f32(a, b), a, b); }

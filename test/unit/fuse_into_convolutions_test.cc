@@ -1,13 +1,14 @@
-// The loader's fusion of residual Adds into quantized convolutions (runtime/fuse_residual_adds.cc): which pairs it
-// fuses and which it must leave, and that a fused network computes bit for bit what the plan as written computes
-// (and what the compiler's simulation of it computes), on every ISA path and layout of the integer convolution,
-// on one and two threads.
+// The loader's fusion of residual Adds and Quantizes into quantized convolutions (runtime/fuse_into_convolutions.cc):
+// which pairs it fuses and which it must leave, and that a fused network computes bit for bit what the plan as
+// written computes (and what the compiler's simulation of it computes), on every ISA path and layout of the integer
+// convolution, on one and two threads.
 #include <random>
 #include <string>
 
+#include "compiler/simulate.h"
 #include "gtest/gtest.h"
 #include "runtime/context.h"
-#include "runtime/fuse_residual_adds.h"
+#include "runtime/fuse_into_convolutions.h"
 #include "runtime/model.h"
 #include "test/test_util.h"
 
@@ -20,6 +21,7 @@ struct Block {
   std::vector<int64_t> x;  // NCHW
   int64_t oc, k, stride, groups;
   int max_weight = 11;  // the main convolution's weight codes are within +-max_weight (small: two-by-two winograd)
+  plan::Activation::Kind activation = plan::Activation::CLIP;  // the Add's: ReLU6, or another kind
 };
 
 plan::QuantConv* AddConv(plan::Plan& p, const char* name, int in, int out, int64_t k, int64_t stride, int64_t groups,
@@ -42,7 +44,8 @@ plan::QuantConv* AddConv(plan::Plan& p, const char* name, int in, int out, int64
 }
 
 // A residual block: x -> codes -> conv k x k (stride, groups) -> main; codes -> conv 1x1 (same stride) -> shortcut,
-// written after the main convolution (as ResNet's downsampling); y = ReLU6(main + shortcut).
+// written after the main convolution (as ResNet's downsampling); y = ReLU6(main + shortcut), and y's codes as the
+// next block would read them, dequantized (the graph's second output).
 plan::Plan ResidualBlockPlan(const Block& b, std::mt19937& rng) {
   const int64_t oh = (b.x[2] - 1) / b.stride + 1, ow = (b.x[3] - 1) / b.stride + 1;
   const std::vector<int64_t> ys = {b.x[0], b.oc, oh, ow};
@@ -52,8 +55,11 @@ plan::Plan ResidualBlockPlan(const Block& b, std::mt19937& rng) {
   test::AddPlanTensor(p, "main", ys, false);
   test::AddPlanTensor(p, "shortcut", ys, false);
   test::AddPlanTensor(p, "y", ys, false);
+  test::AddPlanTensor(p, "y_codes", ys, true)->mutable_quant()->set_scale(0.03f);
+  test::AddPlanTensor(p, "y_codes_dequantized", ys, false);
   p.add_inputs(0);
   p.add_outputs(4);
+  p.add_outputs(6);
   plan::Node* q = p.add_nodes();
   q->set_name("quantize");
   q->add_inputs(0);
@@ -66,39 +72,53 @@ plan::Plan ResidualBlockPlan(const Block& b, std::mt19937& rng) {
   add->add_inputs(3);  // the shortcut first: the fused addition must not depend on the order
   add->add_inputs(2);
   add->add_outputs(4);
-  plan::Activation* relu6 = add->mutable_binary()->mutable_activation();
-  relu6->set_kind(plan::Activation::CLIP), relu6->set_lo(0), relu6->set_hi(6);
+  plan::Activation* act = add->mutable_binary()->mutable_activation();
+  act->set_kind(b.activation);
+  if (b.activation == plan::Activation::CLIP) act->set_lo(0), act->set_hi(6);
+  plan::Node* codes = p.add_nodes();
+  codes->set_name("quantize_y");
+  codes->add_inputs(4), codes->add_outputs(5), codes->mutable_quantize();
+  plan::Node* dequantize = p.add_nodes();
+  dequantize->set_name("dequantize_y");
+  dequantize->add_inputs(5), dequantize->add_outputs(6), dequantize->mutable_dequantize();
   return p;
 }
 
 FloatTensor RunBlock(const plan::Plan& plan, Isa isa, bool fuse, int threads, const FloatTensor& x, std::string* kernel) {
   rt::LoadOptions options;
-  options.max_isa = isa, options.fuse_residual_adds = fuse;
+  options.max_isa = isa, options.fuse_into_convolutions = fuse;
   std::unique_ptr<rt::Model> model;
   const rt::Status st = rt::Model::FromPlan(plan, &model, &options);
   EXPECT_TRUE(st.ok()) << st.message();
   if (!st.ok()) return {};
-  EXPECT_EQ(model->ops().size(), static_cast<size_t>(plan.nodes_size() - (fuse ? 1 : 0)));
+  EXPECT_EQ(model->ops().size(), static_cast<size_t>(plan.nodes_size() - (fuse ? 2 : 0)));
   for (int i = 0; i < model->plan().nodes_size(); ++i)
     if (model->plan().nodes(i).name() == "main_conv") *kernel = model->ops()[static_cast<size_t>(i)]->implementation();
   rt::Context ctx(*model);
   ctx.set_threads(threads);
   EXPECT_TRUE(ctx.SetInput(0, x.data.data(), x.data.size()).ok());
   ctx.Run();
-  size_t count = 0;
-  const float* y = ctx.Output(0, &count);
-  return {x.dims, std::vector<float>(y, y + count)};
+  FloatTensor outputs{{0}, {}};  // both outputs, one after the other
+  for (size_t i = 0; i < 2; ++i) {
+    size_t count = 0;
+    const float* y = ctx.Output(i, &count);
+    outputs.data.insert(outputs.data.end(), y, y + count);
+  }
+  outputs.dims[0] = static_cast<int64_t>(outputs.data.size());
+  return outputs;
 }
 
-TEST(FuseResidualAdds, FusedBlocksMatchThePlanAsWritten) {
+TEST(FuseIntoConvolutions, FusedBlocksMatchThePlanAsWritten) {
   const Block blocks[] = {
       {{1, 32, 30, 30}, 32, 3, 1, 1},  // winograd, positions on the lanes; large enough for two threads
       {{1, 64, 24, 20}, 64, 3, 1, 1, 2},  // winograd two by two
       {{2, 64, 7, 9}, 64, 3, 1, 1},    // winograd, channels on the lanes, two images
       {{1, 256, 10, 10}, 256, 3, 1, 1, 2},  // winograd two by two, channels on the lanes
       {{1, 16, 17, 23}, 24, 3, 2, 1},  // strided: the direct layout, positions on the lanes, dropped columns
+      {{1, 32, 30, 30}, 32, 3, 1, 1, 11, plan::Activation::TANH},  // an activation run after the tiles
       {{1, 40, 3, 5}, 72, 1, 1, 1},    // 1x1 on a small plane: channels on the lanes
       {{1, 24, 12, 12}, 24, 3, 1, 24},  // depthwise
+      {{1, 24, 12, 12}, 24, 3, 1, 24, 11, plan::Activation::TANH},
   };
   std::vector<Isa> isas;
   for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kVnni, Isa::kNeon})
@@ -109,8 +129,11 @@ TEST(FuseResidualAdds, FusedBlocksMatchThePlanAsWritten) {
     FloatTensor x{b.x, std::vector<float>(static_cast<size_t>(FloatTensor::NumElements(b.x)))};
     std::uniform_real_distribution<float> value(-0.2f, 2.2f);
     for (float& v : x.data) v = value(rng);
-    absl::StatusOr<FloatTensor> simulated = test::SimulatePlanBatched(plan, x);
-    ASSERT_TRUE(simulated.ok()) << simulated.status();
+    absl::StatusOr<std::vector<FloatTensor>> simulated_outputs = SimulatePlan(plan, {x});
+    ASSERT_TRUE(simulated_outputs.ok()) << simulated_outputs.status();
+    FloatTensor simulated{{0}, {}};
+    for (const FloatTensor& t : *simulated_outputs) simulated.data.insert(simulated.data.end(), t.data.begin(), t.data.end());
+    simulated.dims[0] = static_cast<int64_t>(simulated.data.size());
     for (Isa isa : isas)
       for (int threads : {1, 2}) {
         std::string kernel, unfused_kernel;
@@ -120,26 +143,29 @@ TEST(FuseResidualAdds, FusedBlocksMatchThePlanAsWritten) {
                                         << ", " << kernels::qconv::IsaName(isa) << ", " << threads << " thread(s), "
                                         << kernel);
         EXPECT_EQ(test::BitDifferences(fused, unfused), 0);
-        EXPECT_EQ(test::BitDifferences(fused, *simulated), 0);
+        EXPECT_EQ(test::BitDifferences(fused, simulated), 0);
       }
   }
 }
 
-TEST(FuseResidualAdds, PutsTheFusedNodeWhereTheAddWas) {
+TEST(FuseIntoConvolutions, PutsTheFusedNodeWhereTheAddWas) {
   std::mt19937 rng(7);
   const plan::Plan plan = ResidualBlockPlan({{1, 8, 6, 6}, 8, 3, 1, 1}, rng);
   plan::Plan fused = plan;
-  ASSERT_EQ(rt::FuseResidualAdds(&fused), 1);
-  // quantize, the shortcut, then the main convolution where the Add was, reading the shortcut.
-  ASSERT_EQ(fused.nodes_size(), 3);
+  ASSERT_EQ(rt::FuseIntoConvolutions(&fused), 2);
+  // quantize, the shortcut, the main convolution where the Add was (reading the shortcut, writing y and its codes),
+  // the dequantization.
+  ASSERT_EQ(fused.nodes_size(), 4);
+  EXPECT_EQ(fused.nodes(3).SerializeAsString(), plan.nodes(5).SerializeAsString());
   const plan::Node& conv = fused.nodes(2);
   EXPECT_EQ(fused.nodes(1).SerializeAsString(), plan.nodes(2).SerializeAsString());
   EXPECT_EQ(conv.name(), "main_conv");
   ASSERT_EQ(conv.inputs_size(), 2);
   EXPECT_EQ(conv.inputs(0), 1);
   EXPECT_EQ(conv.inputs(1), 3);
-  ASSERT_EQ(conv.outputs_size(), 1);
+  ASSERT_EQ(conv.outputs_size(), 2);
   EXPECT_EQ(conv.outputs(0), 4);
+  EXPECT_EQ(conv.outputs(1), 5);
   EXPECT_EQ(conv.quant_conv().activation().SerializeAsString(), plan.nodes(3).binary().activation().SerializeAsString());
 }
 
@@ -149,7 +175,7 @@ struct Variant {
   void (*change)(plan::Plan&);
 };
 
-TEST(FuseResidualAdds, LeavesEveryOtherPair) {
+TEST(FuseIntoConvolutions, LeavesEveryOtherPair) {
   const Variant variants[] = {
       {"sub", [](plan::Plan& p) { p.mutable_nodes(2)->mutable_binary()->set_kind(plan::Binary::SUB); }},
       {"conv output also a graph output", [](plan::Plan& p) { p.add_outputs(2); }},
@@ -182,13 +208,13 @@ TEST(FuseResidualAdds, LeavesEveryOtherPair) {
     return p;
   };
   plan::Plan unchanged = build();
-  EXPECT_EQ(rt::FuseResidualAdds(&unchanged), 1);  // the pair the variants break
+  EXPECT_EQ(rt::FuseIntoConvolutions(&unchanged), 1);  // the pair the variants break
   for (const Variant& v : variants) {
     SCOPED_TRACE(v.name);
     plan::Plan plan = build();
     v.change(plan);
     plan::Plan fused = plan;
-    EXPECT_EQ(rt::FuseResidualAdds(&fused), 0);
+    EXPECT_EQ(rt::FuseIntoConvolutions(&fused), 0);
     EXPECT_EQ(fused.SerializeAsString(), plan.SerializeAsString());
   }
 }

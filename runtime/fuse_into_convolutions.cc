@@ -1,5 +1,6 @@
-// FuseResidualAdds (see the header). Matches a pair, then rewrites it; touches nothing but node lists.
-#include "runtime/fuse_residual_adds.h"
+// FuseIntoConvolutions (see the header). Each rewrite matches a pair, then rewrites it; nothing but node lists
+// changes.
+#include "runtime/fuse_into_convolutions.h"
 
 #include <algorithm>
 #include <vector>
@@ -26,7 +27,18 @@ int ResidualOf(const plan::Plan& plan, const plan::Node& add, int conv_out) {
   return other;
 }
 
-}  // namespace
+// A quantized convolution with one output, float: what either fusion starts from.
+bool FloatOutputConv(const plan::Plan& plan, const plan::Node& n) {
+  return n.has_quant_conv() && n.outputs_size() == 1 && plan.tensors(n.outputs(0)).dtype() == plan::FLOAT32;
+}
+
+// Drops the nodes marked in `removed`.
+void DropNodes(plan::Plan* plan, const std::vector<bool>& removed) {
+  google::protobuf::RepeatedPtrField<plan::Node> kept;
+  for (int i = 0; i < plan->nodes_size(); ++i)
+    if (!removed[static_cast<size_t>(i)]) kept.Add(std::move(*plan->mutable_nodes(i)));
+  plan->mutable_nodes()->Swap(&kept);
+}
 
 int FuseResidualAdds(plan::Plan* plan) {
   const int nt = plan->tensors_size(), nn = plan->nodes_size();
@@ -38,11 +50,9 @@ int FuseResidualAdds(plan::Plan* plan) {
   int fused = 0;
   for (int i = 0; i < nn; ++i) {
     const plan::Node& conv = plan->nodes(i);
-    if (!conv.has_quant_conv() || conv.inputs_size() != 1 || conv.outputs_size() != 1) continue;
+    if (!FloatOutputConv(*plan, conv) || conv.inputs_size() != 1) continue;
     const int y = conv.outputs(0);
-    if (plan->tensors(y).dtype() != plan::FLOAT32 || readers[y] != 1 ||
-        conv.quant_conv().activation().kind() != plan::Activation::NONE)
-      continue;
+    if (readers[y] != 1 || conv.quant_conv().activation().kind() != plan::Activation::NONE) continue;
     plan::Node& add = *plan->mutable_nodes(reader[y]);
     const int residual = ResidualOf(*plan, add, y);
     if (residual < 0) continue;
@@ -55,12 +65,38 @@ int FuseResidualAdds(plan::Plan* plan) {
     removed[i] = true;
     ++fused;
   }
-  if (fused == 0) return 0;
-  google::protobuf::RepeatedPtrField<plan::Node> kept;
-  for (int i = 0; i < nn; ++i)
-    if (!removed[i]) kept.Add(std::move(*plan->mutable_nodes(i)));
-  plan->mutable_nodes()->Swap(&kept);
+  DropNodes(plan, removed);
   return fused;
 }
+
+int FuseQuantizes(plan::Plan* plan) {
+  const int nt = plan->tensors_size(), nn = plan->nodes_size();
+  std::vector<int> quantize(nt, -1);  // per float tensor: the first Quantize node reading it
+  for (int i = nn - 1; i >= 0; --i) {
+    const plan::Node& n = plan->nodes(i);
+    if (n.has_quantize() && n.inputs_size() == 1 && n.outputs_size() == 1) quantize[n.inputs(0)] = i;
+  }
+  std::vector<bool> removed(nn, false);
+  int fused = 0;
+  for (int i = 0; i < nn; ++i) {
+    plan::Node& conv = *plan->mutable_nodes(i);
+    if (!FloatOutputConv(*plan, conv)) continue;
+    const int q = quantize[conv.outputs(0)];
+    if (q < 0) continue;
+    const int codes = plan->nodes(q).outputs(0);
+    if (plan->tensors(codes).dtype() != plan::UINT8_CODES ||
+        !SameDims(plan->tensors(codes), plan->tensors(conv.outputs(0))))
+      continue;  // left for the Quantize to refuse
+    conv.add_outputs(codes);
+    removed[static_cast<size_t>(q)] = true;
+    ++fused;
+  }
+  DropNodes(plan, removed);
+  return fused;
+}
+
+}  // namespace
+
+int FuseIntoConvolutions(plan::Plan* plan) { return FuseResidualAdds(plan) + FuseQuantizes(plan); }
 
 }  // namespace q46::rt
