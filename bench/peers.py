@@ -74,9 +74,12 @@ def compile_plans(bin_dir, onnx_path, calib, calib_count, work, name):
 
 
 def q46_row(bin_dir, plan, isa, threads, kernels):
-    d = run_json([os.path.join(bin_dir, "q46bench"), plan, "--json", "--isa", isa, "--threads", str(threads),
-                  "--repeats", "20", "--min-time", "0.5"])
-    convs = [l for l in d["layers"] if l["op"] in ("quant_conv", "float_conv")]
+    cmd = [os.path.join(bin_dir, "q46bench"), plan, "--json", "--isa", isa, "--threads", str(threads),
+           "--repeats", "20", "--min-time", "0.5"]
+    # The network as it runs (the runtime fuses residual Adds and Quantizes into convolutions), and its layers as
+    # the plan has them, so that the convolution columns time convolutions alone, as oneDNN's chain does.
+    d = run_json(cmd + ["--layers=false"])
+    convs = [l for l in run_json(cmd + ["--fuse=false"])["layers"] if l["op"] in ("quant_conv", "float_conv")]
     three = [l for l in convs if kernels.get(l["name"]) == [3, 3] and l["op"] == "quant_conv"]
     return {"median_ms": d["median_ms"], "p10_ms": d["p10_ms"], "p90_ms": d["p90_ms"], "clock_ghz": d["clock_ghz"],
             "conv_ms": round(sum(l["median_ms"] for l in convs), 6), "macs": d["macs"],
@@ -200,8 +203,9 @@ def markdown(results, agreement, meta):
                        if k.endswith("_macs_per_cycle")) + ".", "",
              "q46 columns are whole networks with every conv/fc layer at the named precision (like the peers), "
              "`default` keeps the first and last layers float; `conv` columns are convolutions only (q46: the sum "
-             "of its conv layers, transposed ones included, which q46 keeps float, as the oneDNN chains do: f32 "
-             "deconvolutions; oneDNN runs convolutions only, each on an input of its own, so on 2 threads no "
+             "of its conv layers in a run of the plan's nodes as written, `q46bench --fuse=false`, so without the "
+             "residual Adds and Quantizes the runtime otherwise folds into them; transposed ones included, which q46 "
+             "keeps float, as the oneDNN chains do: f32 deconvolutions; oneDNN runs convolutions only, each on an input of its own, so on 2 threads no "
              "data passes from one core to the other between its layers, as it does in a q46 network). Ratios: "
              "peer time / q46 4.6-bit time. "
              "`4.6 vs 4`: how much longer 4.6-bit takes than 4-bit. `3x3 MAC/cycle/core`: q46 4.6-bit's quantized 3x3 "
