@@ -1,6 +1,6 @@
 // QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out, to which a second
 // input (a residual, the loader's fusion of a following Add: runtime/fuse_into_convolutions.h) may be added before the
-// activation. Implementations in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD
+// activation, and which a second output may take quantized (the fusion of a following Quantize). Implementations in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD
 // microkernels (qconv/), the reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
 #include <limits>
 
@@ -33,13 +33,18 @@ struct ResidualInput {
 // writes it: elements [first, last).
 struct QuantizedCopy {
   int tensor = -1;  // -1: none
-  kernels::qconv::OutputStage stage;  // its code_* fields
+  float scale = 1;
+  int32_t zero_point = 0, lo = 0, hi = 0;
   void From(const RunState& st, int y, int64_t first, int64_t last) const {
-    kernels::QuantizeRow(static_cast<const float*>(st.buffers[y]) + first, last - first, stage.code_scale,
-                         stage.code_zero_point, stage.code_lo, stage.code_hi,
+    kernels::QuantizeRow(static_cast<const float*>(st.buffers[y]) + first, last - first, scale, zero_point, lo, hi,
                          static_cast<uint8_t*>(st.buffers[tensor]) + first);
   }
 };
+
+// What a fused convolution's implementation() adds to its kernel's name.
+std::string FusedSuffix(bool residual, bool quantized) {
+  return std::string(residual ? "+add" : "") + (quantized ? "+quantize" : "");
+}
 
 // A quantized convolution as the plan gives it (OIHW weight codes, unpacked) with its output stage: what the
 // reference and the depthwise implementations run from. With a residual the stage has no activation (`residual`
@@ -54,7 +59,9 @@ struct UnpackedQuantConv {
   UnpackedQuantConv(const OpBuilder& b, ConvShape shape, std::vector<int8_t> weights, uint8_t pad,
                     kernels::qconv::OutputStage output_stage)
       : s(shape), w(std::move(weights)), pad_code(pad), stage(std::move(output_stage)) {
-    if (stage.codes_too) quantized = {b.output_index(1), stage}, stage.codes_too = false;
+    if (stage.codes_too)
+      quantized = {b.output_index(1), stage.code_scale, stage.code_zero_point, stage.code_lo, stage.code_hi};
+    stage.codes_too = false;
     if (stage.residual) residual = {b.input_index(1), stage.activation}, stage.activation = FloatActivation();
     stage.residual = false;
   }
@@ -68,7 +75,9 @@ struct UnpackedQuantConv {
 // Integer convolution through the reference kernel; the output stage requantizes or dequantizes.
 class RefQuantConv final : public Op {
  public:
-  std::string implementation() const override { return "ref"; }
+  std::string implementation() const override {
+    return "ref" + FusedSuffix(c_.residual.tensor >= 0, c_.quantized.tensor >= 0);
+  }
   RefQuantConv(const OpBuilder& b, UnpackedQuantConv c)
       : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)) {}
 
@@ -103,7 +112,9 @@ class RefQuantConv final : public Op {
 // context's scratch (sized for its thread count).
 class DepthwiseQuantConv final : public Op {
  public:
-  std::string implementation() const override { return "depthwise"; }
+  std::string implementation() const override {
+    return "depthwise" + FusedSuffix(c_.residual.tensor >= 0, c_.quantized.tensor >= 0);
+  }
   DepthwiseQuantConv(const OpBuilder& b, UnpackedQuantConv c, bool int16_sums)
       : x_(b.input_index(0)), y_(b.output_index(0)), c_(std::move(c)), int16_sums_(int16_sums),
         thread_bytes_((kernels::DepthwiseScratchBytes(c_.s.xs, c_.s.ys, c_.s.win) + kernels::kCacheLine - 1) /
@@ -148,7 +159,7 @@ class FastQuantConv final : public Op {
   }
   size_t scratch_bytes(int threads) const override { return conv_.scratch_bytes(threads); }
   std::string implementation() const override {
-    return conv_.name() + (residual_ >= 0 ? "+add" : "") + (quantized_ >= 0 ? "+quantize" : "");
+    return conv_.name() + FusedSuffix(residual_ >= 0, quantized_ >= 0);
   }
 
  private:

@@ -84,22 +84,24 @@ plan::Plan ResidualBlockPlan(const Block& b, std::mt19937& rng) {
   return p;
 }
 
-FloatTensor RunBlock(const plan::Plan& plan, Isa isa, bool fuse, int threads, const FloatTensor& x, std::string* kernel) {
+// Runs the plan on `inputs`; returns its outputs one after the other, and the implementation of node "main_conv".
+FloatTensor RunBlock(const plan::Plan& plan, Isa isa, bool fuse, int threads, const std::vector<FloatTensor>& inputs,
+                     std::string* kernel) {
   rt::LoadOptions options;
   options.max_isa = isa, options.fuse_into_convolutions = fuse;
   std::unique_ptr<rt::Model> model;
   const rt::Status st = rt::Model::FromPlan(plan, &model, &options);
   EXPECT_TRUE(st.ok()) << st.message();
   if (!st.ok()) return {};
-  EXPECT_EQ(model->ops().size(), static_cast<size_t>(plan.nodes_size() - (fuse ? 2 : 0)));
   for (int i = 0; i < model->plan().nodes_size(); ++i)
     if (model->plan().nodes(i).name() == "main_conv") *kernel = model->ops()[static_cast<size_t>(i)]->implementation();
   rt::Context ctx(*model);
   ctx.set_threads(threads);
-  EXPECT_TRUE(ctx.SetInput(0, x.data.data(), x.data.size()).ok());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    EXPECT_TRUE(ctx.SetInput(i, inputs[i].data.data(), inputs[i].data.size()).ok());
   ctx.Run();
-  FloatTensor outputs{{0}, {}};  // both outputs, one after the other
-  for (size_t i = 0; i < 2; ++i) {
+  FloatTensor outputs{{0}, {}};
+  for (size_t i = 0; i < static_cast<size_t>(plan.outputs_size()); ++i) {
     size_t count = 0;
     const float* y = ctx.Output(i, &count);
     outputs.data.insert(outputs.data.end(), y, y + count);
@@ -137,14 +139,115 @@ TEST(FuseIntoConvolutions, FusedBlocksMatchThePlanAsWritten) {
     for (Isa isa : isas)
       for (int threads : {1, 2}) {
         std::string kernel, unfused_kernel;
-        const FloatTensor fused = RunBlock(plan, isa, true, threads, x, &kernel);
-        const FloatTensor unfused = RunBlock(plan, isa, false, threads, x, &unfused_kernel);
+        const FloatTensor fused = RunBlock(plan, isa, true, threads, {x}, &kernel);
+        const FloatTensor unfused = RunBlock(plan, isa, false, threads, {x}, &unfused_kernel);
         SCOPED_TRACE(testing::Message() << "block " << b.x[1] << "x" << b.x[2] << "x" << b.x[3] << " -> " << b.oc
                                         << ", " << kernels::qconv::IsaName(isa) << ", " << threads << " thread(s), "
                                         << kernel);
+        EXPECT_NE(kernel.find("+add+quantize"), std::string::npos);
         EXPECT_EQ(test::BitDifferences(fused, unfused), 0);
         EXPECT_EQ(test::BitDifferences(fused, simulated), 0);
       }
+  }
+}
+
+// y = act(conv(codes of x) + r) with r a graph input (with a residual) or y = conv(codes of x) (without), and y's
+// codes dequantized; r holds NaN, infinities and negative zeros among ordinary values.
+plan::Plan SpecialValuesPlan(const std::vector<int64_t>& xs, int64_t oc, bool residual, plan::Activation::Kind kind,
+                             std::mt19937& rng) {
+  const std::vector<int64_t> ys = {xs[0], oc, xs[2], xs[3]};
+  plan::Plan p;
+  test::AddPlanTensor(p, "x", xs, false);
+  test::AddPlanTensor(p, "xq", xs, true);
+  test::AddPlanTensor(p, "conv_out", ys, false);
+  test::AddPlanTensor(p, "r", ys, false);
+  test::AddPlanTensor(p, "y", ys, false);
+  plan::ActivationQuant* q = test::AddPlanTensor(p, "y_codes", ys, true)->mutable_quant();
+  q->set_scale(6.0f / 254), q->set_zero_point(127), q->set_levels(255);
+  test::AddPlanTensor(p, "y_codes_dequantized", ys, false);
+  p.add_inputs(0);
+  if (residual) p.add_inputs(3);
+  p.add_outputs(residual ? 4 : 2);
+  p.add_outputs(6);
+  plan::Node* quantize = p.add_nodes();
+  quantize->add_inputs(0), quantize->add_outputs(1), quantize->mutable_quantize();
+  AddConv(p, "main_conv", 1, 2, 3, 1, 1, xs[1], oc, 2, rng);
+  if (residual) {
+    plan::Node* add = p.add_nodes();
+    add->add_inputs(2), add->add_inputs(3), add->add_outputs(4);
+    plan::Activation* act = add->mutable_binary()->mutable_activation();
+    act->set_kind(kind), act->set_alpha(0.1f);
+    if (kind == plan::Activation::CLIP) act->set_lo(-1), act->set_hi(6);
+  }
+  plan::Node* codes = p.add_nodes();
+  codes->add_inputs(residual ? 4 : 2), codes->add_outputs(5), codes->mutable_quantize();
+  plan::Node* dequantize = p.add_nodes();
+  dequantize->add_inputs(5), dequantize->add_outputs(6), dequantize->mutable_dequantize();
+  return p;
+}
+
+TEST(FuseIntoConvolutions, KeepsNaNsInfinitiesAndZerosAsTheSeparateOpsDo) {
+  const std::vector<int64_t> shapes[] = {
+      {1, 32, 30, 29},  // winograd, positions on the lanes, an odd output width
+      {1, 64, 7, 9},    // winograd, channels on the lanes
+  };
+  const float special[] = {NAN, -NAN, INFINITY, -INFINITY, -0.0f, 0.0f, 1e30f, -1e30f};
+  std::mt19937 rng(5);
+  for (const std::vector<int64_t>& xs : shapes)
+    for (bool residual : {true, false})
+      for (plan::Activation::Kind kind : {plan::Activation::NONE, plan::Activation::CLIP, plan::Activation::LEAKY_RELU}) {
+        if (!residual && kind != plan::Activation::NONE) continue;
+        const plan::Plan plan = SpecialValuesPlan(xs, xs[1], residual, kind, rng);
+        FloatTensor x{xs, std::vector<float>(static_cast<size_t>(FloatTensor::NumElements(xs)))};
+        std::uniform_real_distribution<float> value(-0.2f, 2.2f);
+        for (float& v : x.data) v = value(rng);
+        FloatTensor r = x;
+        for (size_t i = 0; i < r.data.size(); ++i) r.data[i] = i % 5 == 0 ? special[i / 5 % 8] : 3 * value(rng) - 3;
+        const std::vector<FloatTensor> inputs = residual ? std::vector<FloatTensor>{x, r} : std::vector<FloatTensor>{x};
+        for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512, Isa::kVnni, Isa::kNeon}) {
+          if (!kernels::qconv::IsaWithin(isa, kernels::qconv::DetectIsa())) continue;
+          for (int threads : {1, 2}) {
+            std::string kernel, unfused_kernel;
+            const FloatTensor fused = RunBlock(plan, isa, true, threads, inputs, &kernel);
+            const FloatTensor unfused = RunBlock(plan, isa, false, threads, inputs, &unfused_kernel);
+            SCOPED_TRACE(testing::Message() << xs[1] << "x" << xs[2] << "x" << xs[3] << (residual ? " + r" : "")
+                                            << ", activation " << kind << ", " << kernels::qconv::IsaName(isa) << ", "
+                                            << threads << " thread(s), " << kernel);
+            EXPECT_NE(kernel.find("+quantize"), std::string::npos);
+            EXPECT_EQ(test::BitDifferences(fused, unfused), 0);
+          }
+        }
+      }
+}
+
+// Fused nodes written by hand are checked as the loader's are: a clear error, never a crash.
+TEST(FuseIntoConvolutions, RefusesMalformedFusedNodes) {
+  const struct {
+    const char* name;
+    void (*change)(plan::Plan&);
+    const char* message;
+  } cases[] = {
+      {"residual of codes", [](plan::Plan& p) { p.mutable_nodes(1)->add_inputs(1); }, "dtype"},
+      {"residual of other dims", [](plan::Plan& p) { p.mutable_nodes(1)->add_inputs(0); }, "dims"},
+      {"float second output", [](plan::Plan& p) { p.mutable_nodes(1)->add_outputs(3); }, "dtype"},
+      {"three inputs", [](plan::Plan& p) { p.mutable_nodes(1)->add_inputs(7), p.mutable_nodes(1)->add_inputs(7); },
+       "inputs"},
+  };
+  std::mt19937 rng(3);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    plan::Plan plan = SpecialValuesPlan({1, 8, 6, 6}, 16, false, plan::Activation::NONE, rng);
+    // A float tensor of the convolution's output dims, written first, for the cases to read.
+    test::AddPlanTensor(plan, "other", {1, 16, 6, 6}, false);
+    plan.add_inputs(7);
+    c.change(plan);
+    std::unique_ptr<rt::Model> model;
+    rt::LoadOptions options;
+    options.fuse_into_convolutions = false;
+    const rt::Status st = rt::Model::FromPlan(plan, &model, &options);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("main_conv"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(c.message), std::string::npos) << st.message();
   }
 }
 

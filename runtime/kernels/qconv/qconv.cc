@@ -740,8 +740,11 @@ void PackedConv::Pack(const Microkernel& kernel, const TileSet& t, const int16_t
   }
   // Channel-lane tiles write each output vector across channel planes; a residual or quantized copy added there cost
   // more than the separate ops (ResNet-18's layer3 and 4: a residual read and a code written per lane, each its own
-  // line), so Run adds them in a pass over the image after the tiles, whose clamp then waits for it.
-  finish_in_tiles_ = !stage.codes_out && t.lanes_of == Lanes::kPositions;
+  // line), so Run adds them in a pass over the image after the tiles, whose clamp then waits for it. So it does
+  // where the residual's activation is not a clamp: the tiles' clamp (maxps) would turn a NaN sum into -inf, where
+  // the Add keeps it.
+  finish_in_tiles_ = !stage.codes_out && t.lanes_of == Lanes::kPositions &&
+                     (!stage.residual || stage.activation.kind == FloatActivation::kClip);
   const bool clip = stage.activation.kind == FloatActivation::kClip && (finish_in_tiles_ || !stage.residual);
   lo_f_ = stage.codes_out ? static_cast<float>(stage.lo - stage.zero_point) : clip ? stage.activation.lo : -INFINITY;
   hi_f_ = stage.codes_out ? static_cast<float>(stage.hi - stage.zero_point) : clip ? stage.activation.hi : INFINITY;

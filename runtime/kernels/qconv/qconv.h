@@ -280,10 +280,10 @@ class PackedConv {
   // its copy holds only its own): a tile reads only what its own thread wrote. (Where the threads shared one copy,
   // each repacking a part of the channels, a tile read half its input from the other core's cache: on a machine
   // whose two cores share no cache, ResNet-18's 3x3 layers ran no faster on two threads than on one.)
-  // With OutputStage::residual, y = activation(conv(x) + residual) (residual NCHW floats, y's shape): each position
-  // tile's output stage adds the residual of its outputs (asked for when the tile starts) before the clamp;
-  // channel-lane layers add it in a pass after their tiles.
-  // With OutputStage::codes_too, the output stage also writes y quantized into `codes` (NCHW, y's shape).
+  // With OutputStage::residual, y = activation(conv(x) + residual) (residual NCHW floats, y's shape); with
+  // OutputStage::codes_too, y also quantized into `codes` (NCHW, y's shape). Position tiles' output stage adds the
+  // residual of their outputs (asked for when the tile starts) before the clamp and writes the codes; channel-lane
+  // layers, and activations other than a clamp, do either or both in a pass over the image after the tiles.
   void Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scratch, int threads,
            const float* residual = nullptr, uint8_t* codes = nullptr) const;
 
