@@ -2,15 +2,12 @@
 // changes.
 #include "runtime/fuse_into_convolutions.h"
 
-#include <algorithm>
 #include <vector>
+
+#include "runtime/ops/op_builder.h"
 
 namespace q46::rt {
 namespace {
-
-bool SameDims(const plan::Tensor& a, const plan::Tensor& b) {
-  return a.dims_size() == b.dims_size() && std::equal(a.dims().begin(), a.dims().end(), b.dims().begin());
-}
 
 // The input of Add node `add` that is not `conv_out`, if the Add adds two same-shape floats into a float of their
 // shape with an activation the convolution can apply (a clamp's bounds in order): else -1.
@@ -18,10 +15,11 @@ int ResidualOf(const plan::Plan& plan, const plan::Node& add, int conv_out) {
   if (!add.has_binary() || add.binary().kind() != plan::Binary::ADD || add.inputs_size() != 2 ||
       add.outputs_size() != 1)
     return -1;
-  const int other = add.inputs(0) == conv_out ? add.inputs(1) : add.inputs(0);
-  if (other == conv_out || (add.inputs(0) != conv_out && add.inputs(1) != conv_out)) return -1;
-  const plan::Tensor &y = plan.tensors(conv_out), &r = plan.tensors(other), &sum = plan.tensors(add.outputs(0));
-  if (r.dtype() != plan::FLOAT32 || sum.dtype() != plan::FLOAT32 || !SameDims(r, y) || !SameDims(sum, y)) return -1;
+  const int other = add.inputs(0) == conv_out ? add.inputs(1) : add.inputs(0);  // add reads conv_out
+  if (other == conv_out) return -1;
+  const plan::Tensor &r = plan.tensors(other), &sum = plan.tensors(add.outputs(0));
+  const std::vector<int64_t> y = DimsOf(plan.tensors(conv_out));
+  if (r.dtype() != plan::FLOAT32 || sum.dtype() != plan::FLOAT32 || DimsOf(r) != y || DimsOf(sum) != y) return -1;
   const plan::Activation& act = add.binary().activation();
   if (act.kind() == plan::Activation::CLIP && !(act.lo() <= act.hi())) return -1;  // left for the Add to refuse
   return other;
@@ -85,7 +83,7 @@ int FuseQuantizes(plan::Plan* plan) {
     if (q < 0) continue;
     const int codes = plan->nodes(q).outputs(0);
     if (plan->tensors(codes).dtype() != plan::UINT8_CODES ||
-        !SameDims(plan->tensors(codes), plan->tensors(conv.outputs(0))))
+        DimsOf(plan->tensors(codes)) != DimsOf(plan->tensors(conv.outputs(0))))
       continue;  // left for the Quantize to refuse
     conv.add_outputs(codes);
     removed[static_cast<size_t>(q)] = true;

@@ -1,7 +1,8 @@
 // QuantConv op: integer codes in, int32 accumulation, requantized codes or dequantized floats out, to which a second
 // input (a residual, the loader's fusion of a following Add: runtime/fuse_into_convolutions.h) may be added before the
-// activation, and which a second output may take quantized (the fusion of a following Quantize). Implementations in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD
-// microkernels (qconv/), the reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
+// activation, and which a second output may take quantized (the fusion of a following Quantize). Implementations
+// in order: the depthwise kernel (depthwise layers, any ISA but ref), the packed SIMD microkernels (qconv/), the
+// reference. Weights are packed here, once. Float convolutions are in float_conv_op.cc.
 #include <limits>
 
 #include "runtime/arith.h"

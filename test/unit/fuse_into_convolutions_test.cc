@@ -24,13 +24,26 @@ struct Block {
   plan::Activation::Kind activation = plan::Activation::CLIP;  // the Add's: ReLU6, or another kind
 };
 
-plan::QuantConv* AddConv(plan::Plan& p, const char* name, int in, int out, int64_t k, int64_t stride, int64_t groups,
-                         int64_t ic, int64_t oc, int max_weight, std::mt19937& rng) {
+// Appends node `name` reading tensors `inputs` and writing tensor `out`; the caller sets its op.
+plan::Node* AddNode(plan::Plan& p, const char* name, std::initializer_list<int> inputs, int out) {
   plan::Node* n = p.add_nodes();
   n->set_name(name);
-  n->add_inputs(in);
+  for (int in : inputs) n->add_inputs(in);
   n->add_outputs(out);
-  plan::QuantConv* c = n->mutable_quant_conv();
+  return n;
+}
+
+// y = x + r, or r + x, with `kind` as its activation (CLIP: [lo, hi]; LEAKY_RELU: alpha 0.1).
+void AddAdd(plan::Plan& p, std::initializer_list<int> inputs, int out, plan::Activation::Kind kind, float lo = 0,
+            float hi = 6) {
+  plan::Activation* act = AddNode(p, "add", inputs, out)->mutable_binary()->mutable_activation();
+  act->set_kind(kind), act->set_alpha(0.1f);
+  if (kind == plan::Activation::CLIP) act->set_lo(lo), act->set_hi(hi);
+}
+
+plan::QuantConv* AddConv(plan::Plan& p, const char* name, int in, int out, int64_t k, int64_t stride, int64_t groups,
+                         int64_t ic, int64_t oc, int max_weight, std::mt19937& rng) {
+  plan::QuantConv* c = AddNode(p, name, {in}, out)->mutable_quant_conv();
   for (int i = 0; i < 2; ++i) c->mutable_window()->add_kernel(k), c->mutable_window()->add_stride(stride);
   for (int i = 0; i < 4; ++i) c->mutable_window()->add_pads(k / 2);
   c->set_groups(groups);
@@ -60,27 +73,12 @@ plan::Plan ResidualBlockPlan(const Block& b, std::mt19937& rng) {
   p.add_inputs(0);
   p.add_outputs(4);
   p.add_outputs(6);
-  plan::Node* q = p.add_nodes();
-  q->set_name("quantize");
-  q->add_inputs(0);
-  q->add_outputs(1);
-  q->mutable_quantize();
+  AddNode(p, "quantize", {0}, 1)->mutable_quantize();
   AddConv(p, "main_conv", 1, 2, b.k, b.stride, b.groups, b.x[1], b.oc, b.max_weight, rng);
   AddConv(p, "shortcut_conv", 1, 3, 1, b.stride, 1, b.x[1], b.oc, 11, rng);
-  plan::Node* add = p.add_nodes();
-  add->set_name("add");
-  add->add_inputs(3);  // the shortcut first: the fused addition must not depend on the order
-  add->add_inputs(2);
-  add->add_outputs(4);
-  plan::Activation* act = add->mutable_binary()->mutable_activation();
-  act->set_kind(b.activation);
-  if (b.activation == plan::Activation::CLIP) act->set_lo(0), act->set_hi(6);
-  plan::Node* codes = p.add_nodes();
-  codes->set_name("quantize_y");
-  codes->add_inputs(4), codes->add_outputs(5), codes->mutable_quantize();
-  plan::Node* dequantize = p.add_nodes();
-  dequantize->set_name("dequantize_y");
-  dequantize->add_inputs(5), dequantize->add_outputs(6), dequantize->mutable_dequantize();
+  AddAdd(p, {3, 2}, 4, b.activation);  // the shortcut first: the fused addition must not depend on the order
+  AddNode(p, "quantize_y", {4}, 5)->mutable_quantize();
+  AddNode(p, "dequantize_y", {5}, 6)->mutable_dequantize();
   return p;
 }
 
@@ -169,20 +167,11 @@ plan::Plan SpecialValuesPlan(const std::vector<int64_t>& xs, int64_t oc, bool re
   if (residual) p.add_inputs(3);
   p.add_outputs(residual ? 4 : 2);
   p.add_outputs(6);
-  plan::Node* quantize = p.add_nodes();
-  quantize->add_inputs(0), quantize->add_outputs(1), quantize->mutable_quantize();
+  AddNode(p, "quantize", {0}, 1)->mutable_quantize();
   AddConv(p, "main_conv", 1, 2, 3, 1, 1, xs[1], oc, 2, rng);
-  if (residual) {
-    plan::Node* add = p.add_nodes();
-    add->add_inputs(2), add->add_inputs(3), add->add_outputs(4);
-    plan::Activation* act = add->mutable_binary()->mutable_activation();
-    act->set_kind(kind), act->set_alpha(0.1f);
-    if (kind == plan::Activation::CLIP) act->set_lo(-1), act->set_hi(6);
-  }
-  plan::Node* codes = p.add_nodes();
-  codes->add_inputs(residual ? 4 : 2), codes->add_outputs(5), codes->mutable_quantize();
-  plan::Node* dequantize = p.add_nodes();
-  dequantize->add_inputs(5), dequantize->add_outputs(6), dequantize->mutable_dequantize();
+  if (residual) AddAdd(p, {2, 3}, 4, kind, -1, 6);
+  AddNode(p, "quantize_y", {residual ? 4 : 2}, 5)->mutable_quantize();
+  AddNode(p, "dequantize_y", {5}, 6)->mutable_dequantize();
   return p;
 }
 
@@ -301,13 +290,9 @@ TEST(FuseIntoConvolutions, LeavesEveryOtherPair) {
     test::AddPlanTensor(p, "y", {1, 8, 6, 6}, false);
     p.add_inputs(0), p.add_inputs(3);
     p.add_outputs(4);
-    plan::Node* q = p.add_nodes();
-    q->add_inputs(0), q->add_outputs(1), q->mutable_quantize();
+    AddNode(p, "quantize", {0}, 1)->mutable_quantize();
     AddConv(p, "conv", 1, 2, 3, 1, 1, 8, 8, 11, rng);
-    plan::Node* add = p.add_nodes();
-    add->add_inputs(3), add->add_inputs(2), add->add_outputs(4);
-    plan::Activation* relu6 = add->mutable_binary()->mutable_activation();
-    relu6->set_kind(plan::Activation::CLIP), relu6->set_lo(0), relu6->set_hi(6);
+    AddAdd(p, {3, 2}, 4, plan::Activation::CLIP);
     return p;
   };
   plan::Plan unchanged = build();

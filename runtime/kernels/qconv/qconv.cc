@@ -793,10 +793,12 @@ void PackedConv::RunTile(const uint8_t* packed, int64_t image, int64_t group, in
   args.first = span.first;
   args.position_bytes = position_bytes;
   args.out.out = static_cast<unsigned char*>(y) + image * image_output_bytes_ + bound.out_offset;
-  if (codes) args.out.quantized = codes + (image * image_output_bytes_ + bound.out_offset) / sizeof(float);
-  if (residual) {  // (null for channel-lane tiles: see Pack)
+  // Floats out: the tile's first output's element, also in the residual and the codes (null for channel lanes).
+  const int64_t first_output = (image * image_output_bytes_ + bound.out_offset) / static_cast<int64_t>(sizeof(float));
+  if (codes) args.out.quantized = codes + first_output;
+  if (residual) {
     // The output stage adds the residual of the tile's outputs: asked for now, it arrives while the steps run.
-    args.out.residual = residual + (image * image_output_bytes_ + bound.out_offset) / sizeof(float);
+    args.out.residual = residual + first_output;
     const float* const group_planes = residual + (image * g_.ys.c + group * g_.cout_g) * g_.ys.h * g_.ys.w;
     ForEachOutputRun(block, span_index, span_index + 1, [&](int64_t at, int64_t count) {
       for (int64_t k = 0; k < count; k += kCacheLine / sizeof(float)) __builtin_prefetch(group_planes + at + k);
@@ -850,8 +852,8 @@ void PackedConv::ForEachOutputRun(int64_t block, int64_t span_begin, int64_t spa
   // The channels and the run of positions (in the layout's units; spans are consecutive).
   const Block& b = blocks_[static_cast<size_t>(block)];
   const int64_t c_begin = b.first_channel, c_end = std::min(b.first_channel + b.width, g_.cout_g);
-  const int64_t p_begin = spans_[static_cast<size_t>(span_begin)].first;
-  const int64_t p_end = spans_[static_cast<size_t>(span_end - 1)].first + spans_[static_cast<size_t>(span_end - 1)].count;
+  const Span& last = spans_[static_cast<size_t>(span_end - 1)];
+  const int64_t p_begin = spans_[static_cast<size_t>(span_begin)].first, p_end = last.first + last.count;
   // A unit of positions covers `rows` output rows and `cols` columns, `per_row` units to a row of them: winograd
   // tile positions, grid positions (position lanes), or output positions (channel lanes).
   const bool output_positions = tiles_->lanes_of == Lanes::kChannels && !g_.winograd;

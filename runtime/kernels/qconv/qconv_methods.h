@@ -599,7 +599,8 @@ void WriteWinogradTile(const TileOutput& o, int64_t first, int r, const int32_t*
           if (mask == 0) return;
           const bool whole = mask == kAll;
           typename R::F f = half;
-          if (residual) f = whole ? regs.PlusResidual(half, residual + c, at) : regs.PlusResidual(half, residual + c, at, mask);
+          if (residual)
+            f = whole ? regs.PlusResidual(half, residual + c, at) : regs.PlusResidual(half, residual + c, at, mask);
           whole ? R::StoreF(plane + at, f) : R::StoreFMasked(plane + at, f, mask);
           if (quantized)
             whole ? R::StoreBytes(quantized + c + at, regs.QuantizeF(f))
