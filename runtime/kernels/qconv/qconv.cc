@@ -621,8 +621,13 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   // against the rows form: CIFAR CNN-10's 16-channel 32x32 and 64-channel 8x8 ones (4 and 16 steps a transform; 1.4x
   // slower), the U-Net's 128-channel 64x64 one on uniformly spread weight codes (32 steps, 3 widenings a transform;
   // 1.18x faster) and ResNet-18's 64-channel 56x56 one on its trained weights (16 steps, one widening; 1.18x faster).
+  // Tiles that combine their sums in registers (TileSet::combines_in_registers) count neither: a chunk or a
+  // transform ends in register additions there (bench/tile_choice.py on a Zen 4 with VNNI: CNN-10 and ResNet-18
+  // within 0.2% of their fastest forms).
   constexpr int64_t kChunkCost = 2;
-  const int64_t transform_cost = tile_rows == 1 ? 0 : t.lanes_of == Lanes::kChannels ? 15 : 5;
+  const int64_t transform_cost = tile_rows == 1 || t.combines_in_registers ? 0
+                                 : t.lanes_of == Lanes::kChannels        ? 15
+                                                                         : 5;
   const Geometry& wg = p.g_;
   const int64_t steps = wg.steps(), blocks = static_cast<int64_t>(p.blocks_.size());
   p.group_chunk_ends_ = blocks * transforms * steps;
@@ -642,7 +647,8 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
           ends[0] = static_cast<int32_t>(steps);  // int32 sums: one chunk
         else
           chunks = WinogradChunks(w, steps, block.width, max_v, ends);
-        work += (steps + kChunkCost * chunks + transform_cost) * vectors;
+        const int64_t chunk_cost = t.combines_in_registers ? 0 : kChunkCost;
+        work += (steps + chunk_cost * chunks + transform_cost) * vectors;
       }
   }
   if (t.lanes_of == Lanes::kChannels)

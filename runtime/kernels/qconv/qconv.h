@@ -206,6 +206,7 @@ struct TileSet {
   int lanes, mr, max_nr;
   TileFn full[kMaxNr];  // mr x nr tiles, index nr - 1
   TileFn tail[kMaxNr];  // 1 x nr tiles
+  bool combines_in_registers;  // winograd position lanes: a transform's sums combined in registers, not memory
 };
 
 struct Microkernel {

@@ -660,6 +660,15 @@ struct ChannelTile {
   }
 };
 
+// Winograd sums into an output's in memory, with sign kSign (0: not at all); kSet: the output's first, stored.
+template <class R, int kSign, bool kSet>
+void CombineSums(int32_t* sums, typename R::I wide) {
+  if constexpr (kSign == 0) return;
+  else if constexpr (kSet) R::Store(sums, wide);
+  else if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
+  else R::Store(sums, R::SubI32(R::Load(sums), wide));
+}
+
 // Tiles on the winograd layout (winograd.h), positions or (kChannelLanes) output channels on the lanes, along rows
 // (kTileRows 1) or two by two (2): per transform i, the steps over plane i with weights u_i in the chunks of
 // a.chunk_ends, each chunk's sums combined into every output's (WinogradCombine: +1, -1 or nothing, an output's
@@ -672,19 +681,12 @@ struct WinogradTileOf {
   static_assert(kOutputs * kVectors <= kPartialSums, "TileArgs::partial holds every output's sums");
   static constexpr int64_t kStepWeights = kChannelLanes ? MR * M::kLanes * 4 : NR * 4;
 
-  // An output's sums start with the first chunk of its first transform (WinogradFirstTransform), stored.
-  template <int kSign, bool kSet>
-  static void Combine(int32_t* sums, typename R::I wide) {
-    if constexpr (kSet) R::Store(sums, wide);
-    else if constexpr (kSign > 0) R::Store(sums, R::AddI32(R::Load(sums), wide));
-    else if constexpr (kSign < 0) R::Store(sums, R::SubI32(R::Load(sums), wide));
-  }
   // Transform I's chunk's sums into the outputs' (kStarts: its first chunk, which may start an output's sums).
   template <int I, bool kStarts, int... O>
   static auto Flush(int32_t* partial, std::integer_sequence<int, O...>) {
     return [partial](int m, int n, typename R::I wide) {
       const int at = (n * MR + m) * M::kLanes;
-      (Combine<WinogradCombine(kTileRows, O, I), kStarts && I == WinogradFirstTransform(kTileRows, O)>(
+      (CombineSums<R, WinogradCombine(kTileRows, O, I), kStarts && I == WinogradFirstTransform(kTileRows, O)>(
            partial + O * kVectors + at, wide),
        ...);
     };
@@ -743,6 +745,71 @@ using Winograd2dTile = WinogradTileOf<M, MR, NR, false, 2>;
 template <class M, int MR, int NR>
 using Winograd2dChannelTile = WinogradTileOf<M, MR, NR, true, 2>;
 
+// Winograd position-lane tiles, two by two, that combine their sums in registers, for methods with registers to
+// spare (VNNI's 32 zmm hold 3 MR NR accumulators, MR inputs and a weight broadcast at MR x NR 2 x 4). Each row a of
+// transforms is combined as it runs: each transform's sums go into the row's two column sums,
+// c_j = sum_b kWinogradCombine[j][b] m_(a, b), in registers; only those go to memory, into output (r, j) with sign
+// kWinogradCombine[r][a]. (WinogradTileOf adds every transform's sums into up to four outputs in memory; on a Zen 4
+// its 4 x 6 tiles ran CNN-10's 16-channel 32x32 layer 1.45x slower than these, qconv_bench. Along rows, where a
+// transform's sums go into two outputs at most, 2 x 4 tiles of this kind measured even with the 4 x 6 ones on
+// CNN-10's layers, slower on its 8-channel one; with channels on the lanes, slower: their outputs are scattered.)
+template <class M, int MR, int NR>
+struct Winograd2dRegisterTile {
+  using R = typename M::Reg;
+  using Columns = typename R::I[2][MR][NR];
+  static constexpr int kVectors = MR * NR * M::kLanes;
+
+  template <int T>
+  [[gnu::always_inline]] static void Transform(const TileArgs& a, typename M::Center center, Columns& columns) {
+    const auto* w = static_cast<const typename M::W*>(a.weights) + T * a.steps * NR * 4;
+    const auto step = PositionStep<M, MR, NR>(a.x + T * a.transform_bytes, a.offsets, w, center);
+    const int32_t* end = a.chunk_ends + T * a.steps;
+    for (int64_t s0 = 0; s0 < a.steps; s0 = *end++) {
+      typename M::Acc acc[MR][NR];
+      for (int m = 0; m < MR; ++m)
+        for (int n = 0; n < NR; ++n) acc[m][n] = M::Zero();
+      for (int64_t s = s0; s < *end; ++s) step(s, acc);
+      for (int m = 0; m < MR; ++m)
+        for (int n = 0; n < NR; ++n) {
+          const auto wide = M::Widen(acc[m][n]);
+          for (int j = 0; j < 2; ++j) {
+            const int sign = kWinogradCombine[j][T % 4];
+            if (sign > 0) columns[j][m][n] = R::AddI32(columns[j][m][n], wide);
+            if (sign < 0) columns[j][m][n] = R::SubI32(columns[j][m][n], wide);
+          }
+        }
+    }
+  }
+  template <int A, int... B>
+  [[gnu::always_inline]] static void Row(const TileArgs& a, typename M::Center center,
+                                         std::integer_sequence<int, B...>) {
+    Columns columns;
+    for (auto& column : columns)
+      for (auto& vectors : column)
+        for (auto& v : vectors) v = R::Set1I32(0);
+    (Transform<A * 4 + B>(a, center, columns), ...);
+    // Into output row r: sign kWinogradCombine[r][a], stored by the first row that reaches it.
+    for (int j = 0; j < 2; ++j)
+      for (int n = 0; n < NR; ++n)
+        for (int m = 0; m < MR; ++m) {
+          int32_t* sums = a.partial + (n * MR + m) * M::kLanes + j * kVectors;
+          CombineSums<R, kWinogradCombine[0][A], A == WinogradFirstTransform(2, 0) / 4>(sums, columns[j][m][n]);
+          CombineSums<R, kWinogradCombine[1][A], A == WinogradFirstTransform(2, 2) / 4>(sums + 2 * kVectors,
+                                                                                         columns[j][m][n]);
+        }
+  }
+  template <int... A>
+  static void Rows(const TileArgs& a, std::integer_sequence<int, A...>) {
+    const auto center = M::MakeCenter(a.center);
+    (Row<A>(a, center, std::make_integer_sequence<int, 4>()), ...);
+  }
+  static void Run(const TileArgs& a) {
+    Rows(a, std::make_integer_sequence<int, 4>());
+    using Writer = WinogradTileOf<M, MR, NR, false, 2>;
+    a.out.codes ? Writer::template Write<uint8_t>(a) : Writer::template Write<float>(a);
+  }
+};
+
 template <template <class, int, int> class T, class M, int MR, int... NR>
 constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
   return {&T<M, MR, NR + 1>::Run...};
@@ -751,7 +818,7 @@ constexpr std::array<TileFn, kMaxNr> Tiles(std::integer_sequence<int, NR...>) {
 template <template <class, int, int> class T, class M, int MR, int MAX_NR>
 TileSet MakeTileSet(const char* name, Lanes lanes_of, int winograd_rows = 0) {
   static_assert(MAX_NR <= kMaxNr, "tile too wide");
-  TileSet t{name, lanes_of, winograd_rows, M::kLanes, MR, MAX_NR, {}, {}};
+  TileSet t{name, lanes_of, winograd_rows, M::kLanes, MR, MAX_NR, {}, {}, false};
   const auto full = Tiles<T, M, MR>(std::make_integer_sequence<int, MAX_NR>());
   const auto tail = Tiles<T, M, 1>(std::make_integer_sequence<int, MAX_NR>());
   for (int i = 0; i < MAX_NR; ++i) t.full[i] = full[i], t.tail[i] = tail[i];
@@ -770,16 +837,23 @@ Microkernel MakeMicrokernel(const char* name, Isa isa, int64_t (*flush_steps)(in
   return k;
 }
 
-// The same with winograd tiles of the same sizes, along rows and two by two; names[i] of the position-lane and
-// channel-lane tiles along rows, then two by two.
-template <class M, int MR, int MAX_NR>
+// The same with winograd tiles of the same sizes, along rows and two by two, but, where kRegisterMR is set, two by
+// two position lanes on kRegisterMR x kRegisterNR tiles that combine their sums in registers (Winograd2dRegisterTile);
+// names[i] of the position-lane and channel-lane tiles along rows, then two by two.
+template <class M, int MR, int MAX_NR, int kRegisterMR = 0, int kRegisterNR = 0>
 Microkernel MakeMicrokernelWithWinograd(const char* name, Isa isa, int64_t (*flush_steps)(int32_t, int32_t),
                                         const char* positions_name, const char* channels_name,
                                         const std::array<const char*, 4>& winograd_names) {
   Microkernel k = MakeMicrokernel<M, MR, MAX_NR>(name, isa, flush_steps, positions_name, channels_name);
   k.winograd = MakeTileSet<WinogradTile, M, MR, MAX_NR>(winograd_names[0], Lanes::kPositions, 1);
   k.winograd_channels = MakeTileSet<WinogradChannelTile, M, MR, MAX_NR>(winograd_names[1], Lanes::kChannels, 1);
-  k.winograd2d = MakeTileSet<Winograd2dTile, M, MR, MAX_NR>(winograd_names[2], Lanes::kPositions, 2);
+  if constexpr (kRegisterMR > 0) {
+    k.winograd2d =
+        MakeTileSet<Winograd2dRegisterTile, M, kRegisterMR, kRegisterNR>(winograd_names[2], Lanes::kPositions, 2);
+    k.winograd2d.combines_in_registers = true;
+  } else {
+    k.winograd2d = MakeTileSet<Winograd2dTile, M, MR, MAX_NR>(winograd_names[2], Lanes::kPositions, 2);
+  }
   k.winograd2d_channels = MakeTileSet<Winograd2dChannelTile, M, MR, MAX_NR>(winograd_names[3], Lanes::kChannels, 2);
   k.winograd_input = WinogradInputOn<typename M::Reg>();
   return k;
