@@ -842,11 +842,14 @@ PlaneRows PackedConv::RowsRead(int64_t begin, int64_t end, bool weights_outer) c
 }
 
 int PackedConv::RunThreads(int threads) const {
-  // A thread only pays for its fork and join with about a million MACs of work (~10 us here).
-  constexpr int64_t kMacsPerThread = 1 << 20;
+  // A thread only pays for its fork and join with about a million MACs of work (~10 us here), or a quarter of a
+  // megabyte of weights to stream: a layer of few positions waits on its weights, not its multiply-adds (ResNet-18's
+  // fc, 512 KiB of weights and as many MACs, took 30 us on one thread of a Zen 4).
+  constexpr int64_t kMacsPerThread = 1 << 20, kWeightBytesPerThread = 1 << 18;
   const int64_t macs = g_.ys.h * g_.ys.w * g_.ys.c * g_.cin_g * g_.win.kh * g_.win.kw;
+  const int64_t work = std::max(macs / kMacsPerThread, g_.groups * group_weight_bytes_ / kWeightBytesPerThread);
   const int64_t items = g_.groups * static_cast<int64_t>(blocks_.size() * spans_.size());
-  return static_cast<int>(std::clamp<int64_t>(std::min(macs / kMacsPerThread, items), 1, std::max(threads, 1)));
+  return static_cast<int>(std::clamp<int64_t>(std::min(work, items), 1, std::max(threads, 1)));
 }
 
 size_t PackedConv::scratch_bytes(int threads) const {
