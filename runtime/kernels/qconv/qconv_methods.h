@@ -531,7 +531,7 @@ struct WinogradStores : VectorStores<kL, MR> {
   using VectorStores<kL, MR>::offset, VectorStores<kL, MR>::mask, VectorStores<kL, MR>::runs,
       VectorStores<kL, MR>::whole;
 
-  WinogradStores(const TileOutput& o, int64_t first, int r) {
+  [[gnu::always_inline]] WinogradStores(const TileOutput& o, int64_t first, int r) {
     const int64_t positions = WinogradRowPositions(o, r);
     const auto bits = [](int64_t lo, int64_t hi) {
       return static_cast<uint32_t>((uint64_t{1} << hi) - (uint64_t{1} << lo));
