@@ -412,6 +412,14 @@ TEST(QConv, ThreadsShareLargeLayers) {
   int winograd_runs[3] = {};
   EXPECT_GT(CheckCase(c, rng, winograd_runs), 0);
   EXPECT_TRUE(WinogradKernels() == 0 || (winograd_runs[1] > 0 && winograd_runs[2] > 0));
+  // Strided layers with fewer weights than input, row by row and kx-folded (CheckCase runs both), a 3x3 and a 1x1:
+  // each thread repacks the rows of its own share, and those of the slices it takes from the others'.
+  c.xs = {1, 12, 96, 93}, c.cout = 16, c.win = {};
+  c.win.kh = c.win.kw = 3, c.win.sh = c.win.sw = 2, c.win.pad_t = c.win.pad_l = c.win.pad_b = c.win.pad_r = 1;
+  EXPECT_GT(CheckCase(c, rng), 0);
+  c.xs = {1, 32, 96, 90}, c.cout = 48, c.win = {};
+  c.win.sh = c.win.sw = 2;
+  EXPECT_GT(CheckCase(c, rng), 0);
 }
 
 // Reductions far past the int16 flush interval, every operand at its largest magnitude: 128 input channels of

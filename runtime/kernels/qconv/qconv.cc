@@ -352,15 +352,17 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
       std::memset(quad + rows_end, pad_code, static_cast<size_t>(end_byte - rows_end));
       continue;
     }
+    // Row by row, the band's (and past the last row, when the band reaches it, the slack).
+    const int64_t r0 = std::min(band.begin, g.plane_h), r1 = std::clamp(band.end, r0, g.plane_h);
     for (int64_t ph = 0; ph < grid.sh; ++ph)
       for (int64_t pw = 0; pw < grid.sw; ++pw) {
         if (!g.phase_used[static_cast<size_t>(ph * grid.sw + pw)]) continue;
         uint8_t* plane = quad + (ph * grid.sw + pw) * plane_bytes;
-        std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
+        if (band.end >= g.plane_h) std::memset(plane + used, pad_code, static_cast<size_t>(plane_bytes - used));
         int64_t phase_first[4];
         for (int e = 0; e < 4; ++e) phase_first[e] = first[e] + pw;
         const InsideColumns inside = InsideColumnsOf(xs.w, phase_first, g.win.sw, g.plane_w);
-        for (int64_t r = 0; r < g.plane_h; ++r) {
+        for (int64_t r = r0; r < r1; ++r) {
           const int64_t iy = r * grid.sh + ph - grid.pad_t;
           const uint8_t* rows[4];
           for (int e = 0; e < 4; ++e) rows[e] = channel[e] && iy >= 0 && iy < xs.h ? channel[e] + iy * xs.w : pad_row;
@@ -836,9 +838,11 @@ PlaneRows PackedConv::RowsRead(int64_t begin, int64_t end, bool weights_outer) c
   if (weights_outer || end <= begin || begin / per_group != (end - 1) / per_group) return {0, g_.plane_h};
   const Span& first = spans_[static_cast<size_t>(begin % per_group / inner)];
   const Span& last = spans_[static_cast<size_t>((end - 1) % per_group / inner)];
-  // The spans' rows, and (along rows) the kernel's rows below them.
+  // The spans' rows (of tile or grid positions; direct channel lanes count output positions, a row of outputs to a
+  // plane row), and the kernel's rows below them (strided, fewer in each phase: more than enough).
+  const int64_t row_len = tiles_->lanes_of == Lanes::kChannels && !g_.winograd ? g_.ys.w : g_.plane_w;
   const int64_t rows_below = g_.grid.dh * (g_.grid.kh - 1);
-  return {first.first / g_.plane_w, CeilDiv(last.first + last.count, g_.plane_w) + rows_below};
+  return {first.first / row_len, CeilDiv(last.first + last.count, row_len) + rows_below};
 }
 
 int PackedConv::RunThreads(int threads) const {
@@ -900,7 +904,8 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
         !stage_.codes_out && act.kind != FloatActivation::kNone && act.kind != FloatActivation::kClip;
     const bool after_tiles = whole_activation || (!finish_in_tiles_ && (residual || codes));
     const auto packed = [&](int part) { return g_.input_as_is ? x + image * g_.xs.c : own_copy(part); };
-    // Into a thread's copy: winograd, the rows that items [begin, end) read; else everything.
+    // Into a thread's copy: the rows that items [begin, end) read, where the repack writes bands; else everything.
+    const bool bands = g_.winograd || g_.repacks_bands();
     const auto repack = [&](int part, int64_t begin, int64_t end) {
       if (g_.input_as_is) return;
       uint8_t* const own = own_copy(part);
@@ -908,14 +913,14 @@ void PackedConv::Run(const uint8_t* x, uint8_t pad_code, void* y, uint8_t* scrat
         RepackWinogradInput(g_, staging_, x, image, pad_code, winograd_max_code_, own, winograd_input_,
                             RowsRead(begin, end, weights_outer));
       else
-        RepackInput(g_, x, image, pad_code, own);
+        RepackInput(g_, x, image, pad_code, own, bands ? RowsRead(begin, end, weights_outer) : PlaneRows{0, g_.plane_h});
     };
     // Each thread walks slices of contiguous items (ParallelRangesBalanced), dividing only for a slice's first: a
     // tile of a small layer costs little more than the divisions did. A thread whose copy holds only its own
     // share's rows repacks those of a slice it takes from another's (the slice's input is then in its own cache).
     ParallelRangesBalanced(items, 1, threads, repack, [&](int part, int64_t begin, int64_t end) {
       const int64_t own_begin = items * part / threads, own_end = items * (part + 1) / threads;  // its share
-      if (g_.winograd && (begin < own_begin || end > own_end)) {
+      if (bands && (begin < own_begin || end > own_end)) {
         const PlaneRows own = RowsRead(own_begin, own_end, weights_outer);
         if (own.begin > 0 || own.end < g_.plane_h) repack(part, begin, end);
       }

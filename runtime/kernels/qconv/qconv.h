@@ -91,6 +91,11 @@ struct Geometry {
   // them above or beside; padded, rows of 16 quads or more interleaved in place, narrower ones as one run then
   // moved apart (RepackInput).
   bool repacks_whole_planes() const { return !kx_folded && !winograd && win.sh == 1 && win.sw == 1; }
+  // Whether RepackInput writes a band's rows alone: row by row where it does not take whole planes, and padded rows
+  // of 16 quads or more; the others (one run, or staged) are written whole whatever the band.
+  bool repacks_bands() const {
+    return !repacks_whole_planes() || (xs.w >= 16 && (win.pad_t != 0 || win.pad_l != 0 || plane_w != xs.w));
+  }
   // Bytes between a quad's transformed planes, and how many it has (winograd).
   int64_t transform_bytes() const { return plane_len * 4; }
   int transforms() const { return WinogradTransforms(tile_rows); }
@@ -116,8 +121,8 @@ struct PlaneRows {
   int64_t begin, end;
 };
 // Repacks image `n` of NCHW codes x into g's layout (quad-planar or kx-folded) at `packed`
-// (Geometry::scratch_bytes() long): at least the rows of `band` in every plane (unstrided layers whose rows are 16 quads wide
-// or more write those alone; others whole planes), all of them by default.
+// (Geometry::scratch_bytes() long): at least the rows of `band` in every plane (those alone where
+// Geometry::repacks_bands(); else whole planes), all of them by default.
 void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_code, uint8_t* packed,
                  PlaneRows band = {0, std::numeric_limits<int64_t>::max()});
 // The same into a winograd geometry g, transforming codes <= max_code, by way of the padded rows in `staging`'s
@@ -275,8 +280,9 @@ class PackedConv {
   // Scratch a run on `threads` threads needs: a copy of the packed input per thread it uses (Run).
   size_t scratch_bytes(int threads = 1) const;
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(threads), any alignment) and up to
-  // `threads`. Each thread repacks into a copy of its own what its share of the tiles reads (winograd layers whose
-  // tiles walk positions outermost: the transformed rows of its positions, RowsRead; others: the whole input), then
+  // `threads`. Each thread repacks into a copy of its own what its share of the tiles reads (layers whose tiles walk
+  // positions outermost and whose repack writes bands: the rows of its positions, RowsRead; others: the whole input),
+  // then
   // computes its tiles, and those it takes from others' shares as it finishes (repacking their rows first where
   // its copy holds only its own): a tile reads only what its own thread wrote. (Where the threads shared one copy,
   // each repacking a part of the channels, a tile read half its input from the other core's cache: on a machine
@@ -333,8 +339,8 @@ class PackedConv {
   void ForEachOutputRun(int64_t block, int64_t span_begin, int64_t span_end, Fn&& fn) const;
   // The threads Run uses when given `threads`: at most one per item and per million MACs, at least one.
   int RunThreads(int threads) const;
-  // Winograd: the transformed rows that the tiles of Run's items [begin, end) read (all of them unless the items
-  // walk positions outermost within one group).
+  // The rows of the planes (winograd: the transformed ones) that the tiles of Run's items [begin, end) read (all of
+  // them unless the items walk positions outermost within one group).
   PlaneRows RowsRead(int64_t begin, int64_t end, bool weights_outer) const;
   const TileSet* tiles_ = nullptr;
   std::string name_;
