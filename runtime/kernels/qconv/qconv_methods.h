@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
@@ -379,9 +380,15 @@ void WriteWinogradChannelTile(const TileOutput o, int64_t first, int r, const in
       alignas(64) T values[2][kL];
       ChannelValues<R>(regs, even + (n * MR + m) * kL, bias_even, scale, values[0]);
       ChannelValues<R>(regs, odd + (n * MR + m) * kL, bias_odd, scale, values[1]);
-      for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n]] = values[0][i];
-      if (has_odd[n])
-        for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n] + 1] = values[1][i];
+      // A channel's even and odd outputs side by side: one store.
+      if (has_odd[n]) {
+        for (int i = 0; i < count; ++i) {
+          const T pair[2] = {values[0][i], values[1][i]};
+          std::memcpy(out + i * o.channel_stride + at[n], pair, sizeof(pair));
+        }
+      } else {
+        for (int i = 0; i < count; ++i) out[i * o.channel_stride + at[n]] = values[0][i];
+      }
     }
   }
 }
