@@ -311,7 +311,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
       const uint8_t* planes[4];
       for (int e = 0; e < 4; ++e) planes[e] = channel[e] ? channel[e] : pad_row;
       const int64_t top = g.win.pad_t * row_bytes + pad_l * 4;  // the plane's bytes before its first input byte
-      if (top == 0 && g.plane_w == w) {  // the rows are back to back: the whole planes as one run
+      if (g.planes_back_to_back()) {  // the whole planes as one run
         InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, quad);
         std::memset(quad + hw * 4, pad_code, static_cast<size_t>(plane_bytes - hw * 4));
         continue;
@@ -332,7 +332,7 @@ void RepackInput(const Geometry& g, const uint8_t* x, int64_t n, uint8_t pad_cod
         continue;
       }
       // (Staged first: the padding before the range's first row may lie where rows before it were staged.)
-      uint8_t* const staged = w >= 16 ? nullptr : quad + plane_bytes - hw * 4;
+      uint8_t* const staged = w >= Geometry::kInPlaceRowQuads ? nullptr : quad + plane_bytes - hw * 4;
       if (staged) InterleaveRow(planes, hw, zero, 1, hw, InsideColumnsOf(hw, zero, 1, hw), pad_code, staged);
       std::memset(quad + first_byte, pad_code, static_cast<size_t>(top + iy0 * row_bytes - first_byte));
       const uint32_t pad_word = pad_code * 0x01010101u;
@@ -627,6 +627,7 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
   // transform ends in register additions there (bench/tile_choice.py on a Zen 4 with VNNI: CNN-10 and ResNet-18
   // within 0.2% of their fastest forms).
   constexpr int64_t kChunkCost = 2;
+  const int64_t chunk_cost = t.combines_in_registers ? 0 : kChunkCost;
   const int64_t transform_cost = tile_rows == 1 || t.combines_in_registers ? 0
                                  : t.lanes_of == Lanes::kChannels        ? 15
                                                                          : 5;
@@ -649,7 +650,6 @@ bool PackedConv::CreateWinograd(const Microkernel& kernel, const TileSet& t, con
           ends[0] = static_cast<int32_t>(steps);  // int32 sums: one chunk
         else
           chunks = WinogradChunks(w, steps, block.width, max_v, ends);
-        const int64_t chunk_cost = t.combines_in_registers ? 0 : kChunkCost;
         work += (steps + chunk_cost * chunks + transform_cost) * vectors;
       }
   }

@@ -91,10 +91,14 @@ struct Geometry {
   // them above or beside; padded, rows of 16 quads or more interleaved in place, narrower ones as one run then
   // moved apart (RepackInput).
   bool repacks_whole_planes() const { return !kx_folded && !winograd && win.sh == 1 && win.sw == 1; }
+  // Taking whole planes, RepackInput writes them as one run where nothing pads them above or beside, and
+  // interleaves padded rows of kInPlaceRowQuads quads or more in place.
+  bool planes_back_to_back() const { return win.pad_t == 0 && win.pad_l == 0 && plane_w == xs.w; }
+  static constexpr int64_t kInPlaceRowQuads = 16;
   // Whether RepackInput writes a band's rows alone: row by row where it does not take whole planes, and padded rows
-  // of 16 quads or more; the others (one run, or staged) are written whole whatever the band.
+  // interleaved in place; the others (one run, or staged) are written whole whatever the band.
   bool repacks_bands() const {
-    return !repacks_whole_planes() || (xs.w >= 16 && (win.pad_t != 0 || win.pad_l != 0 || plane_w != xs.w));
+    return !repacks_whole_planes() || (!planes_back_to_back() && xs.w >= kInPlaceRowQuads);
   }
   // Bytes between a quad's transformed planes, and how many it has (winograd).
   int64_t transform_bytes() const { return plane_len * 4; }
@@ -282,8 +286,7 @@ class PackedConv {
   // y (NCHW codes or floats) = conv(x), using `scratch` (scratch_bytes(threads), any alignment) and up to
   // `threads`. Each thread repacks into a copy of its own what its share of the tiles reads (layers whose tiles walk
   // positions outermost and whose repack writes bands: the rows of its positions, RowsRead; others: the whole input),
-  // then
-  // computes its tiles, and those it takes from others' shares as it finishes (repacking their rows first where
+  // then computes its tiles, and those it takes from others' shares as it finishes (repacking their rows first where
   // its copy holds only its own): a tile reads only what its own thread wrote. (Where the threads shared one copy,
   // each repacking a part of the channels, a tile read half its input from the other core's cache: on a machine
   // whose two cores share no cache, ResNet-18's 3x3 layers ran no faster on two threads than on one.)
@@ -337,7 +340,8 @@ class PackedConv {
   // plane, that the tiles of block `block` and spans [span_begin, span_end) write.
   template <class Fn>
   void ForEachOutputRun(int64_t block, int64_t span_begin, int64_t span_end, Fn&& fn) const;
-  // The threads Run uses when given `threads`: at most one per item and per million MACs, at least one.
+  // The threads Run uses when given `threads`: at most one per item and per million MACs or quarter megabyte of
+  // weights, at least one.
   int RunThreads(int threads) const;
   // The rows of the planes (winograd: the transformed ones) that the tiles of Run's items [begin, end) read (all of
   // them unless the items walk positions outermost within one group).
